@@ -1,0 +1,1 @@
+"""The TOKEN authorizer shared by every bank-facing route."""

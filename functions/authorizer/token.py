@@ -1,0 +1,86 @@
+"""API Gateway TOKEN authorizer: ``Authorization: Token <keyId>.<secret>``, one token set per bank.
+
+Allows the whole API stage for a valid token (the result is cached per token), and puts the bank
+code in the request context. Anything else is ``Unauthorized`` (401), which the API's gateway
+responses turn into Conectividad code 4. The token is never logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Protocol
+
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerTokenEvent,
+)
+
+from recaudo.auth import parse_authorization
+from aws_lambda_powertools.metrics import MetricUnit
+
+from recaudo.observability import lambda_handler, logger, metrics
+
+
+class Credentials(Protocol):
+    def verify_token(self, key_id: str, secret: str) -> str | None: ...
+
+
+class Unauthorized(Exception):
+    """API Gateway maps an exception with exactly this message to 401."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+@dataclass(frozen=True)
+class AuthorizerDeps:
+    credentials: Credentials
+
+
+@cache
+def default_deps() -> AuthorizerDeps:
+    from recaudo.aws import client
+    from recaudo.data.credentials import CredentialsRepository
+    from recaudo.settings import CredentialsSettings, load
+
+    settings = load(CredentialsSettings)
+    return AuthorizerDeps(credentials=CredentialsRepository(settings.credentials_table, client("dynamodb")))
+
+
+def stage_arn(method_arn: str) -> str:
+    """``arn:aws:execute-api:region:account:api/stage/VERB/path`` -> every method of that stage."""
+    parts = method_arn.split("/")
+    return "/".join(parts[:2]) + "/*/*"
+
+
+def authorize(token_header: str | None, method_arn: str, deps: AuthorizerDeps | None = None) -> dict[str, Any]:
+    deps = deps or default_deps()
+    parsed = parse_authorization(token_header)
+    if parsed is None:
+        logger.info("authorization header malformed")
+        metrics.add_metric(name="TokenRechazado", unit=MetricUnit.Count, value=1)
+        raise Unauthorized()
+    key_id, secret = parsed
+    codigo_banco = deps.credentials.verify_token(key_id, secret)
+    if codigo_banco is None:
+        logger.info("token rejected", extra={"keyId": key_id})
+        metrics.add_metric(name="TokenRechazado", unit=MetricUnit.Count, value=1)
+        raise Unauthorized()
+    metrics.add_metric(name="TokenAceptado", unit=MetricUnit.Count, value=1)
+    logger.append_keys(codigoBanco=codigo_banco)
+    return {
+        "principalId": f"banco:{codigo_banco}",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": stage_arn(method_arn)}],
+        },
+        "context": {"codigoBanco": codigo_banco, "keyId": key_id},
+    }
+
+
+def _resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    token_event = APIGatewayAuthorizerTokenEvent(event)
+    return authorize(token_event.authorization_token, token_event.method_arn)
+
+
+handler = lambda_handler(_resolve, correlation_id_path=None)

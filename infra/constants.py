@@ -1,0 +1,53 @@
+"""Every name the CDK app uses, in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = ROOT / "functions"
+LAYER_SOURCE_DIR = ROOT / "layers" / "shared" / "python"
+LAYER_BUILD_DIR = ROOT / "build" / "layer"
+CDK_OUT = ROOT / "cdk.out"
+
+APP_NAME = "recaudo"
+STACK_NAME = "Recaudo"
+SERVICE_NAMESPACE = "Recaudo"
+
+# The Lambda target: the layer's wheels and bytecode are built for exactly this.
+LAMBDA_PYTHON_VERSION = "3.13"
+LAMBDA_PLATFORM = "manylinux2014_aarch64"
+# What the Lambda runtime already provides; never shipped in the layer.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"})
+
+TIME_ZONE = "America/Costa_Rica"
+
+CONECTIVIDAD_BASE_PATH = "v1/integracion-conectividad"
+CONECTIVIDAD_STAGE = "api"
+
+# path segment -> handler module (functions/conectividad/<module>.py), one Lambda each
+CONECTIVIDAD_QUERIES: dict[str, str] = {
+    "obtener-persona": "obtener_persona",
+    "saldos-persona-resumen": "saldos_persona_resumen",
+    "saldos-persona-resumen-detalle": "saldos_persona_resumen_detalle",
+    "saldos-persona": "saldos_persona",
+    "saldos-total-persona": "saldos_total_persona",
+    "saldos-parcial-persona": "saldos_parcial_persona",
+    "saldos-vencido-persona": "saldos_vencido_persona",
+}
+# Query parameters API Gateway itself requires before invoking the function (code 5 at the edge).
+CONECTIVIDAD_REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
+    "obtener-persona": ("identificacion",),
+    "saldos-persona-resumen": ("codigoConvenio", "identificacion", "numeroPagina", "longitudPagina"),
+    "saldos-persona-resumen-detalle": ("codigoConvenio", "identificacion", "numeroPagina", "longitudPagina"),
+    "saldos-persona": ("codigoConvenio", "identificacion"),
+}
+
+TOKEN_VALIDATION_REGEX = r"^Token [0-9a-f]{16}\.[A-Za-z0-9_-]{43}$"
+AUTHORIZER_CACHE_SECONDS = 300
+
+STAGE_RATE_LIMIT = 200  # requests per second, steady
+STAGE_BURST_LIMIT = 400
+FUNCTION_TIMEOUT_SECONDS = 10
+FUNCTION_MEMORY_MB = 512
+LOG_RETENTION_DAYS = 90

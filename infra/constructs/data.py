@@ -1,0 +1,38 @@
+"""The data construct: DynamoDB tables with point-in-time recovery and encryption at rest."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as ddb
+from constructs import Construct
+
+from recaudo.data.tables import CREDENTIALS, LEDGER, TableSpec
+
+
+def _table(scope: Construct, spec: TableSpec) -> ddb.Table:
+    table = ddb.Table(
+        scope,
+        spec.logical_id,
+        partition_key=ddb.Attribute(name=spec.pk, type=ddb.AttributeType.STRING),
+        sort_key=ddb.Attribute(name=spec.sk, type=ddb.AttributeType.STRING),
+        billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
+        point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
+        encryption=ddb.TableEncryption.AWS_MANAGED,
+        deletion_protection=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        time_to_live_attribute=spec.ttl_attribute,
+    )
+    for gsi in spec.gsis:
+        table.add_global_secondary_index(
+            index_name=gsi.name,
+            partition_key=ddb.Attribute(name=gsi.pk, type=ddb.AttributeType.STRING),
+            sort_key=ddb.Attribute(name=gsi.sk, type=ddb.AttributeType.STRING),
+        )
+    return table
+
+
+class DataConstruct(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.ledger = _table(self, LEDGER)
+        self.credentials = _table(self, CREDENTIALS)

@@ -1,0 +1,115 @@
+"""One Python Lambda function with its own least-privilege role and log group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from infra import constants as c
+
+_ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
+
+
+def function_code(context: str) -> lambda_.Code:
+    """The code asset of one context: functions/<context>/ packaged as the ``<context>`` package."""
+    others = [p.name for p in c.FUNCTIONS_DIR.iterdir() if p.is_dir() and p.name != context]
+    return lambda_.Code.from_asset(str(c.FUNCTIONS_DIR), exclude=[*others, *_ASSET_EXCLUDE])
+
+
+class PythonFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        context: str,
+        module: str,
+        layer: lambda_.ILayerVersion,
+        environment: dict[str, str],
+        statements: Sequence[iam.PolicyStatement],
+        description: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{c.APP_NAME} {context}.{module}: logs, traces and its own data access only",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+        )
+        for statement in statements:
+            self.role.add_to_policy(statement)
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=f"{context}.{module}.handler",
+            code=function_code(context),
+            layers=[layer],
+            role=self.role,
+            log_group=self.log_group,
+            timeout=Duration.seconds(c.FUNCTION_TIMEOUT_SECONDS),
+            memory_size=c.FUNCTION_MEMORY_MB,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": f"{c.APP_NAME}-{context}",
+                "POWERTOOLS_METRICS_NAMESPACE": c.SERVICE_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **environment,
+            },
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level "
+                    "permissions; log-stream ARNs are only known at run time, under this function's own group.",
+                }
+            ],
+            apply_to_children=True,
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.function,
+            [
+                {
+                    "id": "AwsSolutions-L1",
+                    "reason": f"Pinned to Python {c.LAMBDA_PYTHON_VERSION}: the layer's wheels and bytecode are "
+                    "built for exactly this runtime; upgrading is a deliberate change.",
+                }
+            ],
+        )
+
+
+def layer_version(scope: Construct, construct_id: str, layer_dir: str) -> lambda_.LayerVersion:
+    return lambda_.LayerVersion(
+        scope,
+        construct_id,
+        code=lambda_.Code.from_asset(layer_dir),
+        compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
+        compatible_architectures=[lambda_.Architecture.ARM_64],
+        description=f"{c.APP_NAME} shared layer: models, data access, clients, observability",
+    )

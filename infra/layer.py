@@ -1,0 +1,101 @@
+"""Build the shared layer without Docker.
+
+Third-party wheels come from the lock (``uv export``), minus what the Lambda runtime provides, and
+are installed for the target with ``pip install --platform … --only-binary=:all: --target``. The
+``recaudo`` package is copied beside them and everything is compiled with the target interpreter in
+``checked-hash`` mode, so the bytecode stays valid inside the zip whatever its timestamps.
+The result is cached under build/layer, keyed on the lock, the target and the layer sources.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from infra import constants as c
+
+
+def _uv() -> str:
+    for candidate in (os.environ.get("UV"), shutil.which("uv"), str(c.ROOT / ".tools" / "bin" / "uv")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise RuntimeError("uv not found: run `make deps` first (it installs uv into .tools/)")
+
+
+def runtime_requirements() -> list[str]:
+    """The locked runtime closure of the project, without what the Lambda runtime provides."""
+    out = subprocess.run(
+        [_uv(), "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-hashes", "--no-header",
+         "--no-annotate", "--format", "requirements.txt"],
+        cwd=c.ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    keep = []
+    for line in out.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name = line.split("==", 1)[0].split(";", 1)[0].strip().lower()
+        if name not in c.RUNTIME_PROVIDED:
+            keep.append(line)
+    return keep
+
+
+def _target_python() -> str | None:
+    """An interpreter of the Lambda's Python version, to write bytecode it will accept."""
+    candidates = [os.environ.get("LAYER_PYTHON"), shutil.which(f"python{c.LAMBDA_PYTHON_VERSION}")]
+    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{c.LAMBDA_PYTHON_VERSION}*/bin/python3")))
+    for candidate in candidates:
+        if not candidate:
+            continue
+        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True)
+        if probe.returncode == 0 and probe.stdout.strip() == c.LAMBDA_PYTHON_VERSION:
+            return candidate
+    return None
+
+
+def _fingerprint(requirements: list[str]) -> str:
+    digest = hashlib.sha256()
+    digest.update("\n".join([c.LAMBDA_PLATFORM, c.LAMBDA_PYTHON_VERSION, *requirements]).encode())
+    for path in sorted(c.LAYER_SOURCE_DIR.rglob("*.py")):
+        digest.update(str(path.relative_to(c.LAYER_SOURCE_DIR)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_layer(out_dir: Path = c.LAYER_BUILD_DIR) -> Path:
+    """Return a directory whose ``python/`` folder is the layer's content, building it if stale."""
+    requirements = runtime_requirements()
+    stamp = out_dir / ".fingerprint"
+    fingerprint = _fingerprint(requirements)
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        return out_dir
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    target = out_dir / "python"
+    target.mkdir(parents=True)
+    req_file = out_dir.parent / "layer-requirements.txt"
+    req_file.write_text("\n".join(requirements) + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+         "--platform", c.LAMBDA_PLATFORM, "--implementation", "cp", "--python-version", c.LAMBDA_PYTHON_VERSION,
+         "--only-binary=:all:", "--target", str(target), "-r", str(req_file)],
+        check=True,
+        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},  # only the public index: reproducible anywhere
+    )
+    shutil.copytree(c.LAYER_SOURCE_DIR / "recaudo", target / "recaudo",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    python = _target_python()
+    if python:
+        subprocess.run([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "checked-hash",
+                        str(target)], check=True)
+    else:
+        print(f"warning: no Python {c.LAMBDA_PYTHON_VERSION} found; the layer ships without bytecode "
+              "(set LAYER_PYTHON to add it)", file=sys.stderr)
+    stamp.write_text(fingerprint)
+    return out_dir

@@ -1,0 +1,1 @@
+"""recaudo shared layer: models, money, dates, data access, auth and observability."""

@@ -1,0 +1,132 @@
+"""Admin CLI for any DynamoDB endpoint: ``python -m recaudo.admin --help``.
+
+Secrets (bank tokens, llaveAcceso) are printed once, at creation, and stored only as hashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date, datetime, timezone
+from typing import Any
+
+from recaudo.data.credentials import CredentialsRepository
+from recaudo.data.ledger import LedgerRepository
+from recaudo.data.tables import CREDENTIALS, LEDGER
+from recaudo.demo import load_demo
+from recaudo.models.ledger import MUNICIPALIDAD, Convenio, TipoConvenio
+
+
+def _client(args: argparse.Namespace) -> Any:
+    import boto3
+
+    return boto3.session.Session(region_name=args.region).client("dynamodb", endpoint_url=args.endpoint_url)
+
+
+def _print(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+def cmd_create_tables(args: argparse.Namespace) -> None:
+    client = _client(args)
+    existing = set(client.list_tables().get("TableNames", []))
+    for spec, name in ((LEDGER, args.ledger_table), (CREDENTIALS, args.credentials_table)):
+        if name not in existing:
+            client.create_table(**spec.create_table_kwargs(name))
+            client.get_waiter("table_exists").wait(TableName=name)
+    _print({"tables": [args.ledger_table, args.credentials_table]})
+
+
+def cmd_create_bank(args: argparse.Namespace) -> None:
+    repo = CredentialsRepository(args.credentials_table, _client(args))
+    creds = repo.create_bank(args.codigo, args.nombre, datetime.now(timezone.utc))
+    _print(
+        {
+            "codigoBanco": creds.codigo_banco,
+            "token": creds.token,
+            "llaveAcceso": creds.llave_acceso,
+            "aviso": "Guarde el token y la llave ahora: solo se almacenan sus hashes.",
+        }
+    )
+
+
+def cmd_add_token(args: argparse.Namespace) -> None:
+    repo = CredentialsRepository(args.credentials_table, _client(args))
+    _print({"codigoBanco": args.codigo, "token": repo.add_token(args.codigo, datetime.now(timezone.utc))})
+
+
+def cmd_revoke_token(args: argparse.Namespace) -> None:
+    CredentialsRepository(args.credentials_table, _client(args)).revoke_token(args.key_id)
+    _print({"revocado": args.key_id})
+
+
+def cmd_create_convenio(args: argparse.Namespace) -> None:
+    rubros = tuple(r.strip() for r in args.rubros.split(",") if r.strip()) if args.rubros else ()
+    convenio = Convenio(args.codigo, TipoConvenio(args.tipo), args.descripcion, args.institucion, rubros)
+    LedgerRepository(args.ledger_table, _client(args)).put_convenio(convenio, predeterminado=args.predeterminado)
+    _print({"convenio": args.codigo, "tipo": args.tipo, "rubros": list(rubros), "predeterminado": args.predeterminado})
+
+
+def cmd_load_demo(args: argparse.Namespace) -> None:
+    today = date.fromisoformat(args.today) if args.today else date.today()
+    data, skipped = load_demo(LedgerRepository(args.ledger_table, _client(args)), today)
+    _print(
+        {
+            "personas": [p.identificacion for p in data.personas],
+            "convenios": [c.codigo for c, _ in data.convenios],
+            "deudas": len(data.deudas),
+            "deudasYaExistentes": skipped,
+        }
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m recaudo.admin", description=__doc__)
+    p.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
+    p.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    p.add_argument("--ledger-table", default=os.environ.get("LEDGER_TABLE", "recaudo-ledger"))
+    p.add_argument("--credentials-table", default=os.environ.get("CREDENTIALS_TABLE", "recaudo-credentials"))
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("create-tables", help="create the tables (emulators, DynamoDB Local)").set_defaults(
+        func=cmd_create_tables
+    )
+
+    bank = sub.add_parser("create-bank", help="create a bank; prints its token and llaveAcceso once")
+    bank.add_argument("--codigo", required=True, help="codigoBanco, e.g. 00152")
+    bank.add_argument("--nombre", required=True)
+    bank.set_defaults(func=cmd_create_bank)
+
+    tok = sub.add_parser("add-token", help="issue another API token for a bank (rotation)")
+    tok.add_argument("--codigo", required=True)
+    tok.set_defaults(func=cmd_add_token)
+
+    rev = sub.add_parser("revoke-token", help="revoke a token by its key id (the part before the dot)")
+    rev.add_argument("--key-id", required=True)
+    rev.set_defaults(func=cmd_revoke_token)
+
+    conv = sub.add_parser("create-convenio", help="create or replace a convenio")
+    conv.add_argument("--codigo", required=True)
+    conv.add_argument("--tipo", required=True, choices=[t.value for t in TipoConvenio])
+    conv.add_argument("--descripcion", required=True)
+    conv.add_argument("--institucion", default=MUNICIPALIDAD)
+    conv.add_argument("--rubros", help="comma-separated idRubro list; empty means every rubro")
+    conv.add_argument("--predeterminado", action="store_true", help="the convenio of saldos-<tipo>-persona")
+    conv.set_defaults(func=cmd_create_convenio)
+
+    demo = sub.add_parser("load-demo", help="load the demo persons, debts and convenios")
+    demo.add_argument("--today", help="yyyy-mm-dd the data set is built around (default: today)")
+    demo.set_defaults(func=cmd_load_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    args.func(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

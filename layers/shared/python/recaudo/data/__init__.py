@@ -1,0 +1,1 @@
+"""DynamoDB data access. See docs/data-model.md for the access patterns behind every key."""

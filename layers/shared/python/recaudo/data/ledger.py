@@ -1,0 +1,215 @@
+"""Data access for persons, convenios and debts (saldos). Keys: docs/data-model.md."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from recaudo.data.dynamo import from_item, key, query_all, to_item
+from recaudo.models.ledger import Convenio, Deuda, EstadoDeuda, Persona, TipoConvenio
+
+
+class DuplicateRecord(Exception):
+    """A record with that identity already exists."""
+
+
+def persona_pk(identificacion: str) -> str:
+    return f"PER#{identificacion}"
+
+
+def deuda_sk(d: Deuda) -> str:
+    return f"SALDO#{d.institucion}#{d.year:04d}#{d.periodo}#{d.id_rubro}#{d.id_saldo:020d}"
+
+
+def factura_pk(id_saldo: int) -> str:
+    return f"FACT#{id_saldo}"
+
+
+class LedgerRepository:
+    def __init__(self, table_name: str, client: Any, page_limit: int = 250) -> None:
+        self._table = table_name
+        self._client = client
+        self._page_limit = page_limit
+
+    # ---- reads (request path: GetItem and Query only) ----
+
+    def get_persona(self, identificacion: str) -> Persona | None:
+        item = self._get(persona_pk(identificacion), "PERFIL")
+        if item is None:
+            return None
+        return Persona(
+            identificacion=item["identificacion"],
+            nombre=item["nombre"],
+            tipo_identificacion=item["tipoIdentificacion"],
+            numero_persona=int(item["numeroPersona"]),
+        )
+
+    def get_convenio(self, codigo: str) -> Convenio | None:
+        item = self._get(f"CONV#{codigo}", "CONV")
+        return _convenio(item) if item else None
+
+    def get_convenio_predeterminado(self, tipo: TipoConvenio) -> Convenio | None:
+        item = self._get(f"CONVTIPO#{tipo.value}", "CONVTIPO")
+        return _convenio(item) if item else None
+
+    def deudas_pendientes(
+        self,
+        identificacion: str,
+        institucion: str,
+        rubros: Iterable[str] = (),
+        corte_hasta: date | None = None,
+    ) -> list[Deuda]:
+        """Pending debts of one person at one institution, oldest period first."""
+        filters = ["estado = :pendiente"]
+        values: dict[str, Any] = {
+            ":pk": persona_pk(identificacion),
+            ":prefix": f"SALDO#{institucion}#",
+            ":pendiente": EstadoDeuda.PENDIENTE.value,
+        }
+        rubros = tuple(rubros)
+        if rubros:
+            names = [f":r{i}" for i in range(len(rubros))]
+            filters.append(f"idRubro IN ({', '.join(names)})")
+            values.update(dict(zip(names, rubros, strict=True)))
+        if corte_hasta is not None:
+            filters.append("fechaCorte <= :hasta")
+            values[":hasta"] = corte_hasta.isoformat()
+        items = query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            FilterExpression=" AND ".join(filters),
+            ExpressionAttributeValues=to_item(values),
+            ConsistentRead=True,
+            Limit=self._page_limit,
+        )
+        return [_deuda(item) for item in items]
+
+    # ---- writes (admin CLI and demo data; payments come with their own conditional writes) ----
+
+    def put_persona(self, p: Persona) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item=to_item(
+                {
+                    "PK": persona_pk(p.identificacion),
+                    "SK": "PERFIL",
+                    "identificacion": p.identificacion,
+                    "nombre": p.nombre,
+                    "tipoIdentificacion": p.tipo_identificacion,
+                    "numeroPersona": p.numero_persona,
+                }
+            ),
+        )
+
+    def put_convenio(self, c: Convenio, predeterminado: bool = False) -> None:
+        values = {
+            "codigo": c.codigo,
+            "tipo": c.tipo.value,
+            "descripcion": c.descripcion,
+            "institucion": c.institucion,
+            "rubros": list(c.rubros) or None,
+        }
+        writes = [{"Put": {"TableName": self._table, "Item": to_item({"PK": f"CONV#{c.codigo}", "SK": "CONV"} | values)}}]
+        if predeterminado:
+            pointer = {"PK": f"CONVTIPO#{c.tipo.value}", "SK": "CONVTIPO"} | values
+            writes.append({"Put": {"TableName": self._table, "Item": to_item(pointer)}})
+        self._client.transact_write_items(TransactItems=writes)
+
+    def put_deuda(self, d: Deuda) -> None:
+        """Store a new debt and its invoice pointer; the idSaldo must be new and the person must exist."""
+        pk, sk = persona_pk(d.identificacion), deuda_sk(d)
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": key(pk, "PERFIL"),
+                            "ConditionExpression": "attribute_exists(PK)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item({"PK": pk, "SK": sk} | _deuda_values(d)),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item({"PK": factura_pk(d.id_saldo), "SK": "FACT", "deudaPK": pk, "deudaSK": sk}),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                ]
+            )
+        except self._client.exceptions.TransactionCanceledException as exc:
+            raise DuplicateRecord(f"saldo {d.id_saldo} already exists or person {d.identificacion} is unknown") from exc
+
+    # ---- helpers ----
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = self._client.get_item(TableName=self._table, Key=key(pk, sk), ConsistentRead=True)
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+
+def _convenio(item: dict[str, Any]) -> Convenio:
+    return Convenio(
+        codigo=item["codigo"],
+        tipo=TipoConvenio(item["tipo"]),
+        descripcion=item["descripcion"],
+        institucion=item["institucion"],
+        rubros=tuple(item.get("rubros") or ()),
+    )
+
+
+def _deuda_values(d: Deuda) -> dict[str, Any]:
+    return {
+        "idSaldo": d.id_saldo,
+        "identificacion": d.identificacion,
+        "numeroPersona": d.numero_persona,
+        "institucion": d.institucion,
+        "idRubro": d.id_rubro,
+        "descripcion": d.descripcion,
+        "year": d.year,
+        "periodo": d.periodo,
+        "fechaCorte": d.fecha_corte.isoformat(),
+        "saldo": d.saldo,
+        "saldoInteres": d.saldo_interes,
+        "tipoCobro": d.tipo_cobro,
+        "estado": d.estado.value,
+        "version": d.version,
+        "auxiliarContable": d.auxiliar_contable,
+        "numeroCuenta": d.numero_cuenta,
+        "tipoTransaccion": d.tipo_transaccion,
+        "numeroDocumento": d.numero_documento,
+    }
+
+
+def _deuda(item: dict[str, Any]) -> Deuda:
+    cuenta = item.get("numeroCuenta")
+    return Deuda(
+        id_saldo=int(item["idSaldo"]),
+        identificacion=item["identificacion"],
+        numero_persona=int(item["numeroPersona"]),
+        institucion=item["institucion"],
+        id_rubro=item["idRubro"],
+        descripcion=item["descripcion"],
+        year=int(item["year"]),
+        periodo=item["periodo"],
+        fecha_corte=date.fromisoformat(item["fechaCorte"]),
+        saldo=Decimal(item["saldo"]),
+        saldo_interes=Decimal(item["saldoInteres"]),
+        tipo_cobro=item["tipoCobro"],
+        estado=EstadoDeuda(item["estado"]),
+        version=int(item["version"]),
+        auxiliar_contable=item.get("auxiliarContable"),
+        numero_cuenta=int(cuenta) if cuenta is not None else None,
+        tipo_transaccion=item.get("tipoTransaccion"),
+        numero_documento=item.get("numeroDocumento"),
+    )

@@ -1,0 +1,53 @@
+"""The tables' key schemas: one description shared by the CDK data construct, the admin CLI and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class GsiSpec:
+    name: str
+    pk: str
+    sk: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical_id: str
+    pk: str = "PK"
+    sk: str = "SK"
+    gsis: tuple[GsiSpec, ...] = field(default_factory=tuple)
+    ttl_attribute: str | None = None
+
+    def create_table_kwargs(self, table_name: str) -> dict:
+        """CreateTable arguments (on-demand) for emulators and the admin CLI."""
+        attributes = {self.pk, self.sk} | {a for g in self.gsis for a in (g.pk, g.sk)}
+        kwargs: dict = {
+            "TableName": table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+            "KeySchema": [
+                {"AttributeName": self.pk, "KeyType": "HASH"},
+                {"AttributeName": self.sk, "KeyType": "RANGE"},
+            ],
+        }
+        if self.gsis:
+            kwargs["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": g.name,
+                    "KeySchema": [
+                        {"AttributeName": g.pk, "KeyType": "HASH"},
+                        {"AttributeName": g.sk, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for g in self.gsis
+            ]
+        return kwargs
+
+
+# Persons, debts (saldos), invoice pointers and convenios: one table, keys in docs/data-model.md.
+LEDGER = TableSpec(logical_id="Ledger")
+# Bank API tokens and bank records (hashed secrets only).
+CREDENTIALS = TableSpec(logical_id="Credentials")

@@ -1,0 +1,44 @@
+"""Dates as the documents write them (dd/mm/yyyy) and the clock, in the institution's time zone."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+_DDMMYYYY = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class InvalidDate(ValueError):
+    """A date that is not a real dd/mm/yyyy calendar date."""
+
+
+def parse_ddmmyyyy(text: str) -> date:
+    match = _DDMMYYYY.match(text.strip()) if isinstance(text, str) else None
+    if not match:
+        raise InvalidDate(f"fecha debe tener el formato dd/mm/yyyy: {text!r}")
+    day, month, year = (int(part) for part in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise InvalidDate(f"fecha inexistente: {text!r}") from exc
+
+
+def format_ddmmyyyy(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def local_today(clock: Clock, tz_name: str) -> date:
+    return clock().astimezone(ZoneInfo(tz_name)).date()
+
+
+def end_of_month(value: date) -> date:
+    return value.replace(day=calendar.monthrange(value.year, value.month)[1])

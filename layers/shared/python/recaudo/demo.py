@@ -1,0 +1,112 @@
+"""A realistic demo data set: persons with quarterly debts across years, rubros and states, and one
+convenio of every type. Deterministic for a given date, so tests and the local stack agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+from recaudo.data.ledger import DuplicateRecord, LedgerRepository
+from recaudo.models.ledger import Convenio, Deuda, EstadoDeuda, Persona, TipoConvenio
+
+RUBROS: dict[str, tuple[str, str, Decimal]] = {
+    # idRubro: (descripcion, tipoCobro, saldo per quarter)
+    "13": ("SERVICIO DE RECOLECCIÓN DE BASURA RESID", "SER", Decimal("7200.00")),
+    "17": ("MANTENIMIENTO DE VIAS Y SITIOS PÚBLICOS", "SER", Decimal("1030.34")),
+    "24": ("PARQUES ZONAS VERDES", "SER", Decimal("442.93")),
+    "39": ("Impuesto sobre Bienes Inmuebles", "IBI", Decimal("3750.00")),
+}
+QUARTER_END = {"01": (3, 31), "02": (6, 30), "03": (9, 30), "04": (12, 31)}
+
+CONVENIOS: tuple[tuple[Convenio, bool], ...] = (
+    (Convenio("001", TipoConvenio.TOTAL, "Convenio total: todos los saldos pendientes"), True),
+    (Convenio("002", TipoConvenio.PARCIAL, "Convenio parcial: saldos al periodo en curso"), True),
+    (Convenio("003", TipoConvenio.VENCIDO, "Convenio vencido: saldos con fecha de corte pasada"), True),
+    (Convenio("004", TipoConvenio.CARRITO, "Carrito de compras: el banco elige las transacciones"), True),
+    (Convenio("013", TipoConvenio.TOTAL, "Recolección de basura", rubros=("13",)), False),
+)
+
+PERSONAS = (
+    Persona("12345678", "Julio Cascante", "F", 1),
+    Persona("87654321", "María Fernanda Rojas Quesada", "F", 2),
+    Persona("3101123456", "Comercial El Sol S.A.", "J", 3),  # every debt paid: code 3
+    Persona("11111111", "Ana Lucía Mora", "F", 4),  # no debts at all
+)
+
+
+@dataclass(frozen=True)
+class DemoDataset:
+    personas: tuple[Persona, ...]
+    convenios: tuple[tuple[Convenio, bool], ...]
+    deudas: tuple[Deuda, ...]
+
+
+def _interes(saldo: Decimal, quarters_overdue: int) -> Decimal:
+    """1 % of the saldo per overdue quarter (a simple, exact demo rule)."""
+    return (saldo * Decimal(max(quarters_overdue, 0)) / Decimal(100)).quantize(Decimal("0.01"))
+
+
+def _deudas(persona: Persona, rubros: tuple[str, ...], years: range, today: date) -> list[Deuda]:
+    out = []
+    for year in years:
+        for periodo, (month, day) in QUARTER_END.items():
+            corte = date(year, month, day)
+            overdue = (today.year - year) * 4 + (today.month - 1) // 3 - (int(periodo) - 1)
+            for rubro in rubros:
+                descripcion, tipo_cobro, saldo = RUBROS[rubro]
+                id_saldo = int(f"{year}{periodo}{rubro}{persona.numero_persona:03d}")
+                out.append(
+                    Deuda(
+                        id_saldo=id_saldo,
+                        identificacion=persona.identificacion,
+                        numero_persona=persona.numero_persona,
+                        institucion="MUNI",
+                        id_rubro=rubro,
+                        descripcion=descripcion,
+                        year=year,
+                        periodo=periodo,
+                        fecha_corte=corte,
+                        saldo=saldo,
+                        saldo_interes=_interes(saldo, overdue) if corte < today else Decimal("0.00"),
+                        tipo_cobro=tipo_cobro,
+                        auxiliar_contable="CUF",
+                        numero_cuenta=persona.numero_persona,
+                        tipo_transaccion=tipo_cobro,
+                        numero_documento=str(id_saldo),
+                    )
+                )
+    return out
+
+
+def demo_dataset(today: date) -> DemoDataset:
+    julio, maria, empresa, _ana = PERSONAS
+    y = today.year
+    deudas = (
+        # Julio: four rubros over five years; the oldest year is paid, the rest pending (future included).
+        [
+            replace(d, estado=EstadoDeuda.PAGADO) if d.year == y - 3 else d
+            for d in _deudas(julio, ("13", "17", "24", "39"), range(y - 3, y + 2), today)
+        ]
+        # María: basura and IBI for this year and next.
+        + _deudas(maria, ("13", "39"), range(y, y + 2), today)
+        # The company: everything paid.
+        + [replace(d, estado=EstadoDeuda.PAGADO) for d in _deudas(empresa, ("39",), range(y - 1, y + 1), today)]
+    )
+    return DemoDataset(personas=PERSONAS, convenios=CONVENIOS, deudas=tuple(deudas))
+
+
+def load_demo(ledger: LedgerRepository, today: date) -> tuple[DemoDataset, int]:
+    """Write the demo data set; debts already present are left as they are. Returns (data, skipped)."""
+    data = demo_dataset(today)
+    for convenio, predeterminado in data.convenios:
+        ledger.put_convenio(convenio, predeterminado=predeterminado)
+    for persona in data.personas:
+        ledger.put_persona(persona)
+    skipped = 0
+    for deuda in data.deudas:
+        try:
+            ledger.put_deuda(deuda)
+        except DuplicateRecord:
+            skipped += 1
+    return data, skipped

@@ -1,0 +1,1 @@
+"""Domain records (dataclasses, cheap to import) and API reply models (pydantic)."""

@@ -1,0 +1,78 @@
+"""The Conectividad REST resolver: validation on, errors mapped to return codes in one place, and
+replies serialised with exact Decimal amounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from recaudo.errors import CodigoRespuesta, ConectividadError, ParametrosIncorrectos, error_body
+from recaudo.models.conectividad import ErrorReply
+from recaudo.money import dumps
+from recaudo.observability import logger
+
+ERROR_RESPONSES: dict[int, Any] = {
+    status: {"description": description, "content": {"application/json": {"model": ErrorReply}}}
+    for status, description in (
+        (400, "codigoRespuesta 5: parámetros incorrectos"),
+        (401, "codigoRespuesta 4: no autenticado"),
+        (404, "codigoRespuesta 2 o 3: deudor inexistente o sin facturas pendientes"),
+        (500, "codigoRespuesta 1: error de sistema"),
+    )
+}
+
+
+def ok_responses(model: type[BaseModel] | Any, description: str) -> dict[int, Any]:
+    return {200: {"description": description, "content": {"application/json": {"model": model}}}} | ERROR_RESPONSES
+
+
+def json_response(payload: Any, status_code: int = 200) -> Response:
+    """A JSON reply from a typed model (or a list of them), with Decimals written exactly."""
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="python", exclude_none=True)
+    elif isinstance(payload, list):
+        payload = [p.model_dump(mode="python", exclude_none=True) if isinstance(p, BaseModel) else p for p in payload]
+    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=dumps(payload))
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("query", "body", "path", "header")]
+        parts.append(f"{'.'.join(loc) or 'request'}: {error.get('msg', 'inválido')}")
+    return "; ".join(parts)
+
+
+def conectividad_resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(ConectividadError)
+    def _business(exc: ConectividadError) -> Response:
+        logger.info("conectividad reply", extra={"codigoRespuesta": int(exc.codigo)})
+        return json_response(exc.body(), exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return _business(ParametrosIncorrectos(_describe_validation(exc)))
+
+    @app.exception_handler(NotFoundError)
+    def _no_route(exc: NotFoundError) -> Response:
+        return _business(ParametrosIncorrectos("ruta desconocida"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # The stack trace goes to the log, never to the bank.
+        logger.exception("unexpected error")
+        return json_response(error_body(CodigoRespuesta.ERROR_SISTEMA), 500)
+
+    return app
+
+
+def authorizer_value(app: APIGatewayRestResolver, name: str) -> str | None:
+    """A value the TOKEN authorizer put in the request context (e.g. ``codigoBanco``)."""
+    authorizer = app.current_event.request_context.authorizer
+    return authorizer.get(name) if authorizer else None

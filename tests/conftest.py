@@ -1,0 +1,65 @@
+"""Shared test setup: a fake AWS environment, the network blocked outside e2e, moto tables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+
+# Set before any handler module is imported: settings are validated once per process.
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "LEDGER_TABLE": "recaudo-ledger",
+        "CREDENTIALS_TABLE": "recaudo-credentials",
+        "TIME_ZONE": "America/Costa_Rica",
+        "POWERTOOLS_SERVICE_NAME": "recaudo-test",
+        "POWERTOOLS_METRICS_NAMESPACE": "RecaudoTest",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        # Tiny DynamoDB pages: every query in the suite must follow LastEvaluatedKey to be right.
+        "QUERY_PAGE_LIMIT": "3",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+# The instant every unit and integration test lives in (the institution's zone is UTC-6).
+NOW = datetime(2026, 11, 21, 15, 0, tzinfo=timezone.utc)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Unit, integration and infra tests never reach the network; only e2e talks HTTP (on loopback)."""
+    from pytest_socket import disable_socket, enable_socket
+
+    if "e2e" in item.path.parts:
+        enable_socket()
+    else:
+        disable_socket(allow_unix_socket=True)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def dynamodb(aws: None):
+    """A moto DynamoDB with the project's tables, created from the same specs as the CDK app."""
+    from recaudo.aws import client
+    from recaudo.data.tables import CREDENTIALS, LEDGER
+
+    client.cache_clear()
+    ddb = client("dynamodb")
+    ddb.create_table(**LEDGER.create_table_kwargs(os.environ["LEDGER_TABLE"]))
+    ddb.create_table(**CREDENTIALS.create_table_kwargs(os.environ["CREDENTIALS_TABLE"]))
+    yield ddb
+    client.cache_clear()
