@@ -29,6 +29,10 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+# The X-Ray SDK opens (never uses, with tracing disabled) a UDP socket when Tracer first loads it;
+# load it before sockets are blocked so the block stays strict for everything else.
+import recaudo.observability  # noqa: E402,F401
+
 # The instant every unit and integration test lives in (the institution's zone is UTC-6).
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=timezone.utc)
 

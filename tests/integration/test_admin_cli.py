@@ -1,0 +1,55 @@
+"""The admin CLI against a DynamoDB endpoint (moto): tables, a bank, a convenio, the demo data."""
+
+from __future__ import annotations
+
+import json
+import os
+from recaudo import admin, auth
+from recaudo.data.credentials import CredentialsRepository
+from recaudo.data.ledger import LedgerRepository
+from recaudo.models.ledger import TipoConvenio
+
+
+def run(capsys, *argv: str) -> dict:
+    assert admin.main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_given_an_empty_endpoint_when_the_cli_sets_everything_up_then_the_api_data_is_usable(aws, capsys):
+    from recaudo.aws import client
+
+    run(capsys, "create-tables")
+    bank = run(capsys, "create-bank", "--codigo", "00152", "--nombre", "Banco Nacional")
+    conv = run(
+        capsys, "create-convenio", "--codigo", "020", "--tipo", "parcial", "--descripcion", "Parques", "--rubros", "24"
+    )
+    demo = run(capsys, "load-demo", "--today", "2026-11-21")
+
+    ddb = client("dynamodb")
+    creds = CredentialsRepository(os.environ["CREDENTIALS_TABLE"], ddb)
+    assert creds.verify_token(*auth.parse_authorization(f"Token {bank['token']}")) == "00152"
+    ledger = LedgerRepository(os.environ["LEDGER_TABLE"], ddb)
+    assert ledger.get_convenio("020").rubros == ("24",) and conv["rubros"] == ["24"]
+    assert ledger.get_convenio_predeterminado(TipoConvenio.CARRITO).codigo == "004"
+    assert demo["deudas"] > 100 and demo["deudasYaExistentes"] == 0
+    # the token is printed once and never stored in the clear
+    assert bank["token"].split(".")[1] not in str(ddb.scan(TableName=os.environ["CREDENTIALS_TABLE"]))
+
+
+def test_given_the_demo_loaded_when_loaded_again_then_nothing_is_duplicated(aws, capsys):
+    run(capsys, "create-tables")
+    first = run(capsys, "load-demo", "--today", "2026-11-21")
+    again = run(capsys, "load-demo", "--today", "2026-11-21")
+    assert again["deudasYaExistentes"] == first["deudas"]
+
+
+def test_given_a_bank_code_in_use_when_created_again_then_the_cli_fails_and_the_first_token_still_works(aws, capsys):
+    from recaudo.aws import client
+
+    run(capsys, "create-tables")
+    bank = run(capsys, "create-bank", "--codigo", "00152", "--nombre", "Banco Nacional")
+    assert admin.main(["create-bank", "--codigo", "00152", "--nombre", "Impostor"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "TransactionCanceled" in captured.err
+    creds = CredentialsRepository(os.environ["CREDENTIALS_TABLE"], client("dynamodb"))
+    assert creds.verify_token(*auth.parse_authorization(f"Token {bank['token']}")) == "00152"

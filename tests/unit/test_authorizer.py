@@ -1,0 +1,67 @@
+"""The TOKEN authorizer's logic, with an in-memory credential store."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from authorizer.token import AuthorizerDeps, Unauthorized, authorize, stage_arn
+from recaudo import auth
+
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/v1/integracion-conectividad/obtener-persona"
+
+
+class FakeCredentials:
+    def __init__(self) -> None:
+        self.token = auth.new_token()
+        self.hash = auth.hash_secret(self.token.secret)
+
+    def verify_token(self, key_id: str, secret: str) -> str | None:
+        if key_id == self.token.key_id and auth.secret_matches(secret, self.hash):
+            return "00152"
+        return None
+
+
+@pytest.fixture
+def creds() -> FakeCredentials:
+    return FakeCredentials()
+
+
+def test_given_a_valid_token_when_authorized_then_the_whole_stage_is_allowed_for_that_bank(creds):
+    result = authorize(f"Token {creds.token.token}", METHOD_ARN, AuthorizerDeps(creds))
+    statement = result["policyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Allow"
+    # cached per token, so the policy must cover every route of the stage
+    assert statement["Resource"] == "arn:aws:execute-api:us-east-1:123456789012:abc123/api/*/*"
+    assert result["context"]["codigoBanco"] == "00152"
+    assert result["principalId"] == "banco:00152"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Token RyNrhel3gtc92+4/Ml0RjbXTsJU=", "Token 0123456789abcdef." + "x" * 43],
+)
+def test_given_a_bad_or_foreign_token_when_authorized_then_unauthorized(creds, header):
+    with pytest.raises(Unauthorized, match="^Unauthorized$"):
+        authorize(header, METHOD_ARN, AuthorizerDeps(creds))
+
+
+def test_given_the_right_key_with_a_wrong_secret_when_authorized_then_unauthorized(creds):
+    forged = f"Token {creds.token.key_id}.{auth.new_secret()}"
+    with pytest.raises(Unauthorized):
+        authorize(forged, METHOD_ARN, AuthorizerDeps(creds))
+
+
+def test_given_any_outcome_when_logging_then_the_secret_never_appears(creds, caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    authorize(f"Token {creds.token.token}", METHOD_ARN, AuthorizerDeps(creds))
+    with pytest.raises(Unauthorized):
+        authorize(f"Token {creds.token.key_id}.{'z' * 43}", METHOD_ARN, AuthorizerDeps(creds))
+    out = capsys.readouterr()
+    assert creds.token.secret not in caplog.text + out.out + out.err
+    assert "z" * 43 not in caplog.text + out.out + out.err
+
+
+def test_given_a_method_arn_when_widened_then_only_the_stage_part_is_kept():
+    assert stage_arn("arn:aws:execute-api:r:1:api/stage/POST/a/b") == "arn:aws:execute-api:r:1:api/stage/*/*"
