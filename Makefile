@@ -15,12 +15,14 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
 PYTEST_ARGS ?=
+PORT ?= 8787
 
-.PHONY: help deps test test-unit synth openapi bench clean
+.PHONY: help deps test test-unit synth run openapi bench bench-local clean
 
 help:
 	@echo "make test       install everything (first run) and run the whole suite"
 	@echo "make synth      write cdk.out offline, without Docker (builds the layer once)"
+	@echo "make run        synthesize and serve the whole app on localhost (PORT=$(PORT)); Ctrl-C stops it"
 	@echo "make openapi    regenerate docs/openapi.json from the handlers"
 	@echo "make bench      print the cold-start and warm-overhead benchmark"
 
@@ -43,11 +45,15 @@ test-unit: deps
 synth: deps
 	$(RUN) python -m infra.app
 
+run: synth
+	$(RUN) python -m local_stack --port $(PORT)
+
 openapi: deps
 	$(RUN) python scripts/openapi.py --write
 
 bench: deps
 	$(RUN) python benchmarks/handlers.py
+	$(RUN) python benchmarks/local_stack.py
 
 clean:
 	rm -rf cdk.out build .pytest_cache .local

@@ -14,7 +14,11 @@ from infra.stack import RecaudoStack
 
 
 def build_app(outdir: str | None = None, layer_dir: str | None = None) -> tuple[App, RecaudoStack]:
-    app = App(outdir=outdir or os.environ.get("CDK_OUTDIR") or str(c.CDK_OUT))
+    app = App(
+        outdir=outdir or os.environ.get("CDK_OUTDIR") or str(c.CDK_OUT),
+        # as the CDK CLI does: construct paths in the template (the local stack names things by them)
+        context={"aws:cdk:enable-path-metadata": True},
+    )
     stack = RecaudoStack(
         app,
         c.STACK_NAME,

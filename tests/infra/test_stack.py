@@ -134,3 +134,10 @@ def test_given_the_template_then_cfn_lint_finds_no_error_or_warning(synthesized)
     template_path = Path(synthesized[2].template_full_path)
     matches = [m for m in lint_all(template_path.read_text()) if m.rule.id[0] in "EW"]
     assert [str(m) for m in matches if m.rule.id not in CFN_LINT_IGNORED] == []
+
+
+def test_given_the_synthesized_template_then_the_local_stack_knows_every_resource_type(template):
+    from local_stack.resources import check_types
+    from local_stack.template import Naming, Stack
+
+    check_types(Stack("Recaudo", template.to_json(), Path("."), Naming("Recaudo", "us-east-1", "123456789012")))

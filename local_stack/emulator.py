@@ -1,0 +1,126 @@
+"""moto in server mode, with the three things the local stack needs from it:
+
+- Step Functions really execute (``execute_state_machine``);
+- DynamoDB requests are serialised: moto's conditional writes are not atomic under concurrent
+  threads, and payments rely on them;
+- Lambda invokes (Step Functions tasks, S3 notifications) and EventBridge rule targets that are
+  Lambda functions are routed to our own workers. Both hooks replace moto internals, which is why
+  moto is pinned and a test breaks when they stop working.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+# (function name, event) -> (payload text, errored, logs)
+LambdaDispatcher = Callable[[str, Any], tuple[str, bool, str]]
+# (function name, event): fire and forget
+AsyncDispatcher = Callable[[str, Any], None]
+
+DYNAMODB_LOCK = threading.Lock()
+_TARGETS_LOCK = threading.Lock()
+
+
+class MotoEmulator:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self.host = host
+        self.port = port
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        from moto.core.config import default_user_config
+
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per emulated AWS call
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        _serialize_dynamodb()
+        self._server.start()
+        self.host, self.port = self._server.get_host_and_port()
+        os.environ["MOTO_PORT"] = str(self.port)  # moto's own Step Functions tasks call back here
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+_ORIGINALS: dict[str, Any] = {}
+
+
+def _serialize_dynamodb() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    if "dynamodb" in _ORIGINALS:
+        return
+    original = _ORIGINALS["dynamodb"] = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with DYNAMODB_LOCK:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+def route_lambda_invokes(dispatch: LambdaDispatcher) -> None:
+    """moto's ``LambdaFunction._invoke_lambda`` (Docker) -> our worker of that function."""
+    from moto.awslambda.models import LambdaFunction
+
+    _ORIGINALS.setdefault("lambda", LambdaFunction._invoke_lambda)
+
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        payload = event if event is not None else {}
+        if isinstance(payload, str | bytes):
+            payload = json.loads(payload or "{}")
+        return dispatch(self.function_name, payload)
+
+    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+
+
+def route_rule_targets(dispatch: AsyncDispatcher, function_name_of: Callable[[str], str | None]) -> None:
+    """EventBridge rules with Lambda targets (moto matches the pattern, we deliver the event)."""
+    from moto.events.models import Rule
+    from moto.utilities.arns import parse_arn
+
+    _ORIGINALS.setdefault("events", Rule.send_to_targets)
+    original = _ORIGINALS["events"]
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        lambdas = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
+        if lambdas and self.event_pattern.matches_event(original_event):
+            for target in lambdas:
+                name = function_name_of(target["Arn"])
+                if name:
+                    event = json.loads(target["Input"]) if target.get("Input") else original_event
+                    threading.Thread(target=dispatch, args=(name, event), daemon=True).start()
+        others = [t for t in self.targets if t not in lambdas]
+        if others:  # moto delivers the rest itself (it raises NotImplementedError on Lambda targets)
+            with _TARGETS_LOCK:
+                saved, self.targets = self.targets, others
+                try:
+                    original(self, original_event, transform_input)
+                finally:
+                    self.targets = saved
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+def hooks_installed() -> dict[str, bool]:
+    """Whether moto's internals still carry our hooks (checked by a test on every moto upgrade)."""
+    from moto.awslambda.models import LambdaFunction
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.events.models import Rule
+
+    return {
+        "lambda": LambdaFunction._invoke_lambda.__qualname__.startswith("route_lambda_invokes"),
+        "events": Rule.send_to_targets.__qualname__.startswith("route_rule_targets"),
+        "dynamodb": DynamoHandler.call_action.__qualname__.startswith("_serialize_dynamodb"),
+    }

@@ -1,0 +1,251 @@
+"""Create the template's resources in the emulator and describe its functions for the workers.
+
+Every resource type is either provisioned here, served by the gateway or the workers, or on an
+explicit list of types deliberately not emulated. Anything else stops the start-up with a clear
+message: nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_stack.template import Stack, TemplateError
+from local_stack.workers import FunctionSpec
+
+PROVISIONED = frozenset(
+    {
+        "AWS::DynamoDB::Table",
+        "AWS::S3::Bucket",
+        "AWS::IAM::Role",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::LayerVersion",
+        "AWS::StepFunctions::StateMachine",
+        "AWS::Events::EventBus",
+        "AWS::Events::Rule",
+        "AWS::Scheduler::Schedule",
+        "Custom::S3BucketNotifications",
+    }
+)
+SERVED_BY_GATEWAY = frozenset(
+    {
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::Resource",
+        "AWS::ApiGateway::Method",
+        "AWS::ApiGateway::Authorizer",
+        "AWS::ApiGateway::Stage",
+        "AWS::ApiGateway::Deployment",
+        "AWS::ApiGateway::GatewayResponse",
+        "AWS::ApiGateway::RequestValidator",
+    }
+)
+# Deliberately not emulated: they change nothing a request can observe on one machine.
+NOT_EMULATED = {
+    "AWS::CDK::Metadata": "CDK bookkeeping",
+    "AWS::IAM::Policy": "IAM is not enforced locally (cdk-nag and the infra tests check the policies)",
+    "AWS::IAM::ManagedPolicy": "IAM is not enforced locally",
+    "AWS::Lambda::Permission": "resource policies are not enforced locally",
+    "AWS::Logs::LogGroup": "function logs go to the terminal, prefixed with the function's name",
+    "AWS::ApiGateway::Account": "the account-level CloudWatch role for API Gateway logs",
+    "AWS::CloudWatch::Alarm": "no metrics are collected locally",
+    "AWS::CloudWatch::Dashboard": "no metrics are collected locally",
+    "AWS::Lambda::EventInvokeConfig": "asynchronous retries are not emulated",
+}
+
+
+def check_types(stack: Stack) -> None:
+    unknown = sorted(
+        {
+            r["Type"]
+            for r in stack.resources.values()
+            if r["Type"] not in PROVISIONED and r["Type"] not in SERVED_BY_GATEWAY and r["Type"] not in NOT_EMULATED
+        }
+    )
+    if unknown:
+        raise TemplateError(
+            f"stack {stack.name} uses resource types the local stack does not know: {', '.join(unknown)}. "
+            "Emulate them in local_stack/resources.py or add them, with a reason, to NOT_EMULATED."
+        )
+
+
+@dataclass
+class Schedule:
+    name: str
+    expression: str
+    function_name: str
+    payload: dict[str, Any] | None = None
+
+
+@dataclass
+class Provisioned:
+    functions: list[FunctionSpec] = field(default_factory=list)
+    tables: dict[str, str] = field(default_factory=dict)
+    buckets: dict[str, str] = field(default_factory=dict)
+    state_machines: dict[str, str] = field(default_factory=dict)
+    event_buses: dict[str, str] = field(default_factory=dict)
+    schedules: list[Schedule] = field(default_factory=list)
+
+
+def _display_name(stack: Stack, logical_id: str) -> str:
+    path = stack.resources[logical_id].get("Metadata", {}).get("aws:cdk:path", logical_id)
+    parts = [p for p in path.split("/")[1:] if p not in ("Resource", "Function")]
+    return "/".join(parts) or logical_id
+
+
+def _dummy_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "# served by the local stack's workers\n")
+    return buffer.getvalue()
+
+
+def provision(stack: Stack, clients: dict[str, Any], base_function_env: dict[str, str]) -> Provisioned:
+    check_types(stack)
+    out = Provisioned()
+    naming = stack.naming
+    custom_providers = {
+        stack.resources[lid]["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+        for lid in stack.of_type("Custom::S3BucketNotifications")
+    }
+
+    for lid in stack.of_type("AWS::IAM::Role"):
+        props = stack.properties(lid)
+        clients["iam"].create_role(
+            RoleName=stack.physical[lid],
+            AssumeRolePolicyDocument=json.dumps(props.get("AssumeRolePolicyDocument", {})),
+        )
+
+    for lid in stack.of_type("AWS::DynamoDB::Table"):
+        props = stack.properties(lid)
+        name = stack.physical[lid]
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        if kwargs["BillingMode"] == "PROVISIONED":
+            kwargs["ProvisionedThroughput"] = props["ProvisionedThroughput"]
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification"):
+            if props.get(key):
+                kwargs[key] = props[key]
+        clients["dynamodb"].create_table(**kwargs)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            clients["dynamodb"].update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        out.tables[lid] = name
+
+    for lid in stack.of_type("AWS::S3::Bucket"):
+        clients["s3"].create_bucket(Bucket=stack.physical[lid])
+        out.buckets[lid] = stack.physical[lid]
+
+    layers = {lid: stack.asset_dir(stack.properties(lid)["Content"]) for lid in stack.of_type("AWS::Lambda::LayerVersion")}
+    layer_by_arn = {naming.arn("AWS::Lambda::LayerVersion", stack.physical[lid]): path for lid, path in layers.items()}
+
+    for lid in stack.of_type("AWS::Lambda::Function"):
+        if lid in custom_providers:
+            continue  # CDK's own custom-resource handler: its resource is applied natively below
+        props = stack.properties(lid)
+        name = stack.physical[lid]
+        if "ZipFile" in props["Code"]:
+            raise TemplateError(f"function {lid}: inline code is not emulated")
+        layer_dirs = []
+        for arn in props.get("Layers", []):
+            if arn not in layer_by_arn:
+                raise TemplateError(f"function {lid}: layer {arn} is not in this stack")
+            layer_dirs.append(layer_by_arn[arn] / "python")
+        environment = {k: str(v) for k, v in (props.get("Environment", {}).get("Variables") or {}).items()}
+        spec = FunctionSpec(
+            logical_id=lid,
+            display_name=_display_name(stack, lid),
+            name=name,
+            arn=naming.arn("AWS::Lambda::Function", name),
+            handler=props["Handler"],
+            code_dir=stack.asset_dir(props["Code"]),
+            layer_dirs=tuple(layer_dirs),
+            environment={**base_function_env, **environment},
+            timeout=int(props.get("Timeout", 3)),
+            memory=int(props.get("MemorySize", 128)),
+        )
+        # moto must know the function, so Step Functions tasks and S3 notifications can invoke it
+        clients["lambda"].create_function(
+            FunctionName=name,
+            Runtime=props.get("Runtime", "python3.13"),
+            Role=props["Role"],
+            Handler=props["Handler"],
+            Code={"ZipFile": _dummy_zip()},
+            Timeout=spec.timeout,
+            MemorySize=spec.memory,
+            Environment={"Variables": environment},
+        )
+        out.functions.append(spec)
+
+    for lid in stack.of_type("AWS::Events::EventBus"):
+        name = stack.physical[lid]
+        clients["events"].create_event_bus(Name=name)
+        out.event_buses[lid] = name
+
+    for lid in stack.of_type("AWS::StepFunctions::StateMachine"):
+        props = stack.properties(lid)
+        definition = props.get("DefinitionString") or json.dumps(props.get("Definition"))
+        if props.get("DefinitionSubstitutions"):
+            for key, value in props["DefinitionSubstitutions"].items():
+                definition = definition.replace("${" + key + "}", str(value))
+        response = clients["stepfunctions"].create_state_machine(
+            name=stack.physical[lid],
+            definition=definition,
+            roleArn=props["RoleArn"],
+            type=props.get("StateMachineType", "STANDARD"),
+        )
+        out.state_machines[lid] = response["stateMachineArn"]
+
+    functions_by_arn = {f.arn: f.name for f in out.functions}
+    for lid in stack.of_type("AWS::Events::Rule"):
+        props = stack.properties(lid)
+        if props.get("State", "ENABLED") != "ENABLED":
+            continue
+        targets = props.get("Targets", [])
+        if props.get("ScheduleExpression"):
+            for target in targets:
+                if target["Arn"] not in functions_by_arn:
+                    raise TemplateError(f"schedule {lid}: only Lambda targets in this stack are emulated")
+                payload = json.loads(target["Input"]) if target.get("Input") else None
+                out.schedules.append(Schedule(stack.physical[lid], props["ScheduleExpression"], functions_by_arn[target["Arn"]], payload))
+            continue
+        bus = props.get("EventBusName", "default")
+        clients["events"].put_rule(
+            Name=stack.physical[lid], EventPattern=json.dumps(props["EventPattern"]), EventBusName=bus, State="ENABLED"
+        )
+        clients["events"].put_targets(
+            Rule=stack.physical[lid],
+            EventBusName=bus,
+            Targets=[{k: v for k, v in t.items() if k in ("Id", "Arn", "Input", "InputPath")} for t in targets],
+        )
+
+    for lid in stack.of_type("AWS::Scheduler::Schedule"):
+        props = stack.properties(lid)
+        target = props["Target"]
+        if target["Arn"] not in functions_by_arn:
+            raise TemplateError(f"schedule {lid}: only Lambda targets in this stack are emulated")
+        payload = json.loads(target["Input"]) if target.get("Input") else None
+        out.schedules.append(Schedule(stack.physical[lid], props["ScheduleExpression"], functions_by_arn[target["Arn"]], payload))
+
+    for lid in stack.of_type("Custom::S3BucketNotifications"):
+        props = stack.properties(lid)
+        clients["s3"].put_bucket_notification_configuration(
+            Bucket=props["BucketName"],
+            NotificationConfiguration={
+                k: v
+                for k, v in (props.get("NotificationConfiguration") or {}).items()
+                if k in ("LambdaFunctionConfigurations", "QueueConfigurations", "TopicConfigurations")
+            },
+        )
+    return out
+
+
+def layer_source(stack: Stack) -> list[Path]:
+    return [stack.asset_dir(stack.properties(lid)["Content"]) for lid in stack.of_type("AWS::Lambda::LayerVersion")]

@@ -1,0 +1,45 @@
+"""Demo data and credentials for the local stack, written through the same repositories the
+functions use; returns what a newcomer needs to call the APIs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from local_stack.template import Stack
+
+
+def find_table(stack: Stack, construct_path_suffix: str) -> str | None:
+    for lid, res in stack.of_type("AWS::DynamoDB::Table").items():
+        path = res.get("Metadata", {}).get("aws:cdk:path", "")
+        if path.removesuffix("/Resource").endswith(construct_path_suffix):
+            return stack.physical[lid]
+    return None
+
+
+def seed_demo(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
+    from recaudo.data.credentials import CredentialsRepository
+    from recaudo.data.ledger import LedgerRepository
+    from recaudo.demo import load_demo
+    from recaudo.models.ledger import EstadoDeuda
+
+    ledger_table = find_table(stack, "Data/Ledger")
+    credentials_table = find_table(stack, "Data/Credentials")
+    if not ledger_table or not credentials_table:
+        return None
+    now = datetime.now(timezone.utc)
+    data, _ = load_demo(LedgerRepository(ledger_table, dynamodb), now.date())
+    bank = CredentialsRepository(credentials_table, dynamodb).create_bank("00152", "Banco Demo", now)
+    julio = next(p for p in data.personas if p.identificacion == "12345678")
+    pending = [d for d in data.deudas if d.identificacion == julio.identificacion and d.estado is EstadoDeuda.PENDIENTE]
+    return {
+        "bank": {"codigoBanco": bank.codigo_banco, "token": bank.token, "llaveAcceso": bank.llave_acceso},
+        "persona": {
+            "identificacion": julio.identificacion,
+            "nombre": julio.nombre,
+            "pendientes": len(pending),
+            "convenios": {c.codigo: c.tipo.value for c, _ in data.convenios},
+        },
+        "personasDemo": [p.identificacion for p in data.personas],
+        "tables": {"ledger": ledger_table, "credentials": credentials_table},
+    }

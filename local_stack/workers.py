@@ -1,0 +1,216 @@
+"""One warm worker process per Lambda function: its resolved environment, its code asset and the
+layer; the template's timeout enforced; its logs prefixed with its name."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from local_stack.worker_main import receive
+
+INIT_TIMEOUT_SECONDS = 60.0
+# The environment a worker inherits from the runner: nothing that could leak the developer's shell.
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    display_name: str
+    name: str
+    arn: str
+    handler: str
+    code_dir: Path
+    layer_dirs: tuple[Path, ...]
+    environment: dict[str, str]
+    timeout: int
+    memory: int
+
+
+@dataclass
+class Invocation:
+    ok: bool
+    result: Any = None
+    error: dict[str, Any] | None = None
+    timed_out: bool = False
+    crashed: bool = False
+    duration_ms: float = 0.0
+    logs: list[str] = field(default_factory=list)
+
+
+class Worker:
+    def __init__(self, spec: FunctionSpec, base_env: dict[str, str], log_stream: TextIO = sys.stdout) -> None:
+        self.spec = spec
+        self._base_env = base_env
+        self._log_stream = log_stream
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._to_child: Any = None
+        self._from_child: Any = None
+        self._recent: deque[str] = deque(maxlen=200)
+        self.init_ms: float | None = None
+        self.cold_starts = 0
+
+    # ---- lifecycle ----
+
+    def start(self) -> None:
+        parent_read, child_write = os.pipe()
+        child_read, parent_write = os.pipe()
+        spec = {
+            "name": self.spec.name,
+            "arn": self.spec.arn,
+            "handler": self.spec.handler,
+            "code_dir": str(self.spec.code_dir),
+            "layer_dirs": [str(p) for p in self.spec.layer_dirs],
+            "timeout": self.spec.timeout,
+            "memory": self.spec.memory,
+        }
+        env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
+        env.update(self._base_env)
+        env.update(self.spec.environment)
+        env.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": self.spec.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory),
+                "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.spec.timeout),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "LAMBDA_TASK_ROOT": str(self.spec.code_dir),
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "local_stack.worker_main", str(child_read), str(child_write), json.dumps(spec)],
+            pass_fds=(child_read, child_write),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+            cwd=str(self.spec.code_dir),
+        )
+        os.close(child_read)
+        os.close(child_write)
+        self._to_child = os.fdopen(parent_write, "wb")
+        self._from_child = os.fdopen(parent_read, "rb")
+        for stream in (self._process.stdout, self._process.stderr):
+            threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+        self.cold_starts += 1
+
+    def wait_ready(self, timeout: float = INIT_TIMEOUT_SECONDS) -> None:
+        message, _ = self._read(timeout)
+        if message is None or not message.get("ready"):
+            raise RuntimeError(f"worker {self.spec.display_name} did not start: {list(self._recent)[-5:]}")
+        self.init_ms = message["init_ms"]
+        if message.get("init_error"):
+            self._log(f"INIT ERROR {message['init_error']['errorType']}: {message['init_error']['errorMessage']}")
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        for stream in (self._to_child, self._from_child):
+            try:
+                if stream:
+                    stream.close()
+            except OSError:
+                pass
+
+    def _restart(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self.stop()
+        self.start()
+        self.wait_ready()
+
+    # ---- invocation ----
+
+    def invoke(self, event: Any) -> Invocation:
+        """One invocation at a time per worker, as one Lambda instance; the timeout is enforced."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._restart()
+            mark = len(self._recent)
+            started = time.monotonic()
+            timed_out = False
+            try:
+                self._write({"event": event, "request_id": str(uuid.uuid4())})
+                message, timed_out = self._read(self.spec.timeout)
+            except (BrokenPipeError, OSError):
+                message = None
+            duration = (time.monotonic() - started) * 1000
+            if message is None:
+                reason = f"Task timed out after {self.spec.timeout:.2f} seconds" if timed_out else "Runtime exited"
+                self._log(f"{reason} (duration {duration:.0f} ms)")
+                self._restart()
+                return Invocation(
+                    ok=False,
+                    timed_out=timed_out,
+                    crashed=not timed_out,
+                    error={"errorType": "Sandbox.Timedout" if timed_out else "Runtime.ExitError", "errorMessage": reason},
+                    duration_ms=duration,
+                )
+            logs = list(self._recent)[mark:] if mark <= len(self._recent) else []
+            return Invocation(
+                ok=message["ok"], result=message.get("result"), error=message.get("error"), duration_ms=duration, logs=logs
+            )
+
+    # ---- plumbing ----
+
+    def _write(self, message: dict[str, Any]) -> None:
+        data = json.dumps(message).encode("utf-8")
+        self._to_child.write(len(data).to_bytes(4, "big") + data)
+        self._to_child.flush()
+
+    def _read(self, timeout: float) -> tuple[dict[str, Any] | None, bool]:
+        """(message, timed out). A message of None without a time-out means the process died."""
+        ready, _, _ = select.select([self._from_child], [], [], timeout)
+        if not ready:
+            return None, True
+        return receive(self._from_child), False
+
+    def _pump(self, stream: Any) -> None:
+        for raw in iter(stream.readline, b""):
+            self._log(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def _log(self, line: str) -> None:
+        self._recent.append(line)
+        try:
+            print(f"[{self.spec.display_name}] {line}", file=self._log_stream, flush=True)
+        except ValueError:  # the stream was closed at shutdown
+            pass
+
+
+class WorkerPool:
+    def __init__(self, specs: list[FunctionSpec], base_env: dict[str, str], log_stream: TextIO = sys.stdout) -> None:
+        self.workers = {s.name: Worker(s, base_env, log_stream) for s in specs}
+
+    def start(self) -> None:
+        for worker in self.workers.values():
+            worker.start()
+        for worker in self.workers.values():
+            worker.wait_ready()
+
+    def stop(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+
+    def by_name(self, name: str) -> Worker:
+        return self.workers[name]
+
+    def by_arn(self, arn: str) -> Worker | None:
+        name = arn.split(":function:", 1)[-1].split(":", 1)[0]
+        return self.workers.get(name)

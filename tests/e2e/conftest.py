@@ -1,0 +1,82 @@
+"""Local stacks started once per test session, as a user starts them, and spoken to over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+class RunningStack:
+    def __init__(self, cdk_out: Path, workdir: Path, seed: bool) -> None:
+        self.state_file = workdir / "stack.json"
+        self.log_file = workdir / "runner.log"
+        args = [sys.executable, "-m", "local_stack", "--cdk-out", str(cdk_out), "--port", "0",
+                "--state-file", str(self.state_file)]
+        if not seed:
+            args.append("--no-seed")
+        self._log = self.log_file.open("w")
+        self.process = subprocess.Popen(args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while not self.state_file.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"local stack did not start:\n{self.log_file.read_text()[-4000:]}")
+            time.sleep(0.2)
+        self.state = json.loads(self.state_file.read_text())
+
+    def logs(self) -> str:
+        self._log.flush()
+        return self.log_file.read_text()
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            self._log.close()
+
+    def aws(self, service: str):
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.state["awsEndpointUrl"],
+            region_name=self.state["region"],
+            aws_access_key_id="e2e",
+            aws_secret_access_key="e2e",
+        )
+
+
+@pytest.fixture(scope="session")
+def probe(tmp_path_factory) -> Iterator[RunningStack]:
+    """The probe app: every resource type and event source the local stack emulates."""
+    from tests.e2e.fixture_app.app import synth
+
+    out = tmp_path_factory.mktemp("probe.out")
+    synth(str(out))
+    stack = RunningStack(out, tmp_path_factory.mktemp("probe-run"), seed=False)
+    yield stack
+    assert stack.stop() == 0
+
+
+@pytest.fixture(scope="session")
+def recaudo(tmp_path_factory) -> Iterator[RunningStack]:
+    """The real app, synthesized as `make synth` does (layer included), with its demo data."""
+    from infra.app import build_app
+
+    out = tmp_path_factory.mktemp("recaudo.out")
+    app, _ = build_app(outdir=str(out))
+    app.synth()
+    stack = RunningStack(out, tmp_path_factory.mktemp("recaudo-run"), seed=True)
+    yield stack
+    assert stack.stop() == 0
