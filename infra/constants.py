@@ -35,12 +35,34 @@ CONECTIVIDAD_QUERIES: dict[str, str] = {
     "saldos-parcial-persona": "saldos_parcial_persona",
     "saldos-vencido-persona": "saldos_vencido_persona",
 }
+# Payments: path segment -> (handler module, HTTP method)
+CONECTIVIDAD_PAYMENTS: dict[str, tuple[str, str]] = {
+    "ejecutar-pago": ("ejecutar_pago", "POST"),
+    "ejecutar-pago-total": ("ejecutar_pago_total", "POST"),
+    "ejecutar-pago-parcial": ("ejecutar_pago_parcial", "POST"),
+    "ejecutar-pago-vencido": ("ejecutar_pago_vencido", "POST"),
+    "reversar-pago": ("reversar_pago", "POST"),
+    "historial-pagos": ("historial_pagos", "GET"),
+    "verificar-pago": ("verificar_pago", "GET"),
+}
+# The payment state machine's tasks: state name -> handler in conectividad.flujo
+PAYMENT_FLOW_TASKS: dict[str, str] = {
+    "Aplicar": "aplicar",
+    "Confirmar": "confirmar",
+    "Verificar": "verificar",
+    "Compensar": "compensar",
+}
+EVENT_BUS_NAME = "recaudo"
+PAYMENT_STATE_MACHINE_TIMEOUT_SECONDS = 60
+
 # Query parameters API Gateway itself requires before invoking the function (code 5 at the edge).
 CONECTIVIDAD_REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
     "obtener-persona": ("identificacion",),
     "saldos-persona-resumen": ("codigoConvenio", "identificacion", "numeroPagina", "longitudPagina"),
     "saldos-persona-resumen-detalle": ("codigoConvenio", "identificacion", "numeroPagina", "longitudPagina"),
     "saldos-persona": ("codigoConvenio", "identificacion"),
+    "historial-pagos": ("cedula", "fechaInicio", "fechaFinal"),
+    "verificar-pago": ("numeroFactura",),
 }
 
 TOKEN_VALIDATION_REGEX = r"^Token [0-9a-f]{16}\.[A-Za-z0-9_-]{43}$"

@@ -43,6 +43,6 @@ class RecaudoStack(Stack):
             credentials=data.credentials,
             gateway_replies=CONECTIVIDAD_GATEWAY_REPLIES,
         )
-        self.conectividad = ConectividadConstruct(self, "Conectividad", api=api, layer=layer, ledger=data.ledger)
+        self.conectividad = ConectividadConstruct(self, "Conectividad", api=api, layer=layer, data=data)
         self.data = data
         self.api = api

@@ -45,6 +45,7 @@ class MotoEmulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per emulated AWS call
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         _serialize_dynamodb()
+        enable_sync_executions()
         self._server.start()
         self.host, self.port = self._server.get_host_and_port()
         os.environ["MOTO_PORT"] = str(self.port)  # moto's own Step Functions tasks call back here
@@ -68,6 +69,47 @@ def _serialize_dynamodb() -> None:
             return original(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+def enable_sync_executions(timeout_seconds: float = 300.0) -> None:
+    """StartSyncExecution for Express state machines: moto's interpreter runs the definition; this
+    waits for it and answers with the sync output (moto's response layer lacks the action)."""
+    import time
+    import uuid
+
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def start_sync_execution(self: Any) -> Any:
+        arn = self._get_param("stateMachineArn")
+        name = self._get_param("name") or str(uuid.uuid4())
+        execution_input = self._get_param("input", if_none="{}")
+        execution = self.stepfunction_backend.start_execution(arn, name, execution_input)
+        deadline = time.monotonic() + timeout_seconds
+        while str(getattr(execution.exec_status, "value", execution.exec_status)) == "RUNNING":
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.002)
+        status = str(getattr(execution.exec_status, "value", execution.exec_status))
+        response: dict[str, Any] = {
+            "executionArn": execution.exec_arn,
+            "stateMachineArn": arn,
+            "name": name,
+            "startDate": execution.start_date,
+            "stopDate": execution.stop_date or execution.start_date,
+            "status": {"RUNNING": "TIMED_OUT", "ABORTED": "FAILED"}.get(status, status),
+            "input": execution_input,
+            "billingDetails": {"billedDurationInMilliseconds": 0, "billedMemoryUsedInMB": 64},
+        }
+        if execution.output is not None:
+            response["output"] = execution.output if isinstance(execution.output, str) else json.dumps(execution.output)
+        if execution.error is not None:
+            response["error"] = execution.error
+        if execution.cause is not None:
+            response["cause"] = execution.cause
+        return ActionResult(response)
+
+    StepFunctionResponse.start_sync_execution = start_sync_execution  # type: ignore[attr-defined]
 
 
 def route_lambda_invokes(dispatch: LambdaDispatcher) -> None:
@@ -119,7 +161,10 @@ def hooks_installed() -> dict[str, bool]:
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.models import Rule
 
+    from moto.stepfunctions.responses import StepFunctionResponse
+
     return {
+        "sync": hasattr(StepFunctionResponse, "start_sync_execution"),
         "lambda": LambdaFunction._invoke_lambda.__qualname__.startswith("route_lambda_invokes"),
         "events": Rule.send_to_targets.__qualname__.startswith("route_rule_targets"),
         "dynamodb": DynamoHandler.call_action.__qualname__.startswith("_serialize_dynamodb"),

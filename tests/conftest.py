@@ -25,6 +25,10 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         # Tiny DynamoDB pages: every query in the suite must follow LastEvaluatedKey to be right.
         "QUERY_PAGE_LIMIT": "3",
+        # botocore would send StartSyncExecution to sync-<endpoint>; emulators answer on one host
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        "IDEMPOTENCY_TABLE": "recaudo-idempotency",
+        "EVENT_BUS_NAME": "recaudo",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

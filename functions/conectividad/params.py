@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -27,14 +28,17 @@ IdRubro = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{1,10}$", descriptio
 Year = Annotated[int | None, Query(ge=1900, le=2999, description="Año")]
 
 
-def fecha_limite(value: str | None):
-    """The optional ``fechaLimite`` as a date; an impossible date is a code 5."""
-    if value is None:
-        return None
+def fecha(name: str, value: str) -> date:
+    """A dd/mm/yyyy parameter as a date; an impossible date is a code 5."""
     try:
         return parse_ddmmyyyy(value)
     except InvalidDate as exc:
-        raise ParametrosIncorrectos(f"fechaLimite: {exc}") from exc
+        raise ParametrosIncorrectos(f"{name}: {exc}") from exc
+
+
+def fecha_limite(value: str | None) -> date | None:
+    """The optional ``fechaLimite``."""
+    return None if value is None else fecha("fechaLimite", value)
 
 
 def deudor(identificacion: str | None, id_deudor: str | None) -> str:

@@ -1,15 +1,27 @@
-"""The Conectividad context: one Lambda per query endpoint, each reading only the ledger table."""
+"""The Conectividad context: one Lambda per endpoint and per payment-flow task, the Express state
+machine that runs pay -> confirm -> verify, and each function's least-privilege access."""
 
 from __future__ import annotations
 
-from aws_cdk import aws_dynamodb as ddb
+import json
+
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.api import TokenRestApi
+from infra.constructs.data import DataConstruct
 from infra.constructs.functions import PythonFunction
+from recaudo.flows import payment_flow_definition
+
+
+def _allow(actions: list[str], *resources: str) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=actions, resources=list(resources))
 
 
 class ConectividadConstruct(Construct):
@@ -20,28 +32,100 @@ class ConectividadConstruct(Construct):
         *,
         api: TokenRestApi,
         layer: lambda_.ILayerVersion,
-        ledger: ddb.ITable,
+        data: DataConstruct,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._api, self._layer = api, layer
         self.functions: dict[str, PythonFunction] = {}
-        environment = {"LEDGER_TABLE": ledger.table_name, "TIME_ZONE": c.TIME_ZONE}
-        # Reads only: GetItem and Query. No Scan, no writes.
-        read_ledger = iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:Query"], resources=[ledger.table_arn])
+        ledger, credentials, idempotency, bus = data.ledger.table_arn, data.credentials.table_arn, data.idempotency.table_arn, data.bus.event_bus_arn
+        base_env = {"LEDGER_TABLE": data.ledger.table_name, "TIME_ZONE": c.TIME_ZONE}
+
+        # ---- queries: reads only (GetItem and Query; no Scan, no writes) ----
         for segment, module in c.CONECTIVIDAD_QUERIES.items():
-            fn = PythonFunction(
-                self,
-                module.replace("_", "-"),
-                context="conectividad",
-                module=module,
-                layer=layer,
-                environment=environment,
-                statements=[read_ledger],
-                description=f"GET /{c.CONECTIVIDAD_BASE_PATH}/{segment}",
-            )
-            api.add_route(
-                f"{c.CONECTIVIDAD_BASE_PATH}/{segment}",
-                "GET",
-                fn.function,
-                required_query=c.CONECTIVIDAD_REQUIRED_PARAMS.get(segment, ()),
-            )
-            self.functions[segment] = fn
+            self._endpoint(segment, module, "GET", base_env, [_allow(["dynamodb:GetItem", "dynamodb:Query"], ledger)])
+
+        # ---- the payment flow: one function per task, each writing only what its step writes ----
+        flow_env = base_env | {"EVENT_BUS_NAME": data.bus.event_bus_name}
+        task_access = {
+            "Aplicar": [_allow(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], ledger)],
+            "Confirmar": [
+                _allow(["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"], ledger),
+                _allow(["events:PutEvents"], bus),
+            ],
+            "Verificar": [_allow(["dynamodb:GetItem"], ledger)],
+            "Compensar": [_allow(["dynamodb:DeleteItem", "dynamodb:UpdateItem"], ledger)],
+        }
+        tasks = {
+            state: self._function(f"flujo-{handler}", "flujo", handler, flow_env, task_access[state], f"payment flow: {state}")
+            for state, handler in c.PAYMENT_FLOW_TASKS.items()
+        }
+        flow_logs = logs.LogGroup(self, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "PaymentFlow",
+            state_machine_type=sfn.StateMachineType.EXPRESS,
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(payment_flow_definition())),
+            definition_substitutions={f"{state}Arn": fn.function.function_arn for state, fn in tasks.items()},
+            timeout=Duration.seconds(c.PAYMENT_STATE_MACHINE_TIMEOUT_SECONDS),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=flow_logs, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        for fn in tasks.values():
+            fn.function.grant_invoke(self.state_machine)
+        NagSuppressions.add_resource_suppressions(
+            self.state_machine,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "CDK grants lambda:InvokeFunction on '<function arn>:*' (its versions) and the "
+                    "log-delivery/X-Ray actions Step Functions needs, which have no resource-level scope.",
+                }
+            ],
+            apply_to_children=True,
+        )
+
+        # ---- payment endpoints ----
+        payments_env = flow_env | {
+            "CREDENTIALS_TABLE": data.credentials.table_name,
+            "IDEMPOTENCY_TABLE": data.idempotency.table_name,
+            "PAYMENT_STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
+        }
+        idem = _allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], idempotency)
+        bank_key = _allow(["dynamodb:GetItem"], credentials)
+        access = {
+            "ejecutar_pago": [
+                _allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], ledger),  # reads; the transaction-number sequence
+                _allow(["states:StartSyncExecution"], self.state_machine.state_machine_arn),
+                bank_key,
+                idem,
+            ],
+            "reversar_pago": [_allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], ledger), _allow(["events:PutEvents"], bus), bank_key, idem],
+            "historial_pagos": [_allow(["dynamodb:GetItem", "dynamodb:Query"], ledger)],
+            "verificar_pago": [_allow(["dynamodb:GetItem"], ledger)],
+        }
+        for segment, (module, method) in c.CONECTIVIDAD_PAYMENTS.items():
+            statements = access["ejecutar_pago" if module.startswith("ejecutar_pago") else module]
+            self._endpoint(segment, module, method, payments_env, statements)
+
+    def _function(
+        self, construct_id: str, module: str, handler: str, env: dict[str, str], statements: list[iam.PolicyStatement], description: str
+    ) -> PythonFunction:
+        fn = PythonFunction(
+            self,
+            construct_id,
+            context="conectividad",
+            module=module,
+            handler_name=handler,
+            layer=self._layer,
+            environment=env,
+            statements=statements,
+            description=description,
+        )
+        self.functions[construct_id] = fn
+        return fn
+
+    def _endpoint(self, segment: str, module: str, method: str, env: dict[str, str], statements: list[iam.PolicyStatement]) -> None:
+        fn = self._function(segment, module, "handler", env, statements, f"{method} /{c.CONECTIVIDAD_BASE_PATH}/{segment}")
+        self._api.add_route(
+            f"{c.CONECTIVIDAD_BASE_PATH}/{segment}", method, fn.function, required_query=c.CONECTIVIDAD_REQUIRED_PARAMS.get(segment, ())
+        )

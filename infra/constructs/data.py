@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_events as events
 from constructs import Construct
 
-from recaudo.data.tables import CREDENTIALS, LEDGER, TableSpec
+from infra import constants as c
+from recaudo.data.tables import CREDENTIALS, IDEMPOTENCY, LEDGER, TableSpec
 
 
 def _table(scope: Construct, spec: TableSpec) -> ddb.Table:
@@ -14,7 +16,7 @@ def _table(scope: Construct, spec: TableSpec) -> ddb.Table:
         scope,
         spec.logical_id,
         partition_key=ddb.Attribute(name=spec.pk, type=ddb.AttributeType.STRING),
-        sort_key=ddb.Attribute(name=spec.sk, type=ddb.AttributeType.STRING),
+        sort_key=ddb.Attribute(name=spec.sk, type=ddb.AttributeType.STRING) if spec.sk else None,
         billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
         point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
         encryption=ddb.TableEncryption.AWS_MANAGED,
@@ -32,7 +34,11 @@ def _table(scope: Construct, spec: TableSpec) -> ddb.Table:
 
 
 class DataConstruct(Construct):
+    """The tables and the event bus every context shares."""
+
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.ledger = _table(self, LEDGER)
         self.credentials = _table(self, CREDENTIALS)
+        self.idempotency = _table(self, IDEMPOTENCY)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=c.EVENT_BUS_NAME)

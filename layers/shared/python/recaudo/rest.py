@@ -3,6 +3,7 @@ replies serialised with exact Decimal amounts."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -12,7 +13,7 @@ from pydantic import BaseModel
 
 from recaudo.errors import CodigoRespuesta, ConectividadError, ParametrosIncorrectos, error_body
 from recaudo.models.conectividad import ErrorReply
-from recaudo.money import dumps
+from recaudo.money import dumps, loads
 from recaudo.observability import logger
 
 ERROR_RESPONSES: dict[int, Any] = {
@@ -47,8 +48,18 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+def _json_body(text: str | None) -> Any:
+    """Request bodies with every fraction read as Decimal; anything unreadable is a validation error."""
+    if not text:
+        raise json.JSONDecodeError("cuerpo vacío: se espera JSON", "", 0)
+    try:
+        return loads(text)
+    except (ValueError, TypeError) as exc:
+        raise json.JSONDecodeError(f"JSON inválido: {exc}", str(text)[:0], 0) from exc
+
+
 def conectividad_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_json_body)
 
     @app.exception_handler(ConectividadError)
     def _business(exc: ConectividadError) -> Response:

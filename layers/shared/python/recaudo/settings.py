@@ -26,6 +26,22 @@ class LedgerSettings(_Env):
     query_page_limit: int = Field(alias="QUERY_PAGE_LIMIT", default=250, ge=1, le=1000)
 
 
+class FlowSettings(LedgerSettings):
+    """The payment state machine's tasks."""
+
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+
+
+class PaymentSettings(FlowSettings):
+    """The payment, reversal, history and verification endpoints."""
+
+    credentials_table: str = Field(alias="CREDENTIALS_TABLE", min_length=3, max_length=255)
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3, max_length=255)
+    state_machine_arn: str = Field(alias="PAYMENT_STATE_MACHINE_ARN", default="", pattern=r"^(arn:aws:states:.*)?$")
+    # At least 24 h, as the banks were promised.
+    idempotency_seconds: int = Field(alias="IDEMPOTENCY_SECONDS", default=36 * 3600, ge=24 * 3600)
+
+
 class CredentialsSettings(_Env):
     credentials_table: str = Field(alias="CREDENTIALS_TABLE", min_length=3, max_length=255)
 

@@ -35,6 +35,13 @@ class CredentialsRepository:
             return None
         return str(record["codigoBanco"])
 
+    def verify_llave(self, codigo_banco: str, llave: str) -> bool:
+        """Whether ``llave`` is the bank's llaveAcceso (compared in constant time)."""
+        response = self._client.get_item(TableName=self._table, Key=key(f"BANCO#{codigo_banco}", "BANCO"), ConsistentRead=True)
+        item = response.get("Item")
+        stored = from_item(item)["llaveAccesoHash"] if item else "0" * 64
+        return secret_matches(llave, stored) and item is not None
+
     def create_bank(self, codigo_banco: str, nombre: str, now: datetime) -> BankCredentials:
         """Create a bank with one API token and its llaveAcceso. The plain secrets are returned once."""
         token: IssuedToken = new_token()

@@ -19,12 +19,21 @@ def persona_pk(identificacion: str) -> str:
     return f"PER#{identificacion}"
 
 
+def deuda_key(d: Deuda) -> tuple[str, str]:
+    return persona_pk(d.identificacion), deuda_sk(d)
+
+
 def deuda_sk(d: Deuda) -> str:
     return f"SALDO#{d.institucion}#{d.year:04d}#{d.periodo}#{d.id_rubro}#{d.id_saldo:020d}"
 
 
 def factura_pk(id_saldo: int) -> str:
     return f"FACT#{id_saldo}"
+
+
+def transaccion_pk(auxiliar: str, cuenta: int | str, tipo: str, documento: str) -> str:
+    """The carrito-de-compras identity of a debt, as a bank sends it back in ``transacciones``."""
+    return f"TX#{auxiliar}#{cuenta}#{tipo}#{documento}"
 
 
 class LedgerRepository:
@@ -87,6 +96,20 @@ class LedgerRepository:
         )
         return [_deuda(item) for item in items]
 
+    def get_deuda_por_factura(self, id_saldo: int) -> Deuda | None:
+        """A debt by its invoice number (``numeroFactura``), whatever its state."""
+        return self._deuda_via(factura_pk(id_saldo), "FACT")
+
+    def get_deuda_por_transaccion(self, auxiliar: str, cuenta: int | str, tipo: str, documento: str) -> Deuda | None:
+        return self._deuda_via(transaccion_pk(auxiliar, cuenta, tipo, documento), "TX")
+
+    def _deuda_via(self, pk: str, sk: str) -> Deuda | None:
+        pointer = self._get(pk, sk)
+        if pointer is None:
+            return None
+        item = self._get(pointer["deudaPK"], pointer["deudaSK"])
+        return _deuda(item) if item else None
+
     # ---- writes (admin CLI and demo data; payments come with their own conditional writes) ----
 
     def put_persona(self, p: Persona) -> None:
@@ -145,10 +168,25 @@ class LedgerRepository:
                             "ConditionExpression": "attribute_not_exists(PK)",
                         }
                     },
+                    *self._transaction_pointer(d, pk, sk),
                 ]
             )
         except self._client.exceptions.TransactionCanceledException as exc:
             raise DuplicateRecord(f"saldo {d.id_saldo} already exists or person {d.identificacion} is unknown") from exc
+
+    def _transaction_pointer(self, d: Deuda, pk: str, sk: str) -> list[dict[str, Any]]:
+        if not (d.auxiliar_contable and d.numero_cuenta is not None and d.tipo_transaccion and d.numero_documento):
+            return []
+        tx = transaccion_pk(d.auxiliar_contable, d.numero_cuenta, d.tipo_transaccion, d.numero_documento)
+        return [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item({"PK": tx, "SK": "TX", "deudaPK": pk, "deudaSK": sk}),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+        ]
 
     # ---- helpers ----
 

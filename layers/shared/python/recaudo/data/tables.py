@@ -16,21 +16,19 @@ class GsiSpec:
 class TableSpec:
     logical_id: str
     pk: str = "PK"
-    sk: str = "SK"
+    sk: str | None = "SK"
     gsis: tuple[GsiSpec, ...] = field(default_factory=tuple)
     ttl_attribute: str | None = None
 
     def create_table_kwargs(self, table_name: str) -> dict:
         """CreateTable arguments (on-demand) for emulators and the admin CLI."""
-        attributes = {self.pk, self.sk} | {a for g in self.gsis for a in (g.pk, g.sk)}
+        attributes = {self.pk, *([self.sk] if self.sk else [])} | {a for g in self.gsis for a in (g.pk, g.sk)}
         kwargs: dict = {
             "TableName": table_name,
             "BillingMode": "PAY_PER_REQUEST",
             "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
-            "KeySchema": [
-                {"AttributeName": self.pk, "KeyType": "HASH"},
-                {"AttributeName": self.sk, "KeyType": "RANGE"},
-            ],
+            "KeySchema": [{"AttributeName": self.pk, "KeyType": "HASH"}]
+            + ([{"AttributeName": self.sk, "KeyType": "RANGE"}] if self.sk else []),
         }
         if self.gsis:
             kwargs["GlobalSecondaryIndexes"] = [
@@ -51,3 +49,5 @@ class TableSpec:
 LEDGER = TableSpec(logical_id="Ledger")
 # Bank API tokens and bank records (hashed secrets only).
 CREDENTIALS = TableSpec(logical_id="Credentials")
+# Powertools idempotency records (its default key and expiry attributes).
+IDEMPOTENCY = TableSpec(logical_id="Idempotency", pk="id", sk=None, ttl_attribute="expiration")

@@ -62,3 +62,94 @@ class SaldosDetallePage(_Pagina):
 class ErrorReply(_Reply):
     codigoRespuesta: int = Field(ge=0, le=5)
     descripcion: str
+
+
+# ---- payments ----
+
+from decimal import Decimal  # noqa: E402
+from typing import Annotated, Any  # noqa: E402
+
+from pydantic import BeforeValidator, model_validator  # noqa: E402
+
+
+def _code(value: Any) -> str:
+    """Codes the document sends as a number in some examples and a string in others."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("se espera un código")
+    if isinstance(value, int | Decimal):
+        if value != int(value) or value < 0:
+            raise ValueError("código inválido")
+        return str(int(value))
+    text = str(value).strip()
+    if not text or len(text) > 30:
+        raise ValueError("código vacío o demasiado largo")
+    return text
+
+
+def _invoice(value: Any) -> int:
+    """``numeroFactura`` arrives as an integer, a numeric string or (in the document) as 0.0."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("se espera un número de factura")
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdigit():
+            raise ValueError("numeroFactura debe ser un entero positivo")
+    number = Decimal(value) if not isinstance(value, Decimal) else value
+    if not number.is_finite() or number != number.to_integral_value() or number <= 0 or number >= 10**20:
+        raise ValueError("numeroFactura debe ser un entero positivo")
+    return int(number)
+
+
+Codigo = Annotated[str, BeforeValidator(_code)]
+NumeroFactura = Annotated[int, BeforeValidator(_invoice)]
+
+
+class Transaccion(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    numeroPersona: int | None = None
+    auxiliarContable: str = Field(min_length=1, max_length=30)
+    numeroCuenta: Codigo
+    tipoTransaccion: str = Field(min_length=1, max_length=30)
+    numeroDocumento: Codigo
+
+
+class _PagoBase(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    llaveAcceso: str = Field(min_length=1, max_length=200)
+    codigoConvenio: Codigo
+    codigoBanco: Codigo
+    codigoAgencia: Codigo
+    periodo: str = Field(pattern=r"^\d{6}$", description="yyyymm del recibo")
+    numeroFactura: NumeroFactura
+
+
+class PagoRequest(_PagoBase):
+    montoTotal: Money = Field(gt=0)
+    transacciones: list[Transaccion] | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> PagoRequest:
+        if self.transacciones is not None and len(set(self.transacciones)) != len(self.transacciones):
+            raise ValueError("transacciones repetidas")
+        return self
+
+
+class ReversaRequest(_PagoBase):
+    pass
+
+
+class PagoItemReply(_Reply):
+    numeroFactura: int
+    codigoRespuesta: int
+    idRubro: str | None = None
+    descripcion: str | None = None
+    montoPagado: Money | None = None
+
+
+class HistorialReply(_Reply):
+    numeroTransaccion: int
+    fechaPago: str
+    montoPago: Money
+    cuentaOrigen: str

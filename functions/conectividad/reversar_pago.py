@@ -1,0 +1,20 @@
+"""POST /v1/integracion-conectividad/reversar-pago: replies 0, also when the payment was already reversed."""
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from conectividad import pagos
+from recaudo.models.conectividad import ReversaRequest
+from recaudo.observability import lambda_handler
+from recaudo.rest import authorizer_value, conectividad_resolver, ok_responses
+
+app = conectividad_resolver()
+
+
+@app.post("/v1/integracion-conectividad/reversar-pago", tags=["Conectividad"], responses=ok_responses(int, "0: pago reversado (o ya lo estaba)"))
+def reversar_pago(reversa: ReversaRequest):
+    result = pagos.reversar_pago(reversa, authorizer_value(app, "codigoBanco"), lambda_context=app.lambda_context)
+    # The documented reply is the bare 0; the header tells a first reversal from a repeated one.
+    return Response(200, content_types.APPLICATION_JSON, "0", headers={"X-Recaudo-Reversa": result})
+
+
+handler = lambda_handler(app.resolve)

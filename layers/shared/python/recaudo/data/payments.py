@@ -1,0 +1,367 @@
+"""Payments: every write that moves money is one DynamoDB transaction guarded by conditions.
+
+Keys (docs/data-model.md): the payment ``PAGO#<numeroFactura>``, the debts it settles (their own
+keys, guarded by ``estado`` and ``version``), the person's history ``HIST#<identificacion>``, and a
+transaction-number sequence ``SEQ#transacciones``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from recaudo.data.dynamo import from_item, key, to_item
+
+APLICADO, CONFIRMADO, REVERSADO = "APLICADO", "CONFIRMADO", "REVERSADO"
+_THROTTLING = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "TransactionInProgressException",
+}
+
+
+class PaymentError(Exception):
+    """Base of the named errors the payment flow raises (Step Functions sees the class name)."""
+
+
+class DeudaNoPendiente(PaymentError):
+    """A debt is no longer pending (paid by someone else, or changed since it was read)."""
+
+
+class PagoExistente(PaymentError):
+    """A payment for that invoice already exists."""
+
+
+class PagoInexistente(PaymentError):
+    """No payment for that invoice, or not in a state the operation needs."""
+
+
+class Throttled(PaymentError):
+    """DynamoDB throttled or was briefly unavailable: safe to retry."""
+
+
+@dataclass(frozen=True)
+class DebtRef:
+    pk: str
+    sk: str
+    version: int
+    id_saldo: int
+    id_rubro: str
+    descripcion: str
+    monto: Decimal
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pk": self.pk,
+            "sk": self.sk,
+            "version": self.version,
+            "idSaldo": self.id_saldo,
+            "idRubro": self.id_rubro,
+            "descripcion": self.descripcion,
+            "monto": str(self.monto),
+        }
+
+    @staticmethod
+    def of(d: dict[str, Any]) -> DebtRef:
+        return DebtRef(
+            d["pk"], d["sk"], int(d["version"]), int(d["idSaldo"]), d["idRubro"], d["descripcion"], Decimal(str(d["monto"]))
+        )
+
+
+@dataclass(frozen=True)
+class Payment:
+    numero_factura: int
+    numero_transaccion: int
+    banco: str
+    agencia: str
+    convenio: str
+    periodo: str
+    monto: Decimal
+    identificacion: str
+    deudas: tuple[DebtRef, ...]
+    carrito: bool
+    fecha_pago: str  # ISO instant (UTC)
+    fecha_local: date
+    estado: str = APLICADO
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "numeroFactura": self.numero_factura,
+            "numeroTransaccion": self.numero_transaccion,
+            "banco": self.banco,
+            "agencia": self.agencia,
+            "convenio": self.convenio,
+            "periodo": self.periodo,
+            "monto": str(self.monto),
+            "identificacion": self.identificacion,
+            "deudas": [d.as_dict() for d in self.deudas],
+            "carrito": self.carrito,
+            "fechaPago": self.fecha_pago,
+            "fechaLocal": self.fecha_local.isoformat(),
+            "estado": self.estado,
+        }
+
+    @staticmethod
+    def of(d: dict[str, Any]) -> Payment:
+        return Payment(
+            numero_factura=int(d["numeroFactura"]),
+            numero_transaccion=int(d["numeroTransaccion"]),
+            banco=str(d["banco"]),
+            agencia=str(d["agencia"]),
+            convenio=str(d["convenio"]),
+            periodo=str(d["periodo"]),
+            monto=Decimal(str(d["monto"])),
+            identificacion=str(d["identificacion"]),
+            deudas=tuple(DebtRef.of(x) for x in d["deudas"]),
+            carrito=bool(d["carrito"]),
+            fecha_pago=str(d["fechaPago"]),
+            fecha_local=date.fromisoformat(str(d["fechaLocal"])),
+            estado=str(d.get("estado", APLICADO)),
+        )
+
+
+def payment_pk(numero_factura: int) -> str:
+    return f"PAGO#{numero_factura}"
+
+
+def history_key(identificacion: str, fecha_local: date, numero_factura: int) -> dict[str, Any]:
+    return key(f"HIST#{identificacion}", f"{fecha_local.isoformat()}#{numero_factura:020d}")
+
+
+class PaymentsRepository:
+    def __init__(self, table_name: str, client: Any) -> None:
+        self._table = table_name
+        self._client = client
+
+    # ---- reads ----
+
+    def get(self, numero_factura: int) -> Payment | None:
+        item = self._client.get_item(TableName=self._table, Key=key(payment_pk(numero_factura), "PAGO"), ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        values = from_item(item)
+        values["deudas"] = [dict(x) for x in values["deudas"]]
+        return Payment.of(values)
+
+    def reversed(self, numero_factura: int) -> list[Payment]:
+        """The invoice's earlier payments that were reversed (kept under the invoice, newest last)."""
+        from recaudo.data.dynamo import query_all
+
+        items = query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :rev)",
+            ExpressionAttributeValues=to_item({":pk": payment_pk(numero_factura), ":rev": "REV#"}),
+            ConsistentRead=True,
+        )
+        return [Payment.of(item | {"deudas": [dict(x) for x in item["deudas"]]}) for item in items]
+
+    def get_debt_state(self, ref: DebtRef) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self._table, Key=key(ref.pk, ref.sk), ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def history(self, identificacion: str, desde: date, hasta: date) -> list[dict[str, Any]]:
+        from recaudo.data.dynamo import query_all
+
+        return list(
+            query_all(
+                self._client,
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk AND SK BETWEEN :desde AND :hasta",
+                ExpressionAttributeValues=to_item(
+                    {":pk": f"HIST#{identificacion}", ":desde": desde.isoformat(), ":hasta": f"{hasta.isoformat()}#~"}
+                ),
+                ConsistentRead=True,
+            )
+        )
+
+    def next_transaction_number(self) -> int:
+        response = self._guard(
+            self._client.update_item,
+            TableName=self._table,
+            Key=key("SEQ#transacciones", "SEQ"),
+            UpdateExpression="ADD valor :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["valor"]["N"])
+
+    # ---- the flow's writes ----
+
+    def apply(self, payment: Payment) -> None:
+        """Record the payment and move every debt pending -> paid, all or nothing."""
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item({"PK": payment_pk(payment.numero_factura), "SK": "PAGO"} | payment.as_dict()),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+        ]
+        if payment.carrito:  # a cart's receipt number must not be some debt's own invoice number
+            items.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": key(f"FACT#{payment.numero_factura}", "FACT"),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            )
+        for debt in payment.deudas:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": key(debt.pk, debt.sk),
+                        "UpdateExpression": "SET estado = :pagado, version = version + :one, pagoFactura = :nf",
+                        "ConditionExpression": "estado = :pendiente AND version = :v",
+                        "ExpressionAttributeValues": to_item(
+                            {":pagado": "pagado", ":pendiente": "pendiente", ":one": 1, ":v": debt.version, ":nf": payment.numero_factura}
+                        ),
+                    }
+                }
+            )
+        reasons = self._transact(items)
+        if reasons is None:
+            return
+        if reasons[0] == "ConditionalCheckFailed":
+            raise PagoExistente(f"factura {payment.numero_factura} ya tiene un pago")
+        raise DeudaNoPendiente(f"factura {payment.numero_factura}: una deuda ya no está pendiente ({reasons})")
+
+    def confirm(self, payment: Payment, cuenta_origen: str) -> bool:
+        """APLICADO -> CONFIRMADO plus the history entry. False when it was already confirmed."""
+        reasons = self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": key(payment_pk(payment.numero_factura), "PAGO"),
+                        "UpdateExpression": "SET estado = :confirmado",
+                        "ConditionExpression": "estado = :aplicado",
+                        "ExpressionAttributeValues": to_item({":confirmado": CONFIRMADO, ":aplicado": APLICADO}),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": to_item(
+                            {
+                                **from_item(history_key(payment.identificacion, payment.fecha_local, payment.numero_factura)),
+                                "numeroTransaccion": payment.numero_transaccion,
+                                "numeroFactura": payment.numero_factura,
+                                "fechaPago": payment.fecha_local.isoformat(),
+                                "montoPago": payment.monto,
+                                "cuentaOrigen": cuenta_origen,
+                                "estado": CONFIRMADO,
+                            }
+                        ),
+                    }
+                },
+            ]
+        )
+        if reasons is None:
+            return True
+        current = self.get(payment.numero_factura)
+        if current is not None and current.estado == CONFIRMADO:
+            return False
+        raise PagoInexistente(f"factura {payment.numero_factura}: no hay pago aplicado que confirmar")
+
+    def compensate(self, payment: Payment) -> bool:
+        """Undo ``apply`` (and ``confirm``): the debts go back to pending and the payment is removed,
+        so a retry can apply afresh. False when there was nothing left to undo."""
+        items: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": key(payment_pk(payment.numero_factura), "PAGO"),
+                    "ConditionExpression": "estado IN (:aplicado, :confirmado) AND numeroTransaccion = :tx",
+                    "ExpressionAttributeValues": to_item(
+                        {":aplicado": APLICADO, ":confirmado": CONFIRMADO, ":tx": payment.numero_transaccion}
+                    ),
+                }
+            },
+            {"Delete": {"TableName": self._table, "Key": history_key(payment.identificacion, payment.fecha_local, payment.numero_factura)}},
+        ]
+        items += [self._back_to_pending(payment, d) for d in payment.deudas]
+        return self._transact(items) is None
+
+    def reverse(self, payment: Payment, reversed_at: str) -> None:
+        """The confirmed payment moves to the invoice's reversed list (``REV#<transaction>``) and every
+        debt goes back to pending, all or nothing; the invoice can then be paid again."""
+        archived = payment.as_dict() | {"estado": REVERSADO, "fechaReversa": reversed_at}
+        items: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": key(payment_pk(payment.numero_factura), "PAGO"),
+                    "ConditionExpression": "estado = :confirmado AND banco = :banco AND numeroTransaccion = :tx",
+                    "ExpressionAttributeValues": to_item(
+                        {":confirmado": CONFIRMADO, ":banco": payment.banco, ":tx": payment.numero_transaccion}
+                    ),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(
+                        {"PK": payment_pk(payment.numero_factura), "SK": f"REV#{payment.numero_transaccion:020d}"} | archived
+                    ),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": history_key(payment.identificacion, payment.fecha_local, payment.numero_factura),
+                    "UpdateExpression": "SET estado = :reversado",
+                    "ConditionExpression": "attribute_exists(PK)",
+                    "ExpressionAttributeValues": to_item({":reversado": REVERSADO}),
+                }
+            },
+        ]
+        items += [self._back_to_pending(payment, d) for d in payment.deudas]
+        reasons = self._transact(items)
+        if reasons is not None:
+            raise PagoInexistente(f"factura {payment.numero_factura}: no hay pago confirmado que reversar ({reasons})")
+
+    # ---- helpers ----
+
+    def _back_to_pending(self, payment: Payment, debt: DebtRef) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": key(debt.pk, debt.sk),
+                "UpdateExpression": "SET estado = :pendiente, version = version + :one REMOVE pagoFactura",
+                "ConditionExpression": "estado = :pagado AND pagoFactura = :nf",
+                "ExpressionAttributeValues": to_item(
+                    {":pendiente": "pendiente", ":pagado": "pagado", ":one": 1, ":nf": payment.numero_factura}
+                ),
+            }
+        }
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
+        """None on success, else the cancellation reason code of every item (in order)."""
+        try:
+            self._guard(self._client.transact_write_items, TransactItems=items)
+            return None
+        except self._client.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+            if any(r in _THROTTLING for r in reasons):
+                raise Throttled(f"transaction throttled: {reasons}") from exc
+            return reasons
+
+    def _guard(self, call: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        try:
+            return call(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _THROTTLING:
+                raise Throttled(str(exc)) from exc
+            raise
