@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ class LocalStack:
     seed: bool = True
     state_file: Path | None = ROOT / ".local" / "stack.json"
     docs: Path | None = ROOT / "docs" / "openapi.json"
+    concurrency: int = 4
     state: dict[str, Any] = field(default_factory=dict)
 
     def start(self) -> dict[str, Any]:
@@ -57,11 +59,13 @@ class LocalStack:
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon on this machine
+            # botocore would prefix hosts (sync-states.…) for StartSyncExecution; the emulator is one host
+            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
             "TZ": "UTC",
         }
         provisioned = [provision(stack, clients, {}) for stack in stacks]
         specs = [spec for p in provisioned for spec in p.functions]
-        self.pool = WorkerPool(specs, function_env)
+        self.pool = WorkerPool(specs, function_env, max_workers=self.concurrency)
         self.pool.start()
 
         def dispatch(name: str, event: Any) -> tuple[str, bool, str]:
@@ -94,18 +98,36 @@ class LocalStack:
             "stateMachines": {lid: arn for p in provisioned for lid, arn in p.state_machines.items()},
             "functions": {w.spec.display_name: w.spec.name for w in self.pool.workers.values()},
             "schedules": [{"name": s.name, "expression": s.expression, "function": s.function_name} for s in schedules],
+            "motoHooks": emulator.hooks_installed(),
+            "warnings": self._warnings(stacks),
             "demo": None,
         }
         if self.seed:
             from local_stack.seed import seed_demo
 
-            self.state["demo"] = seed_demo(stacks[0], clients["dynamodb"])
+            self.state["demo"] = demo = seed_demo(stacks[0], clients["dynamodb"])
+            if demo and self.state_file:  # ready-to-send bodies for the printed curl lines
+                body = json.dumps(demo["pago"]["body"], indent=2).replace(
+                    f'"montoTotal": {demo["pago"]["body"]["montoTotal"]}', f'"montoTotal": {demo["pago"]["monto"]}'
+                )
+                (self.state_file.parent / "pago.json").write_text(body + "\n")
+                (self.state_file.parent / "reversa.json").write_text(json.dumps(demo["pago"]["reversa"], indent=2) + "\n")
         self.state["startupSeconds"] = round(time.monotonic() - started, 2)
         self.state["stateFile"] = str(self.state_file) if self.state_file else None
         if self.state_file:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             self.state_file.write_text(json.dumps(self.state, indent=2, ensure_ascii=False) + "\n")
         return self.state
+
+    @staticmethod
+    def _warnings(stacks: list[Any]) -> list[str]:
+        here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        runtimes = {
+            r.get("Properties", {}).get("Runtime")
+            for s in stacks
+            for r in s.of_type("AWS::Lambda::Function").values()
+        } - {None, here}
+        return [f"workers run {here}; the functions target {', '.join(sorted(runtimes))}"] if runtimes else []
 
     def stop(self) -> None:
         for part in ("timer", "gateway", "pool", "moto"):
@@ -132,6 +154,7 @@ def banner(state: dict[str, Any]) -> str:
         token = demo["bank"]["token"]
         ident = demo["persona"]["identificacion"]
         base = f"{api}/v1/integracion-conectividad"
+        year = datetime.now().year
         lines += [
             "",
             f"  demo bank {demo['bank']['codigoBanco']}: token and llaveAcceso in {state['stateFile']}",
@@ -144,7 +167,14 @@ def banner(state: dict[str, Any]) -> str:
             f"    curl -s -H \"Authorization: Token $TOKEN\" \"{base}/saldos-persona-resumen?codigoConvenio=001&identificacion={ident}&numeroPagina=1&longitudPagina=5\"",
             f"    curl -s -H \"Authorization: Token $TOKEN\" \"{base}/saldos-vencido-persona?idDeudor={ident}\"",
             f"    curl -s -H \"Authorization: Token $TOKEN\" \"{base}/saldos-persona?codigoConvenio=004&identificacion={ident}\"",
+            "",
+            f"  Pay, verify, see the history and reverse invoice {demo['pago']['factura']} ({demo['pago']['monto']}):",
+            f"    curl -s -H \"Authorization: Token $TOKEN\" -H 'Content-Type: application/json' -d @{Path(state['stateFile']).parent}/pago.json \"{base}/ejecutar-pago-vencido\"",
+            f"    curl -s -o /dev/null -w '%{{http_code}}\\n' -H \"Authorization: Token $TOKEN\" \"{base}/verificar-pago?numeroFactura={demo['pago']['factura']}\"",
+            f"    curl -s -H \"Authorization: Token $TOKEN\" \"{base}/historial-pagos?cedula={ident}&fechaInicio=01/01/{year}&fechaFinal=31/12/{year}\"",
+            f"    curl -s -H \"Authorization: Token $TOKEN\" -H 'Content-Type: application/json' -d @{Path(state['stateFile']).parent}/reversa.json \"{base}/reversar-pago\"",
         ]
+    lines += [f"  warning: {w}" for w in state.get("warnings", [])]
     lines += ["", "  Ctrl-C stops everything.", ""]
     return "\n".join(lines)
 
@@ -156,11 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", "0")))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument("--concurrency", type=int, default=int(os.environ.get("LOCAL_CONCURRENCY", "4")),
+                        help="instances per function, at most (Lambda scales out; default 4)")
     parser.add_argument("--state-file", type=Path, default=ROOT / ".local" / "stack.json")
     args = parser.parse_args(argv)
 
     sys.path[:0] = [str(ROOT / "layers" / "shared" / "python")]
-    stack = LocalStack(args.cdk_out, args.port, args.aws_port, args.host, not args.no_seed, args.state_file)
+    stack = LocalStack(args.cdk_out, args.port, args.aws_port, args.host, not args.no_seed, args.state_file,
+                       concurrency=args.concurrency)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

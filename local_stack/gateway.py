@@ -225,10 +225,27 @@ class Gateway:
                 # add ~40 ms to every keep-alive response
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-            def _any(self) -> None:
+            def _body(self) -> bytes:
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    chunks = []
+                    while (size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)) > 0:
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                reply = gateway.handle(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+                return self.rfile.read(length) if length else b""
+
+            def _any(self) -> None:
+                body = self._body()
+                try:
+                    reply = gateway.handle(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+                except Exception:  # noqa: BLE001 - the runner's own fault: say so, never drop the connection
+                    import traceback
+
+                    traceback.print_exc()
+                    reply = Reply(500, [("Content-Type", "application/json")], b'{"message":"local stack error (see its log)"}')
                 self.send_response(reply.status)
                 for name, value in reply.headers:
                     self.send_header(name, value)
@@ -447,10 +464,11 @@ class Gateway:
 
     def _reply(self, api: RestApi, response_type: str, request_id: str, message: str | None = None) -> Reply:
         default_status, default_body = DEFAULT_REPLIES[response_type]
-        status, headers, template = api.replies.get(response_type, (None, {}, None))
-        if template is None and status is None:
+        if response_type in api.replies:
+            status, headers, template = api.replies[response_type]
+        else:  # as API Gateway: the family's customisation, status code included, applies
             family = "DEFAULT_4XX" if default_status < 500 else "DEFAULT_5XX"
-            _, headers, template = api.replies.get(family, (None, {}, None))
+            status, headers, template = api.replies.get(family, (None, {}, None))
         status = status or default_status
         if template is None:
             body_dict = dict(default_body)

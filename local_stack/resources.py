@@ -78,6 +78,7 @@ class Schedule:
     expression: str
     function_name: str
     payload: dict[str, Any] | None = None
+    timezone: str = "UTC"
 
 
 @dataclass
@@ -228,11 +229,21 @@ def provision(stack: Stack, clients: dict[str, Any], base_function_env: dict[str
 
     for lid in stack.of_type("AWS::Scheduler::Schedule"):
         props = stack.properties(lid)
+        if props.get("State", "ENABLED") != "ENABLED":
+            continue
         target = props["Target"]
         if target["Arn"] not in functions_by_arn:
             raise TemplateError(f"schedule {lid}: only Lambda targets in this stack are emulated")
         payload = json.loads(target["Input"]) if target.get("Input") else None
-        out.schedules.append(Schedule(stack.physical[lid], props["ScheduleExpression"], functions_by_arn[target["Arn"]], payload))
+        out.schedules.append(
+            Schedule(
+                stack.physical[lid],
+                props["ScheduleExpression"],
+                functions_by_arn[target["Arn"]],
+                payload,
+                props.get("ScheduleExpressionTimezone", "UTC"),
+            )
+        )
 
     for lid in stack.of_type("Custom::S3BucketNotifications"):
         props = stack.properties(lid)

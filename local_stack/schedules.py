@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from zoneinfo import ZoneInfo
+
 from croniter import croniter
 
 from local_stack.resources import Schedule
@@ -47,8 +49,9 @@ def _aws_dow_to_cron(field: str) -> str:
     return ",".join(out)
 
 
-def next_fire(expression: str, after: datetime) -> datetime:
-    """The first instant strictly after ``after`` (UTC) at which the schedule fires."""
+def next_fire(expression: str, after: datetime, timezone_name: str = "UTC") -> datetime:
+    """The first instant strictly after ``after`` at which the schedule fires (UTC); ``cron()`` fields
+    are read in ``timezone_name``, as EventBridge Scheduler's ScheduleExpressionTimezone."""
     rate = _RATE.match(expression.strip())
     if rate:
         seconds = int(rate.group(1)) * _UNITS[rate.group(2).rstrip("s")]
@@ -64,11 +67,11 @@ def next_fire(expression: str, after: datetime) -> datetime:
         if "?" not in (dom, dow):
             raise ScheduleError(f"AWS cron needs '?' in day-of-month or day-of-week: {expression}")
         spec = " ".join([minute, hour, "*" if dom == "?" else dom, month, "*" if dow == "?" else _aws_dow_to_cron(dow)])
-        iterator = croniter(spec, after.astimezone(timezone.utc))
+        iterator = croniter(spec, after.astimezone(ZoneInfo(timezone_name)))
         for _ in range(10_000):
             candidate = iterator.get_next(datetime)
             if year in ("*", "?") or str(candidate.year) in _years(year):
-                return candidate
+                return candidate.astimezone(timezone.utc)
         raise ScheduleError(f"schedule never fires: {expression}")
     raise ScheduleError(f"not a rate() or cron() expression: {expression}")
 
@@ -128,9 +131,10 @@ class Timer:
         self._stop.set()
 
     def _run(self, schedule: Schedule) -> None:
-        due = next_fire(schedule.expression, self._clock())
+        due = next_fire(schedule.expression, self._clock(), schedule.timezone)
         while not self._stop.wait(max(0.0, (due - self._clock()).total_seconds())):
             self.fired.append((schedule.name, due))
             event = scheduled_event(schedule, due, self._region, self._account)
             threading.Thread(target=self._fire, args=(schedule, event), daemon=True).start()
-            due = next_fire(schedule.expression, due)
+            # after a pause (a sleeping laptop) fire once, not once per missed slot, as EventBridge does
+            due = next_fire(schedule.expression, max(due, self._clock()), schedule.timezone)

@@ -32,7 +32,19 @@ def seed_demo(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
     bank = CredentialsRepository(credentials_table, dynamodb).create_bank("00152", "Banco Demo", now)
     julio = next(p for p in data.personas if p.identificacion == "12345678")
     pending = [d for d in data.deudas if d.identificacion == julio.identificacion and d.estado is EstadoDeuda.PENDIENTE]
+    oldest = min(pending, key=lambda d: (d.fecha_corte, d.id_rubro))
+    pago = {
+        "llaveAcceso": bank.llave_acceso,
+        "codigoConvenio": "003",
+        "codigoBanco": bank.codigo_banco,
+        "codigoAgencia": "033272",
+        "periodo": f"{oldest.year}{oldest.periodo}",
+        "montoTotal": float(oldest.monto),  # replaced by the exact text when written to a file
+        "numeroFactura": oldest.id_saldo,
+    }
+    reversa = {k: v for k, v in pago.items() if k != "montoTotal"}
     return {
+        "pago": {"factura": oldest.id_saldo, "monto": str(oldest.monto), "body": pago, "reversa": reversa},
         "bank": {"codigoBanco": bank.codigo_banco, "token": bank.token, "llaveAcceso": bank.llave_acceso},
         "persona": {
             "identificacion": julio.identificacion,

@@ -37,9 +37,10 @@ class Naming:
         if explicit and isinstance(props.get(explicit), str):
             return props[explicit]
         name = f"{self.stack}-{logical_id}"
-        if kind == "AWS::S3::Bucket":
-            return name.lower()[:63]
-        return name[:64]
+        limit = 63 if kind == "AWS::S3::Bucket" else 64
+        if len(name) > limit:  # keep CDK's hash suffix, which is what makes the name unique
+            name = name[: limit - 9] + name[-9:]
+        return name.lower() if kind == "AWS::S3::Bucket" else name
 
     def arn(self, kind: str, name: str) -> str:
         r, a = self.region, self.account

@@ -6,6 +6,7 @@ argv: <read fd> <write fd> <spec json>
 
 from __future__ import annotations
 
+import decimal
 import importlib
 import json
 import os
@@ -19,8 +20,20 @@ from typing import Any, BinaryIO
 _HEADER = struct.Struct(">I")
 
 
+def lambda_marshal(result: Any) -> Any:
+    """What the Lambda Python runtime does with a handler's return value: Decimal becomes a float,
+    anything else JSON cannot hold is a Runtime.MarshalError."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, decimal.Decimal):
+            return float(value)
+        raise TypeError(f"{value!r} is not JSON serializable")
+
+    return json.loads(json.dumps(result, default=default))
+
+
 def send(stream: BinaryIO, message: dict[str, Any]) -> None:
-    data = json.dumps(message, default=str).encode("utf-8")
+    data = json.dumps(message).encode("utf-8")
     stream.write(_HEADER.pack(len(data)) + data)
     stream.flush()
 
@@ -86,10 +99,14 @@ def main() -> None:
         context = LambdaContext(spec, request_id, time.monotonic() + spec["timeout"])
         try:
             result = handler(message["event"], context)
-            send(outbox, {"ok": True, "result": result})
         except Exception as exc:  # noqa: BLE001 - reported to the caller as a function error
             traceback.print_exc()
             send(outbox, {"ok": False, "error": _error(exc)})
+        else:
+            try:
+                send(outbox, {"ok": True, "result": lambda_marshal(result)})
+            except (TypeError, ValueError) as exc:
+                send(outbox, {"ok": False, "error": {"errorType": "Runtime.MarshalError", "errorMessage": str(exc)}})
         sys.stdout.flush()
         sys.stderr.flush()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import select
 import subprocess
 import sys
@@ -57,7 +58,8 @@ class Worker:
         self._process: subprocess.Popen[bytes] | None = None
         self._to_child: Any = None
         self._from_child: Any = None
-        self._recent: deque[str] = deque(maxlen=200)
+        self._recent: deque[tuple[int, str]] = deque(maxlen=200)
+        self._seq = 0
         self.init_ms: float | None = None
         self.cold_starts = 0
 
@@ -108,7 +110,7 @@ class Worker:
     def wait_ready(self, timeout: float = INIT_TIMEOUT_SECONDS) -> None:
         message, _ = self._read(timeout)
         if message is None or not message.get("ready"):
-            raise RuntimeError(f"worker {self.spec.display_name} did not start: {list(self._recent)[-5:]}")
+            raise RuntimeError(f"worker {self.spec.display_name} did not start: {[line for _, line in self._recent][-5:]}")
         self.init_ms = message["init_ms"]
         if message.get("init_error"):
             self._log(f"INIT ERROR {message['init_error']['errorType']}: {message['init_error']['errorMessage']}")
@@ -143,7 +145,7 @@ class Worker:
         with self._lock:
             if self._process is None or self._process.poll() is not None:
                 self._restart()
-            mark = len(self._recent)
+            mark = self._seq
             started = time.monotonic()
             timed_out = False
             try:
@@ -163,7 +165,7 @@ class Worker:
                     error={"errorType": "Sandbox.Timedout" if timed_out else "Runtime.ExitError", "errorMessage": reason},
                     duration_ms=duration,
                 )
-            logs = list(self._recent)[mark:] if mark <= len(self._recent) else []
+            logs = [line for seq, line in list(self._recent) if seq > mark]
             return Invocation(
                 ok=message["ok"], result=message.get("result"), error=message.get("error"), duration_ms=duration, logs=logs
             )
@@ -187,30 +189,77 @@ class Worker:
             self._log(raw.decode("utf-8", "replace").rstrip("\n"))
 
     def _log(self, line: str) -> None:
-        self._recent.append(line)
+        self._seq += 1
+        self._recent.append((self._seq, line))
         try:
             print(f"[{self.spec.display_name}] {line}", file=self._log_stream, flush=True)
         except ValueError:  # the stream was closed at shutdown
             pass
 
 
-class WorkerPool:
-    def __init__(self, specs: list[FunctionSpec], base_env: dict[str, str], log_stream: TextIO = sys.stdout) -> None:
-        self.workers = {s.name: Worker(s, base_env, log_stream) for s in specs}
+class FunctionWorkers:
+    """The instances of one function: one warm from the start, more cold-started on demand up to
+    ``max_workers`` concurrent invocations (as Lambda scales out); beyond that, callers wait."""
 
-    def start(self) -> None:
-        for worker in self.workers.values():
-            worker.start()
-        for worker in self.workers.values():
-            worker.wait_ready()
+    def __init__(self, spec: FunctionSpec, base_env: dict[str, str], log_stream: TextIO, max_workers: int) -> None:
+        self.spec = spec
+        self._factory = lambda: Worker(spec, base_env, log_stream)
+        self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(max_workers)
+        self.instances: list[Worker] = []
+        self._lock = threading.Lock()
+
+    def _new(self) -> Worker:
+        worker = self._factory()
+        with self._lock:
+            self.instances.append(worker)
+        worker.start()
+        return worker
+
+    def start(self) -> Worker:
+        return self._new()
+
+    def invoke(self, event: Any) -> Invocation:
+        with self._slots:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                worker = self._new()
+                worker.wait_ready()
+            try:
+                return worker.invoke(event)
+            finally:
+                self._idle.put(worker)
+
+    def release(self, worker: Worker) -> None:
+        self._idle.put(worker)
 
     def stop(self) -> None:
-        for worker in self.workers.values():
+        with self._lock:
+            instances = list(self.instances)
+        for worker in instances:
             worker.stop()
 
-    def by_name(self, name: str) -> Worker:
+
+class WorkerPool:
+    def __init__(
+        self, specs: list[FunctionSpec], base_env: dict[str, str], log_stream: TextIO = sys.stdout, max_workers: int = 4
+    ) -> None:
+        self.workers = {s.name: FunctionWorkers(s, base_env, log_stream, max_workers) for s in specs}
+
+    def start(self) -> None:
+        started = [(pool, pool.start()) for pool in self.workers.values()]
+        for pool, worker in started:
+            worker.wait_ready()
+            pool.release(worker)
+
+    def stop(self) -> None:
+        for pool in self.workers.values():
+            pool.stop()
+
+    def by_name(self, name: str) -> FunctionWorkers:
         return self.workers[name]
 
-    def by_arn(self, arn: str) -> Worker | None:
+    def by_arn(self, arn: str) -> FunctionWorkers | None:
         name = arn.split(":function:", 1)[-1].split(":", 1)[0]
         return self.workers.get(name)

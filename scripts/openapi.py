@@ -24,14 +24,15 @@ VERSION = "1.0.0"
 
 def build() -> dict:
     spec: dict = {}
-    for module_name in c.CONECTIVIDAD_QUERIES.values():
+    modules = [*c.CONECTIVIDAD_QUERIES.values(), *(module for module, _ in c.CONECTIVIDAD_PAYMENTS.values())]
+    for module_name in modules:
         app = importlib.import_module(f"conectividad.{module_name}").app
         part = json.loads(
             app.get_openapi_json_schema(
                 title=TITLE,
                 version=VERSION,
-                description="Consultas de bancos: personas y saldos por convenio. Autenticación: "
-                "Authorization: Token <token> (por banco).",
+                description="Consultas y pagos de bancos: personas, saldos por convenio, pagos, reversas, "
+                "historial y verificación. Autenticación: Authorization: Token <token> (por banco).",
             )
         )
         if not spec:

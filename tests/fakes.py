@@ -43,7 +43,7 @@ class FakeLedger:
             and (not rubros or d.id_rubro in rubros)
             and (corte_hasta is None or d.fecha_corte <= corte_hasta)
         ]
-        return sorted(out, key=lambda d: (d.year, d.periodo, d.id_rubro, d.id_saldo))
+        return sorted(out, key=lambda d: (d.fecha_corte, d.id_rubro, d.id_saldo))
 
     # same shape as LedgerRepository's writers, so demo.load_demo works against it
     def put_persona(self, p: Persona) -> None:

@@ -28,10 +28,10 @@ def rest_event(
     authorizer: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A REST (v1) proxy event as API Gateway builds it, multi-value fields included."""
-    pairs = parse_qsl(query, keep_blank_values=False) if isinstance(query, str) else list((query or {}).items())
+    pairs = parse_qsl(query, keep_blank_values=True) if isinstance(query, str) else list((query or {}).items())
     multi: dict[str, list[str]] = {}
     for name, value in pairs:
-        if name:  # API Gateway drops the empty names that `&&` produces
+        if name:  # API Gateway drops the empty names that `&&` produces; empty values stay
             multi.setdefault(name, []).append(value)
     headers = headers or {}
     return {

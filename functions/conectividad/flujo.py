@@ -13,7 +13,9 @@ from functools import cache
 from typing import Any, Protocol
 
 from recaudo.data.payments import CONFIRMADO, Payment, PaymentError
-from recaudo.observability import lambda_handler, logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from recaudo.observability import lambda_handler, logger, metrics
 
 
 class VerificacionFallida(PaymentError):
@@ -53,6 +55,7 @@ def aplicar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[st
     deps = deps or default_deps()
     payment = Payment.of(state["pago"])
     deps.payments.apply(payment)
+    metrics.add_metric(name="PagoAplicado", unit=MetricUnit.Count, value=1)
     logger.info("payment applied", extra={"numeroFactura": payment.numero_factura, "deudas": len(payment.deudas)})
     return {"aplicado": True}
 
@@ -86,6 +89,7 @@ def confirmar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
         from recaudo.data.payments import Throttled
 
         raise Throttled(f"PutEvents failed: {response.get('Entries')}")
+    metrics.add_metric(name="PagoConfirmado", unit=MetricUnit.Count, value=1)
     return {"confirmado": True, "primeraVez": first_time}
 
 
@@ -103,6 +107,7 @@ def verificar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
         total += Decimal(debt["saldo"]) + Decimal(debt["saldoInteres"])
     if total != stored.monto or stored.monto != expected.monto:
         raise VerificacionFallida(f"factura {expected.numero_factura}: {total} pagado frente a {stored.monto}")
+    metrics.add_metric(name="PagoVerificado", unit=MetricUnit.Count, value=1)
     return {"verificado": True, "monto": str(total)}
 
 
@@ -110,6 +115,7 @@ def compensar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
     deps = deps or default_deps()
     payment = Payment.of(state["pago"])
     undone = deps.payments.compensate(payment)
+    metrics.add_metric(name="PagoCompensado", unit=MetricUnit.Count, value=1)
     logger.warning(
         "payment compensated", extra={"numeroFactura": payment.numero_factura, "undone": undone, "error": state.get("error")}
     )

@@ -10,7 +10,7 @@ from recaudo.observability import lambda_handler
 from recaudo.rest import conectividad_resolver, json_response, ok_responses
 
 app = conectividad_resolver()
-Fecha = Annotated[str, Query(pattern=r"^\d{2}/\d{2}/\d{4}$", description="dd/mm/yyyy (inclusive)")]
+Fecha = Annotated[str, Query(pattern=r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$", description="dd/mm/yyyy (inclusive)")]
 
 
 @app.get("/v1/integracion-conectividad/historial-pagos", tags=["Conectividad"], responses=ok_responses(list[HistorialReply], "Pagos confirmados"))

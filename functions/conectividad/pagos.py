@@ -278,16 +278,24 @@ def _reversar(req: ReversaRequest, banco: str, deps: PaymentDeps) -> dict[str, A
 def reversar_pago(
     req: ReversaRequest, banco_autenticado: str | None, deps: PaymentDeps | None = None, lambda_context: Any = None
 ) -> str:
-    """``aplicada`` or ``previa`` (the payment was already reversed: safe, nothing changes)."""
+    """``aplicada`` when this call reversed the payment, ``previa`` when it already was (a replay or a
+    second reversal): both are the documented ``0``, and nothing changes the second time."""
     deps = deps or default_deps()
     banco = _autenticar(req.codigoBanco, req.llaveAcceso, banco_autenticado, deps)
     key = {"operacion": "reversa", "banco": banco, "numeroFactura": req.numeroFactura}
     payload = req.model_dump(mode="json", exclude={"llaveAcceso"})
+    ran: list[str] = []
+
+    def reverse_once() -> dict[str, Any]:
+        result = _reversar(req, banco, deps)
+        ran.append(result["reversa"])
+        return result
+
     try:
-        result = deps.idempotency.run(key, payload, lambda: _reversar(req, banco, deps), lambda_context)
+        deps.idempotency.run(key, payload, reverse_once, lambda_context)
     except PagoInexistente as exc:
         raise ParametrosIncorrectos(str(exc)) from exc
-    return result["reversa"]
+    return ran[0] if ran else "previa"
 
 
 # ---- history and verification ----

@@ -22,7 +22,7 @@ NumeroPagina = Annotated[int, Query(ge=1, le=100_000, description="Número de p�
 LongitudPagina = Annotated[int, Query(ge=1, le=100, description="Longitud de página (1 a 100)")]
 FechaLimite = Annotated[
     str | None,
-    Query(pattern=r"^\d{2}/\d{2}/\d{4}$", description="Fecha límite dd/mm/yyyy hasta donde filtrar saldos (opcional)"),
+    Query(pattern=r"^([0-9]{2}/[0-9]{2}/[0-9]{4})?$", description="Fecha límite dd/mm/yyyy hasta donde filtrar saldos (opcional)"),
 ]
 IdRubro = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{1,10}$", description="Identificador de rubro")]
 Year = Annotated[int | None, Query(ge=1900, le=2999, description="Año")]
@@ -37,8 +37,8 @@ def fecha(name: str, value: str) -> date:
 
 
 def fecha_limite(value: str | None) -> date | None:
-    """The optional ``fechaLimite``."""
-    return None if value is None else fecha("fechaLimite", value)
+    """The optional ``fechaLimite`` (an empty value, ``fechaLimite=``, counts as absent)."""
+    return fecha("fechaLimite", value) if value else None
 
 
 def deudor(identificacion: str | None, id_deudor: str | None) -> str:

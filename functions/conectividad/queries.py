@@ -123,7 +123,8 @@ def saldo_reply(d: Deuda, carrito: bool) -> SaldoReply:
 
 def id_referencia(year: int, id_rubro: str) -> int:
     """``idReferencia`` as the document builds it: the year followed by the two-digit rubro (201817)."""
-    return int(f"{year:04d}{int(id_rubro):02d}") if id_rubro.isdigit() else year
+    numeric = id_rubro.isascii() and id_rubro.isdigit()
+    return int(f"{year:04d}{int(id_rubro):02d}") if numeric else year
 
 
 def pagina(total: int, numero: int, longitud: int) -> tuple[int, slice]:

@@ -25,9 +25,14 @@ def of_type(resources: dict, kind: str) -> dict:
     return {k: v for k, v in resources.items() if v["Type"] == kind}
 
 
-def test_given_the_app_then_one_function_per_endpoint_plus_the_authorizer(resources):
+def test_given_the_app_then_one_function_per_endpoint_and_flow_task_plus_the_authorizer(resources):
     handlers = sorted(f["Properties"]["Handler"] for f in of_type(resources, "AWS::Lambda::Function").values())
-    expected = sorted([f"conectividad.{m}.handler" for m in c.CONECTIVIDAD_QUERIES.values()] + ["authorizer.token.handler"])
+    expected = sorted(
+        [f"conectividad.{m}.handler" for m in c.CONECTIVIDAD_QUERIES.values()]
+        + [f"conectividad.{m}.handler" for m, _ in c.CONECTIVIDAD_PAYMENTS.values()]
+        + [f"conectividad.flujo.{task}" for task in c.PAYMENT_FLOW_TASKS.values()]
+        + ["authorizer.token.handler"]
+    )
     assert handlers == expected
 
 
@@ -45,19 +50,54 @@ def test_given_every_function_then_it_has_a_role_of_its_own(resources):
     assert len(roles) == len(set(roles))
 
 
-def test_given_every_policy_then_no_scan_no_writes_for_queries_and_no_wildcard_actions(resources):
+def dynamodb_actions_by_handler(resources) -> dict[str, set[str]]:
+    policies: dict[str, set[str]] = {}
+    for policy in of_type(resources, "AWS::IAM::Policy").values():
+        for role in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                policies.setdefault(role["Ref"], set()).update(a for a in actions if a.startswith("dynamodb:"))
+    return {
+        fn["Properties"]["Handler"]: policies.get(fn["Properties"]["Role"]["Fn::GetAtt"][0], set())
+        for fn in of_type(resources, "AWS::Lambda::Function").values()
+    }
+
+
+def test_given_every_policy_then_no_scan_and_no_wildcard_action(resources):
     for name, policy in of_type(resources, "AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert not any(a.endswith("*") for a in actions), name
             assert "dynamodb:Scan" not in actions, name
-            if any(a.startswith("dynamodb:") for a in actions):
-                assert set(actions) <= {"dynamodb:GetItem", "dynamodb:Query"}, name
+
+
+def test_given_each_function_then_it_may_only_do_its_own_dynamodb_operations(resources):
+    actions = dynamodb_actions_by_handler(resources)
+    for module in c.CONECTIVIDAD_QUERIES.values():
+        assert actions[f"conectividad.{module}.handler"] == {"dynamodb:GetItem", "dynamodb:Query"}
+    assert actions["conectividad.verificar_pago.handler"] == {"dynamodb:GetItem"}
+    assert actions["conectividad.historial_pagos.handler"] == {"dynamodb:GetItem", "dynamodb:Query"}
+    assert actions["conectividad.flujo.verificar"] == {"dynamodb:GetItem"}
+    assert actions["conectividad.flujo.aplicar"] == {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+    assert actions["conectividad.ejecutar_pago.handler"] == {  # ledger reads + sequence; idempotency records
+        "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"
+    }
+    assert actions["authorizer.token.handler"] == {"dynamodb:GetItem"}
+
+
+def test_given_the_payment_flow_then_an_express_machine_traced_logged_and_wired_to_its_tasks(resources):
+    (machine,) = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    props = machine["Properties"]
+    assert props["StateMachineType"] == "EXPRESS"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is False  # llaveAcceso never reaches the input, still
+    assert set(props["DefinitionSubstitutions"]) == {f"{state}Arn" for state in c.PAYMENT_FLOW_TASKS}
 
 
 def test_given_every_route_then_it_requires_the_token_authorizer(resources):
     methods = of_type(resources, "AWS::ApiGateway::Method")
-    assert len(methods) == len(c.CONECTIVIDAD_QUERIES)
+    assert len(methods) == len(c.CONECTIVIDAD_QUERIES) + len(c.CONECTIVIDAD_PAYMENTS)
     (authorizer_id,) = of_type(resources, "AWS::ApiGateway::Authorizer")
     for name, method in methods.items():
         assert method["Properties"]["AuthorizationType"] == "CUSTOM", name
@@ -90,7 +130,7 @@ def test_given_the_stage_then_throttled_and_access_logs_carry_no_headers_or_quer
 
 def test_given_the_tables_then_point_in_time_recovery_and_encryption(resources):
     tables = of_type(resources, "AWS::DynamoDB::Table")
-    assert len(tables) == 2
+    assert len(tables) == 3
     for table in tables.values():
         props = table["Properties"]
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True

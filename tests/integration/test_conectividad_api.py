@@ -37,7 +37,8 @@ class TestHappyPaths:
         status, body = get(handler_of, "saldos-persona", "codigoConvenio=001&identificacion=12345678")
         assert status == 200
         assert {s["idSaldo"] for s in body} == pending_ids(demo, "12345678")
-        assert [(s["year"], s["periodo"]) for s in body] == sorted((s["year"], s["periodo"]) for s in body)
+        cortes = [s["fechaCorte"][6:] + s["fechaCorte"][3:5] + s["fechaCorte"][:2] for s in body]
+        assert cortes == sorted(cortes)  # oldest cut-off first, monthly and quarterly interleaved
         assert all(s["estado"] == "pendiente" for s in body)
         assert all(s["monto"] == s["saldo"] + s["saldoInteres"] for s in body)
         assert all(isinstance(s["monto"], Decimal) for s in body)

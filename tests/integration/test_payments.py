@@ -219,6 +219,8 @@ class TestReversal:
         d = pending(h)[0]
         h.post("ejecutar-pago", pay_body(h, d))
         h.post("reversar-pago", self.reversal(h, d))
+        status, reply, headers = h.post("reversar-pago", self.reversal(h, d))  # a replay
+        assert (status, reply, headers["X-Recaudo-Reversa"]) == (200, 0, "previa")
         h.clients["dynamodb"].delete_table(TableName="recaudo-idempotency")  # not thanks to the idempotency record
         from recaudo.data.tables import IDEMPOTENCY
 

@@ -22,10 +22,17 @@ def test_given_the_handlers_when_the_spec_is_generated_then_it_equals_the_commit
     assert generator.render() == committed, "docs/openapi.json drifted: run `make openapi` and commit it"
 
 
-def test_given_the_spec_then_every_query_endpoint_has_its_reply_and_error_models():
+def test_given_the_spec_then_every_endpoint_has_its_reply_and_error_models():
+    from infra import constants as c
+
     spec = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
-    assert len(spec["paths"]) == 7
+    expected = {f"/{c.CONECTIVIDAD_BASE_PATH}/{s}": "get" for s in c.CONECTIVIDAD_QUERIES} | {
+        f"/{c.CONECTIVIDAD_BASE_PATH}/{s}": method.lower() for s, (_, method) in c.CONECTIVIDAD_PAYMENTS.items()
+    }
+    assert {path: next(iter(ops)) for path, ops in spec["paths"].items()} == expected
     for path, operations in spec["paths"].items():
-        responses = operations["get"]["responses"]
+        responses = next(iter(operations.values()))["responses"]
         assert {"200", "400", "401", "404", "500"} <= responses.keys(), path
         assert "422" not in responses, path
+    body = spec["paths"][f"/{c.CONECTIVIDAD_BASE_PATH}/ejecutar-pago"]["post"]["requestBody"]
+    assert "PagoRequest" in json.dumps(body)

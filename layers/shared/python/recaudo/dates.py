@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-_DDMMYYYY = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
+_DDMMYYYY = re.compile(r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$")
 
 Clock = Callable[[], datetime]
 

@@ -26,11 +26,17 @@ def to_money(value: Any) -> Decimal:
     return check_money(amount)
 
 
+# Far above any real receipt, and well inside Decimal's and DynamoDB's precision.
+MAX_AMOUNT = Decimal("1E13")
+
+
 def check_money(amount: Decimal) -> Decimal:
-    if amount.is_finite() and amount.as_tuple().exponent == -2:
-        return amount  # already exactly cents: the common case, kept cheap
     if not amount.is_finite():
         raise InvalidAmount("amount must be finite")
+    if abs(amount) >= MAX_AMOUNT:
+        raise InvalidAmount(f"amount out of range: {amount}")
+    if amount.as_tuple().exponent == -2:
+        return amount  # already exactly cents: the common case, kept cheap
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_EVEN):
         raise InvalidAmount(f"amount has more than two decimal places: {amount}")
     return amount.quantize(CENT)

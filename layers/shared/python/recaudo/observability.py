@@ -23,7 +23,7 @@ def lambda_handler(resolve: Handler, correlation_id_path: str | None = correlati
     The event is never logged: it carries the ``Authorization`` header and form secrets.
     """
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_id_path, log_event=False)
+    @logger.inject_lambda_context(correlation_id_path=correlation_id_path, log_event=False, clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True, raise_on_empty_metrics=False)
     def handler(event: dict[str, Any], context: Any) -> Any:

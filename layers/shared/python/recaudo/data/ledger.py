@@ -24,7 +24,8 @@ def deuda_key(d: Deuda) -> tuple[str, str]:
 
 
 def deuda_sk(d: Deuda) -> str:
-    return f"SALDO#{d.institucion}#{d.year:04d}#{d.periodo}#{d.id_rubro}#{d.id_saldo:020d}"
+    """Ordered by cut-off date (monthly and quarterly periods interleave correctly)."""
+    return f"SALDO#{d.institucion}#{d.fecha_corte.isoformat()}#{d.id_rubro}#{d.id_saldo:020d}"
 
 
 def factura_pk(id_saldo: int) -> str:
@@ -70,25 +71,26 @@ class LedgerRepository:
         rubros: Iterable[str] = (),
         corte_hasta: date | None = None,
     ) -> list[Deuda]:
-        """Pending debts of one person at one institution, oldest period first."""
+        """Pending debts of one person at one institution, oldest cut-off date first. The cut-off
+        bound is part of the key condition; state and rubros are filters."""
         filters = ["estado = :pendiente"]
-        values: dict[str, Any] = {
-            ":pk": persona_pk(identificacion),
-            ":prefix": f"SALDO#{institucion}#",
-            ":pendiente": EstadoDeuda.PENDIENTE.value,
-        }
+        prefix = f"SALDO#{institucion}#"
+        values: dict[str, Any] = {":pk": persona_pk(identificacion), ":pendiente": EstadoDeuda.PENDIENTE.value}
+        if corte_hasta is None:
+            key_condition = "PK = :pk AND begins_with(SK, :prefix)"
+            values[":prefix"] = prefix
+        else:
+            key_condition = "PK = :pk AND SK BETWEEN :desde AND :hasta"
+            values[":desde"], values[":hasta"] = prefix, f"{prefix}{corte_hasta.isoformat()}#~"
         rubros = tuple(rubros)
         if rubros:
             names = [f":r{i}" for i in range(len(rubros))]
             filters.append(f"idRubro IN ({', '.join(names)})")
             values.update(dict(zip(names, rubros, strict=True)))
-        if corte_hasta is not None:
-            filters.append("fechaCorte <= :hasta")
-            values[":hasta"] = corte_hasta.isoformat()
         items = query_all(
             self._client,
             TableName=self._table,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            KeyConditionExpression=key_condition,
             FilterExpression=" AND ".join(filters),
             ExpressionAttributeValues=to_item(values),
             ConsistentRead=True,

@@ -77,7 +77,7 @@ def _code(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         raise ValueError("se espera un código")
     if isinstance(value, int | Decimal):
-        if value != int(value) or value < 0:
+        if not Decimal(value).is_finite() or value < 0 or value >= 10**30 or value != int(value):
             raise ValueError("código inválido")
         return str(int(value))
     text = str(value).strip()
@@ -121,7 +121,7 @@ class _PagoBase(BaseModel):
     codigoConvenio: Codigo
     codigoBanco: Codigo
     codigoAgencia: Codigo
-    periodo: str = Field(pattern=r"^\d{6}$", description="yyyymm del recibo")
+    periodo: str = Field(pattern=r"^[0-9]{6}$", description="yyyymm del recibo")
     numeroFactura: NumeroFactura
 
 

@@ -1,0 +1,85 @@
+"""Payments through the local stack: gateway, authorizer, endpoint workers, the Express state machine
+run by moto with its tasks in our workers. Includes the 50 x 20 concurrency test."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from recaudo.money import loads
+
+BASE = "/v1/integracion-conectividad"
+
+
+@pytest.fixture(scope="module")
+def bank(recaudo):
+    headers = {"Authorization": f"Token {recaudo.state['demo']['bank']['token']}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=recaudo.state["apiBaseUrls"]["api"], headers=headers, timeout=60) as client:
+        yield client
+
+
+def test_given_the_demo_files_when_a_newcomer_pays_verifies_and_reverses_then_it_all_works(recaudo, bank):
+    demo = recaudo.state["demo"]
+    state_dir = recaudo.state_file.parent
+    factura = demo["pago"]["factura"]
+    pay = bank.post(f"{BASE}/ejecutar-pago-vencido", content=(state_dir / "pago.json").read_bytes())
+    assert pay.status_code == 200, pay.text
+    reply = loads(pay.content)
+    assert reply[0]["numeroFactura"] == factura and reply[0]["codigoRespuesta"] == 0
+    assert str(reply[0]["montoPagado"]) == demo["pago"]["monto"]
+    assert bank.get(f"{BASE}/verificar-pago", params={"numeroFactura": factura}).status_code == 200
+    history = bank.get(f"{BASE}/historial-pagos", params={"cedula": "12345678", "fechaInicio": "01/01/2000", "fechaFinal": "31/12/2000"})
+    assert history.status_code == 200
+    reverse = bank.post(f"{BASE}/reversar-pago", content=(state_dir / "reversa.json").read_bytes())
+    assert (reverse.status_code, reverse.text, reverse.headers["X-Recaudo-Reversa"]) == (200, "0", "aplicada")
+    assert bank.get(f"{BASE}/verificar-pago", params={"numeroFactura": factura}).status_code == 404
+
+
+def test_given_50_concurrent_identical_payments_for_each_of_20_receipts_then_exactly_one_payment_each(recaudo, bank):
+    demo = recaudo.state["demo"]
+    saldos = loads(bank.get(f"{BASE}/saldos-persona", params={"codigoConvenio": "001", "identificacion": "87654321"}).content)
+    receipts = saldos[:20]
+    assert len(receipts) == 20
+    bodies = {
+        s["idSaldo"]: json.dumps(
+            {"llaveAcceso": demo["bank"]["llaveAcceso"], "codigoConvenio": "001", "codigoBanco": "00152",
+             "codigoAgencia": "033272", "periodo": f"{s['year']}{s['periodo']}", "montoTotal": "M", "numeroFactura": s["idSaldo"]}
+        ).replace('"M"', str(s["monto"]))
+        for s in receipts
+    }
+    jobs = [factura for factura in bodies for _ in range(50)]
+    results: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    lock = threading.Lock()
+
+    def pay(factura: int) -> None:
+        response = bank.post(f"{BASE}/ejecutar-pago", content=bodies[factura])
+        with lock:
+            results[factura].append((response.status_code, response.text))
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        list(pool.map(pay, jobs))
+
+    ddb = recaudo.aws("dynamodb")
+    ledger = demo["tables"]["ledger"]
+    for factura, answers in results.items():
+        statuses = {status for status, _ in answers}
+        assert statuses <= {200, 409}, (factura, statuses, answers[:3])
+        assert 200 in statuses
+        assert len({text for status, text in answers if status == 200}) == 1  # every success is the same reply
+        for status, text in answers:
+            if status == 409:
+                assert json.loads(text)["codigoRespuesta"] == 1  # in progress: retry
+        payments = ddb.query(
+            TableName=ledger, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": f"PAGO#{factura}"}},
+            ConsistentRead=True,
+        )["Items"]
+        assert [p["estado"]["S"] for p in payments] == ["CONFIRMADO"]
+    # a retry of an in-progress caller now gets the first reply
+    factura = next(iter(bodies))
+    again = bank.post(f"{BASE}/ejecutar-pago", content=bodies[factura])
+    assert (again.status_code, again.text) == (200, next(t for s, t in results[factura] if s == 200))
