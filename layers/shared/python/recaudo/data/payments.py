@@ -105,6 +105,13 @@ class Payment:
             "estado": self.estado,
         }
 
+    def as_item(self) -> dict[str, Any]:
+        """The DynamoDB attributes: amounts as numbers (Decimal), not the JSON strings of ``as_dict``."""
+        values = self.as_dict()
+        values["monto"] = self.monto
+        values["deudas"] = [d.as_dict() | {"monto": d.monto} for d in self.deudas]
+        return values
+
     @staticmethod
     def of(d: dict[str, Any]) -> Payment:
         return Payment(
@@ -198,7 +205,7 @@ class PaymentsRepository:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": to_item({"PK": payment_pk(payment.numero_factura), "SK": "PAGO"} | payment.as_dict()),
+                    "Item": to_item({"PK": payment_pk(payment.numero_factura), "SK": "PAGO"} | payment.as_item()),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             }
@@ -294,7 +301,7 @@ class PaymentsRepository:
     def reverse(self, payment: Payment, reversed_at: str) -> None:
         """The confirmed payment moves to the invoice's reversed list (``REV#<transaction>``) and every
         debt goes back to pending, all or nothing; the invoice can then be paid again."""
-        archived = payment.as_dict() | {"estado": REVERSADO, "fechaReversa": reversed_at}
+        archived = payment.as_item() | {"estado": REVERSADO, "fechaReversa": reversed_at}
         items: list[dict[str, Any]] = [
             {
                 "Delete": {
