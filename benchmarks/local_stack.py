@@ -101,12 +101,48 @@ def overhead(state: dict, requests: int) -> None:
     print(f"  {'gateway overhead':<24} p50 {statistics.median(diff) * 1000:6.2f} ms   p95 {percentile(diff, .95) * 1000:6.2f} ms")
 
 
+def payments(state: dict, count: int) -> None:
+    """Sequential payments of distinct receipts; the split comes from the runner's /_stats."""
+    import httpx
+
+    api = f"{state['apiBaseUrls']['api']}/v1/integracion-conectividad"
+    demo = state["demo"]
+    headers = {"Authorization": f"Token {demo['bank']['token']}", "Content-Type": "application/json"}
+    receipts = []
+    with httpx.Client(headers=headers, timeout=60) as client:
+        for ident in demo["personasDemo"]:
+            response = client.get(f"{api}/saldos-persona", params={"codigoConvenio": "001", "identificacion": ident})
+            if response.status_code == 200:
+                receipts += response.json()
+        receipts = receipts[:count]
+        before = {k: len(v["durationsMs"]) for k, v in client.get(f"{state['gatewayUrl']}/_stats").json().items()}
+        totals = []
+        for s in receipts:
+            body = json.dumps({"llaveAcceso": demo["bank"]["llaveAcceso"], "codigoConvenio": "001", "codigoBanco": "00152",
+                               "codigoAgencia": "033272", "periodo": f"{s['year']}{s['periodo']}", "montoTotal": "M",
+                               "numeroFactura": s["idSaldo"]}).replace('"M"', str(s["monto"]))
+            t0 = time.perf_counter()
+            response = client.post(f"{api}/ejecutar-pago", content=body)
+            totals.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code == 200, response.text
+        stats = client.get(f"{state['gatewayUrl']}/_stats").json()
+    print(f"\nPayment latency through the local stack, {len(totals)} payments of distinct receipts (ms)")
+    print(f"  {'step':<44} {'p50':>7} {'p95':>7}")
+    print(f"  {'whole request (HTTP, client side)':<44} {percentile(totals, .5):7.1f} {percentile(totals, .95):7.1f}")
+    for name in ("Conectividad/ejecutar-pago", "Conectividad/flujo-aplicar", "Conectividad/flujo-confirmar",
+                 "Conectividad/flujo-verificar"):
+        samples = stats[name]["durationsMs"][before.get(name, 0):]
+        label = {"Conectividad/ejecutar-pago": "endpoint function (checks + sync execution)"}.get(name, name.split("/")[1])
+        print(f"  {label:<44} {percentile(samples, .5):7.1f} {percentile(samples, .95):7.1f}")
+
+
 if __name__ == "__main__":
     process, state, seconds, cached = startup()
     try:
         print(f"\n`make run` to the first 200 OK (synth included, layer {'cached' if cached else 'built'}): {seconds:.1f} s"
               f"   (the stack itself reported {state['startupSeconds']} s)   goal <= 25 s")
         overhead(state, int(os.environ.get("BENCH_GATEWAY_REQUESTS", "300")))
+        payments(state, int(os.environ.get("BENCH_PAYMENTS", "60")))
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=30)

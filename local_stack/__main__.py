@@ -63,10 +63,20 @@ class LocalStack:
             "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
             "TZ": "UTC",
         }
+        timings = {"emulator": time.monotonic() - started}
         provisioned = [provision(stack, clients, {}) for stack in stacks]
+        timings["provision"] = time.monotonic() - started
         specs = [spec for p in provisioned for spec in p.functions]
+        seeded: dict[str, Any] = {}
+        seeding = None
+        if self.seed:  # the demo data goes in while the workers start
+            from local_stack.seed import seed_demo
+
+            seeding = threading.Thread(target=lambda: seeded.update(demo=seed_demo(stacks[0], clients["dynamodb"])))
+            seeding.start()
         self.pool = WorkerPool(specs, function_env, max_workers=self.concurrency)
         self.pool.start()
+        timings["workers"] = time.monotonic() - started
 
         def dispatch(name: str, event: Any) -> tuple[str, bool, str]:
             result = self.pool.by_name(name).invoke(event)
@@ -102,10 +112,10 @@ class LocalStack:
             "warnings": self._warnings(stacks),
             "demo": None,
         }
-        if self.seed:
-            from local_stack.seed import seed_demo
-
-            self.state["demo"] = demo = seed_demo(stacks[0], clients["dynamodb"])
+        if seeding is not None:
+            seeding.join()
+            timings["seeded"] = time.monotonic() - started
+            self.state["demo"] = demo = seeded.get("demo")
             if demo and self.state_file:  # ready-to-send bodies for the printed curl lines
                 body = json.dumps(demo["pago"]["body"], indent=2).replace(
                     f'"montoTotal": {demo["pago"]["body"]["montoTotal"]}', f'"montoTotal": {demo["pago"]["monto"]}'
@@ -113,6 +123,7 @@ class LocalStack:
                 (self.state_file.parent / "pago.json").write_text(body + "\n")
                 (self.state_file.parent / "reversa.json").write_text(json.dumps(demo["pago"]["reversa"], indent=2) + "\n")
         self.state["startupSeconds"] = round(time.monotonic() - started, 2)
+        self.state["startupTimeline"] = {k: round(v, 2) for k, v in timings.items()}
         self.state["stateFile"] = str(self.state_file) if self.state_file else None
         if self.state_file:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)

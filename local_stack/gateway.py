@@ -275,6 +275,12 @@ class Gateway:
         url = urlsplit(raw_path)
         if url.path.startswith("/_docs"):
             return self._docs(url.path)
+        if url.path == "/_stats":  # local only: every function's invocation durations
+            stats = {
+                pool.spec.display_name: {"instances": len(pool.instances), "durationsMs": list(pool.durations_ms)}
+                for pool in self.pool.workers.values()
+            }
+            return Reply(200, [("Content-Type", "application/json")], json.dumps(stats).encode())
         stage, _, rest = url.path.lstrip("/").partition("/")
         api = self.apis.get(stage)
         if api is None:

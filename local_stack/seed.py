@@ -28,7 +28,7 @@ def seed_demo(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
     if not ledger_table or not credentials_table:
         return None
     now = datetime.now(timezone.utc)
-    data, _ = load_demo(LedgerRepository(ledger_table, dynamodb), now.date())
+    data, _ = load_demo(LedgerRepository(ledger_table, dynamodb), now.date(), empty_table=True)
     bank = CredentialsRepository(credentials_table, dynamodb).create_bank("00152", "Banco Demo", now)
     julio = next(p for p in data.personas if p.identificacion == "12345678")
     pending = [d for d in data.deudas if d.identificacion == julio.identificacion and d.estado is EstadoDeuda.PENDIENTE]

@@ -1,7 +1,10 @@
 """The process behind one Lambda function: imports the handler once (a cold start), then serves
-invocations from its parent over a private pipe. stdout and stderr are the function's logs.
+invocations from its parent over a private connection. stdout and stderr are the function's logs,
+forwarded line by line to the parent, which prefixes them with the function's name.
 
-argv: <read fd> <write fd> <spec json>
+Workers are forked from a forkserver that has already imported the heavy third-party libraries
+(``local_stack.worker_preload``), so starting one costs the function's own imports only. The
+function's environment is applied after the fork, before any of its code is imported.
 """
 
 from __future__ import annotations
@@ -10,14 +13,12 @@ import decimal
 import importlib
 import json
 import os
-import struct
 import sys
+import threading
 import time
 import traceback
 import uuid
-from typing import Any, BinaryIO
-
-_HEADER = struct.Struct(">I")
+from typing import Any
 
 
 def lambda_marshal(result: Any) -> Any:
@@ -30,20 +31,6 @@ def lambda_marshal(result: Any) -> Any:
         raise TypeError(f"{value!r} is not JSON serializable")
 
     return json.loads(json.dumps(result, default=default))
-
-
-def send(stream: BinaryIO, message: dict[str, Any]) -> None:
-    data = json.dumps(message).encode("utf-8")
-    stream.write(_HEADER.pack(len(data)) + data)
-    stream.flush()
-
-
-def receive(stream: BinaryIO) -> dict[str, Any] | None:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        return None
-    (size,) = _HEADER.unpack(header)
-    return json.loads(stream.read(size).decode("utf-8"))
 
 
 class LambdaContext:
@@ -64,17 +51,36 @@ class LambdaContext:
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
-    return {
-        "errorType": type(exc).__name__,
-        "errorMessage": str(exc),
-        "stackTrace": traceback.format_exception(exc),
-    }
+    return {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": traceback.format_exception(exc)}
 
 
-def main() -> None:
-    read_fd, write_fd, spec_json = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    spec = json.loads(spec_json)
-    inbox, outbox = os.fdopen(read_fd, "rb"), os.fdopen(write_fd, "wb")
+def _forward_output(log_conn: Any) -> None:
+    """Point fds 1 and 2 at a pipe and forward its lines to the parent."""
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 1)
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+
+    def pump() -> None:
+        with os.fdopen(read_fd, "rb") as stream:
+            for raw in iter(stream.readline, b""):
+                try:
+                    log_conn.send(raw.decode("utf-8", "replace").rstrip("\n"))
+                except (OSError, EOFError):
+                    return
+
+    threading.Thread(target=pump, daemon=True).start()
+
+
+def serve(conn: Any, log_conn: Any, spec: dict[str, Any], env: dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(env)
+    if hasattr(time, "tzset"):
+        time.tzset()
+    os.chdir(spec["code_dir"])
+    _forward_output(log_conn)
     # The function's code first; the layer after the environment's own packages, so that its
     # (Lambda-platform) binary wheels never shadow the host's and only its pure code is used.
     sys.path.insert(0, spec["code_dir"])
@@ -89,27 +95,28 @@ def main() -> None:
     except BaseException as exc:  # noqa: BLE001 - an init failure is reported, like Lambda's
         init_error = _error(exc)
         traceback.print_exc()
-    send(outbox, {"ready": True, "init_ms": (time.monotonic() - started) * 1000, "init_error": init_error})
+    conn.send({"ready": True, "init_ms": (time.monotonic() - started) * 1000, "init_error": init_error})
 
-    while (message := receive(inbox)) is not None:
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
         request_id = message.get("request_id") or str(uuid.uuid4())
         if init_error is not None:
-            send(outbox, {"ok": False, "error": init_error})
+            conn.send({"ok": False, "error": init_error})
             continue
         context = LambdaContext(spec, request_id, time.monotonic() + spec["timeout"])
         try:
             result = handler(message["event"], context)
         except Exception as exc:  # noqa: BLE001 - reported to the caller as a function error
             traceback.print_exc()
-            send(outbox, {"ok": False, "error": _error(exc)})
+            reply = {"ok": False, "error": _error(exc)}
         else:
             try:
-                send(outbox, {"ok": True, "result": lambda_marshal(result)})
+                reply = {"ok": True, "result": lambda_marshal(result)}
             except (TypeError, ValueError) as exc:
-                send(outbox, {"ok": False, "error": {"errorType": "Runtime.MarshalError", "errorMessage": str(exc)}})
+                reply = {"ok": False, "error": {"errorType": "Runtime.MarshalError", "errorMessage": str(exc)}}
         sys.stdout.flush()
         sys.stderr.flush()
-
-
-if __name__ == "__main__":
-    main()
+        conn.send(reply)

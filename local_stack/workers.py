@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import select
-import subprocess
 import sys
 import threading
 import time
@@ -17,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from local_stack.worker_main import receive
 
 INIT_TIMEOUT_SECONDS = 60.0
 # The environment a worker inherits from the runner: nothing that could leak the developer's shell.
@@ -49,15 +46,28 @@ class Invocation:
     logs: list[str] = field(default_factory=list)
 
 
+_CONTEXT: Any = None
+
+
+def _forkserver() -> Any:
+    """One forkserver per runner, with the shared libraries already imported."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        import multiprocessing
+
+        _CONTEXT = multiprocessing.get_context("forkserver")
+        _CONTEXT.set_forkserver_preload(["local_stack.worker_preload"])
+    return _CONTEXT
+
+
 class Worker:
     def __init__(self, spec: FunctionSpec, base_env: dict[str, str], log_stream: TextIO = sys.stdout) -> None:
         self.spec = spec
         self._base_env = base_env
         self._log_stream = log_stream
         self._lock = threading.Lock()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._to_child: Any = None
-        self._from_child: Any = None
+        self._process: Any = None
+        self._conn: Any = None
         self._recent: deque[tuple[int, str]] = deque(maxlen=200)
         self._seq = 0
         self.init_ms: float | None = None
@@ -66,8 +76,8 @@ class Worker:
     # ---- lifecycle ----
 
     def start(self) -> None:
-        parent_read, child_write = os.pipe()
-        child_read, parent_write = os.pipe()
+        from local_stack.worker_main import serve
+
         spec = {
             "name": self.spec.name,
             "arn": self.spec.arn,
@@ -91,20 +101,14 @@ class Worker:
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "local_stack.worker_main", str(child_read), str(child_write), json.dumps(spec)],
-            pass_fds=(child_read, child_write),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
-            cwd=str(self.spec.code_dir),
-        )
-        os.close(child_read)
-        os.close(child_write)
-        self._to_child = os.fdopen(parent_write, "wb")
-        self._from_child = os.fdopen(parent_read, "rb")
-        for stream in (self._process.stdout, self._process.stderr):
-            threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+        context = _forkserver()
+        self._conn, child_conn = context.Pipe()
+        log_parent, log_child = context.Pipe(duplex=False)
+        self._process = context.Process(target=serve, args=(child_conn, log_child, spec, env), daemon=True)
+        self._process.start()
+        child_conn.close()
+        log_child.close()
+        threading.Thread(target=self._pump, args=(log_parent,), daemon=True).start()
         self.cold_starts += 1
 
     def wait_ready(self, timeout: float = INIT_TIMEOUT_SECONDS) -> None:
@@ -116,24 +120,19 @@ class Worker:
             self._log(f"INIT ERROR {message['init_error']['errorType']}: {message['init_error']['errorMessage']}")
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
+        if self._process is not None and self._process.is_alive():
             self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+            self._process.join(5)
+            if self._process.is_alive():
                 self._process.kill()
-                self._process.wait()
-        for stream in (self._to_child, self._from_child):
-            try:
-                if stream:
-                    stream.close()
-            except OSError:
-                pass
+                self._process.join()
+        if self._conn is not None:
+            self._conn.close()
 
     def _restart(self) -> None:
-        if self._process and self._process.poll() is None:
+        if self._process is not None and self._process.is_alive():
             self._process.kill()
-            self._process.wait()
+            self._process.join()
         self.stop()
         self.start()
         self.wait_ready()
@@ -143,15 +142,15 @@ class Worker:
     def invoke(self, event: Any) -> Invocation:
         """One invocation at a time per worker, as one Lambda instance; the timeout is enforced."""
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
+            if self._process is None or not self._process.is_alive():
                 self._restart()
             mark = self._seq
             started = time.monotonic()
             timed_out = False
             try:
-                self._write({"event": event, "request_id": str(uuid.uuid4())})
+                self._conn.send({"event": event, "request_id": str(uuid.uuid4())})
                 message, timed_out = self._read(self.spec.timeout)
-            except (BrokenPipeError, OSError):
+            except (BrokenPipeError, EOFError, OSError):
                 message = None
             duration = (time.monotonic() - started) * 1000
             if message is None:
@@ -172,21 +171,22 @@ class Worker:
 
     # ---- plumbing ----
 
-    def _write(self, message: dict[str, Any]) -> None:
-        data = json.dumps(message).encode("utf-8")
-        self._to_child.write(len(data).to_bytes(4, "big") + data)
-        self._to_child.flush()
-
     def _read(self, timeout: float) -> tuple[dict[str, Any] | None, bool]:
         """(message, timed out). A message of None without a time-out means the process died."""
-        ready, _, _ = select.select([self._from_child], [], [], timeout)
-        if not ready:
-            return None, True
-        return receive(self._from_child), False
+        try:
+            if not self._conn.poll(timeout):
+                return None, True
+            return self._conn.recv(), False
+        except (EOFError, OSError):
+            return None, False
 
-    def _pump(self, stream: Any) -> None:
-        for raw in iter(stream.readline, b""):
-            self._log(raw.decode("utf-8", "replace").rstrip("\n"))
+    def _pump(self, log_conn: Any) -> None:
+        while True:
+            try:
+                line = log_conn.recv()
+            except (EOFError, OSError):
+                return
+            self._log(line)
 
     def _log(self, line: str) -> None:
         self._seq += 1
@@ -208,6 +208,7 @@ class FunctionWorkers:
         self._slots = threading.BoundedSemaphore(max_workers)
         self.instances: list[Worker] = []
         self._lock = threading.Lock()
+        self.durations_ms: deque[float] = deque(maxlen=100_000)  # every invocation, for /_stats
 
     def _new(self) -> Worker:
         worker = self._factory()
@@ -227,7 +228,9 @@ class FunctionWorkers:
                 worker = self._new()
                 worker.wait_ready()
             try:
-                return worker.invoke(event)
+                result = worker.invoke(event)
+                self.durations_ms.append(result.duration_ms)
+                return result
             finally:
                 self._idle.put(worker)
 

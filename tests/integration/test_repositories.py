@@ -113,3 +113,38 @@ class TestCredentials:
     def test_given_an_unknown_bank_when_a_token_is_added_then_refused(self, credentials, dynamodb):
         with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
             credentials.add_token("99999", NOW)
+
+
+class TestBatchPut:
+    def test_given_unprocessed_items_then_they_are_retried_until_written(self, dynamodb):
+        from recaudo.data.dynamo import batch_put
+
+        # Given DynamoDB leaves part of each first batch unprocessed (as under throttling)
+        original = dynamodb.batch_write_item
+        leftovers = {"rounds": 0}
+
+        def flaky(RequestItems):
+            (table, requests), = RequestItems.items()
+            leftovers["rounds"] += 1
+            if leftovers["rounds"] % 2 == 1 and len(requests) > 1:
+                original(RequestItems={table: requests[:1]})
+                return {"UnprocessedItems": {table: requests[1:]}}
+            return original(RequestItems=RequestItems)
+
+        dynamodb.batch_write_item = flaky
+        items = [{"PK": f"X#{i}", "SK": "X", "n": i} for i in range(60)]
+        # When
+        requests = batch_put(dynamodb, os.environ["LEDGER_TABLE"], items, sleep=lambda _s: None)
+        # Then every item is there, in 3 batches each needing a retry
+        dynamodb.batch_write_item = original
+        assert requests == 6
+        stored = [dynamodb.get_item(TableName=os.environ["LEDGER_TABLE"], Key={"PK": {"S": f"X#{i}"}, "SK": {"S": "X"}}).get("Item")
+                  for i in range(60)]
+        assert all(stored)
+
+    def test_given_items_never_processed_then_it_fails_loudly(self, dynamodb):
+        from recaudo.data.dynamo import batch_put
+
+        dynamodb.batch_write_item = lambda RequestItems: {"UnprocessedItems": RequestItems}
+        with pytest.raises(RuntimeError, match="unprocessed"):
+            batch_put(dynamodb, os.environ["LEDGER_TABLE"], [{"PK": "A", "SK": "B"}], max_attempts=3, sleep=lambda _s: None)

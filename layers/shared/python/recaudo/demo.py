@@ -102,13 +102,17 @@ def demo_dataset(today: date) -> DemoDataset:
     return DemoDataset(personas=PERSONAS, convenios=CONVENIOS, deudas=tuple(deudas))
 
 
-def load_demo(ledger: LedgerRepository, today: date) -> tuple[DemoDataset, int]:
-    """Write the demo data set; debts already present are left as they are. Returns (data, skipped)."""
+def load_demo(ledger: LedgerRepository, today: date, empty_table: bool = False) -> tuple[DemoDataset, int]:
+    """Write the demo data set. Debts already present are left as they are, and counted; on a table
+    known to be empty (the local stack's) they go in with batched writes. Returns (data, skipped)."""
     data = demo_dataset(today)
     for convenio, predeterminado in data.convenios:
         ledger.put_convenio(convenio, predeterminado=predeterminado)
     for persona in data.personas:
         ledger.put_persona(persona)
+    if empty_table:
+        ledger.bulk_load_deudas(list(data.deudas))
+        return data, 0
     skipped = 0
     for deuda in data.deudas:
         try:

@@ -38,3 +38,26 @@ def query_all(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
         if not last:
             return
         request["ExclusiveStartKey"] = last
+
+
+def batch_put(client: Any, table: str, items: list[dict[str, Any]], max_attempts: int = 8, sleep: Any = None) -> int:
+    """Put items 25 per BatchWriteItem request, retrying what DynamoDB leaves unprocessed with
+    exponential backoff and full jitter. Returns the number of requests sent. Raises if items are
+    still unprocessed after ``max_attempts`` rounds (nothing is silently dropped)."""
+    import random
+    import time
+
+    sleep = sleep or time.sleep
+    requests = 0
+    for start in range(0, len(items), 25):
+        pending = [{"PutRequest": {"Item": to_item(i)}} for i in items[start : start + 25]]
+        for attempt in range(max_attempts):
+            response = client.batch_write_item(RequestItems={table: pending})
+            requests += 1
+            pending = response.get("UnprocessedItems", {}).get(table, [])
+            if not pending:
+                break
+            sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+        else:
+            raise RuntimeError(f"{len(pending)} items still unprocessed after {max_attempts} attempts")
+    return requests

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from recaudo.data.dynamo import from_item, key, query_all, to_item
+from recaudo.data.dynamo import batch_put, from_item, key, query_all, to_item
 from recaudo.models.ledger import Convenio, Deuda, EstadoDeuda, Persona, TipoConvenio
 
 
@@ -175,6 +175,18 @@ class LedgerRepository:
             )
         except self._client.exceptions.TransactionCanceledException as exc:
             raise DuplicateRecord(f"saldo {d.id_saldo} already exists or person {d.identificacion} is unknown") from exc
+
+    def bulk_load_deudas(self, deudas: list[Deuda]) -> int:
+        """Write debts and their pointers with batched, unconditional puts: only for loading an empty
+        table whose invoice numbers are known to be unique (the local stack's demo seed)."""
+        items: list[dict[str, Any]] = []
+        for d in deudas:
+            pk, sk = deuda_key(d)
+            items.append({"PK": pk, "SK": sk} | _deuda_values(d))
+            items.append({"PK": factura_pk(d.id_saldo), "SK": "FACT", "deudaPK": pk, "deudaSK": sk})
+            for pointer in self._transaction_pointer(d, pk, sk):
+                items.append(from_item(pointer["Put"]["Item"]))
+        return batch_put(self._client, self._table, items)
 
     def _transaction_pointer(self, d: Deuda, pk: str, sk: str) -> list[dict[str, Any]]:
         if not (d.auxiliar_contable and d.numero_cuenta is not None and d.tipo_transaccion and d.numero_documento):
