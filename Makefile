@@ -14,7 +14,8 @@ export UV_PYTHON_DOWNLOADS := never
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-PYTEST_ARGS ?=
+# two workers (the machine has two cores); e2e tests stay together in one of them
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 PORT ?= 8787
 
 .PHONY: help deps test test-unit synth run openapi bench bench-local clean

@@ -41,6 +41,13 @@ import recaudo.observability  # noqa: E402,F401
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=timezone.utc)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist, every e2e test runs in one worker: they share the local stacks it starts."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Unit, integration and infra tests never reach the network; only e2e talks HTTP (on loopback)."""
     from pytest_socket import disable_socket, enable_socket

@@ -282,7 +282,12 @@ def reversar_pago(
     second reversal): both are the documented ``0``, and nothing changes the second time."""
     deps = deps or default_deps()
     banco = _autenticar(req.codigoBanco, req.llaveAcceso, banco_autenticado, deps)
-    key = {"operacion": "reversa", "banco": banco, "numeroFactura": req.numeroFactura}
+    # The key names the payment being reversed: after pay -> reverse -> pay again, a new reversal
+    # must reverse the new payment, not replay the first reversal.
+    current = deps.payments.get(req.numeroFactura)
+    earlier = deps.payments.reversed(req.numeroFactura)
+    transaccion = current.numero_transaccion if current else (earlier[-1].numero_transaccion if earlier else 0)
+    key = {"operacion": "reversa", "banco": banco, "numeroFactura": req.numeroFactura, "transaccion": transaccion}
     payload = req.model_dump(mode="json", exclude={"llaveAcceso"})
     ran: list[str] = []
 

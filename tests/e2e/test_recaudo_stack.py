@@ -37,7 +37,11 @@ def test_given_the_started_stack_then_stack_json_tells_a_newcomer_everything(rec
     assert demo["bank"]["codigoBanco"] == "00152" and demo["bank"]["llaveAcceso"]
     assert demo["persona"]["identificacion"] == "12345678" and demo["persona"]["pendientes"] > 0
     assert set(demo["persona"]["convenios"].values()) >= {"total", "parcial", "vencido", "carrito"}
-    assert len(state["functions"]) == 8
+    from infra import constants as c
+
+    expected = len(c.CONECTIVIDAD_QUERIES) + len(c.CONECTIVIDAD_PAYMENTS) + len(c.PAYMENT_FLOW_TASKS) + 1
+    assert len(state["functions"]) == expected
+    assert all(state["motoHooks"].values()), state["motoHooks"]
 
 
 def test_given_the_demo_token_when_obtener_persona_then_200_and_the_documented_body(bank):

@@ -239,6 +239,17 @@ class TestReversal:
         assert estado(h, d) == "pagado" and h.payments.get(d.id_saldo).numero_transaccion != first_tx
         assert [p.numero_transaccion for p in h.payments.reversed(d.id_saldo)] == [first_tx]
 
+    def test_given_pay_reverse_pay_when_reversed_again_then_the_second_payment_is_reversed(self, h):
+        # found by the property test: the second reversal must not replay the first one
+        d = pending(h)[0]
+        h.post("ejecutar-pago", pay_body(h, d))
+        h.post("reversar-pago", self.reversal(h, d))
+        h.post("ejecutar-pago", pay_body(h, d))
+        status, reply, headers = h.post("reversar-pago", self.reversal(h, d))
+        assert (status, reply, headers["X-Recaudo-Reversa"]) == (200, 0, "aplicada")
+        assert estado(h, d) == "pendiente" and h.payments.get(d.id_saldo) is None
+        assert len(h.payments.reversed(d.id_saldo)) == 2
+
     def test_given_no_payment_or_another_bank_then_their_codes(self, h):
         d = pending(h)[0]
         assert h.post("reversar-pago", self.reversal(h, d))[1]["codigoRespuesta"] == 5
