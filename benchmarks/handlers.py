@@ -29,6 +29,9 @@ ENV = {
     "AWS_SECRET_ACCESS_KEY": "bench",
     "LEDGER_TABLE": "recaudo-ledger",
     "CREDENTIALS_TABLE": "recaudo-credentials",
+    "IDEMPOTENCY_TABLE": "recaudo-idempotency",
+    "EVENT_BUS_NAME": "recaudo",
+    "PAYMENT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
     "POWERTOOLS_SERVICE_NAME": "bench",
     "POWERTOOLS_METRICS_NAMESPACE": "Bench",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
@@ -46,6 +49,8 @@ HANDLERS = {
     "conectividad.saldos_persona": "import conectividad.saldos_persona; from conectividad import queries; queries.default_deps()",
     "conectividad.saldos_persona_resumen": "import conectividad.saldos_persona_resumen; from conectividad import queries; queries.default_deps()",
     "conectividad.saldos_total_persona": "import conectividad.saldos_total_persona; from conectividad import queries; queries.default_deps()",
+    "conectividad.ejecutar_pago": "import conectividad.ejecutar_pago; from conectividad import pagos; pagos.default_deps()",
+    "conectividad.flujo (payment tasks)": "import conectividad.flujo as f; f.default_deps()",
     "authorizer.token": "import authorizer.token as a; a.default_deps()",
 }
 

@@ -136,14 +136,21 @@ def _existing(numero_factura: int, banco: str, monto: Decimal, deps: PaymentDeps
     raise SinFacturasPendientes(f"la factura {numero_factura} ya fue pagada")
 
 
-def _deudas_factura(req: PagoRequest, convenio: Convenio, today: date, deps: PaymentDeps) -> list[Deuda]:
-    deuda = deps.ledger.get_deuda_por_factura(req.numeroFactura)
+def _payable(deuda: Deuda | None, what: str, convenio: Convenio, today: date) -> Deuda:
+    """A debt a payment may settle: it exists (else 5), is pending (else 3) and is in the convenio's
+    selection today (else 5)."""
     if deuda is None:
-        raise ParametrosIncorrectos(f"numeroFactura {req.numeroFactura} no existe")
+        raise ParametrosIncorrectos(f"{what} no existe")
     if deuda.estado is not EstadoDeuda.PENDIENTE:
-        raise SinFacturasPendientes(f"la factura {req.numeroFactura} ya fue pagada")
+        raise SinFacturasPendientes(f"{what} ya fue pagada")
     if not _in_convenio(deuda, convenio, today):
-        raise ParametrosIncorrectos(f"la factura {req.numeroFactura} no pertenece al convenio {convenio.codigo}")
+        raise ParametrosIncorrectos(f"{what} no pertenece al convenio {convenio.codigo}")
+    return deuda
+
+
+def _deudas_factura(req: PagoRequest, convenio: Convenio, today: date, deps: PaymentDeps) -> list[Deuda]:
+    what = f"la factura {req.numeroFactura}"
+    deuda = _payable(deps.ledger.get_deuda_por_factura(req.numeroFactura), what, convenio, today)
     if req.periodo != f"{deuda.year:04d}{deuda.periodo}":
         raise ParametrosIncorrectos(f"periodo {req.periodo} no corresponde a la factura ({deuda.year:04d}{deuda.periodo})")
     return [deuda]
@@ -156,13 +163,8 @@ def _deudas_carrito(req: PagoRequest, convenio: Convenio, today: date, deps: Pay
         raise ParametrosIncorrectos("numeroFactura del carrito no puede ser el número de una factura existente")
     deudas = []
     for tx in req.transacciones:
-        deuda = deps.ledger.get_deuda_por_transaccion(tx.auxiliarContable, tx.numeroCuenta, tx.tipoTransaccion, tx.numeroDocumento)
-        if deuda is None:
-            raise ParametrosIncorrectos(f"transacción {tx.numeroDocumento} no existe")
-        if deuda.estado is not EstadoDeuda.PENDIENTE:
-            raise SinFacturasPendientes(f"la transacción {tx.numeroDocumento} ya fue pagada")
-        if not _in_convenio(deuda, convenio, today):
-            raise ParametrosIncorrectos(f"la transacción {tx.numeroDocumento} no pertenece al convenio {convenio.codigo}")
+        found = deps.ledger.get_deuda_por_transaccion(tx.auxiliarContable, tx.numeroCuenta, tx.tipoTransaccion, tx.numeroDocumento)
+        deuda = _payable(found, f"la transacción {tx.numeroDocumento}", convenio, today)
         if tx.numeroPersona is not None and tx.numeroPersona != deuda.numero_persona:
             raise ParametrosIncorrectos(f"numeroPersona no corresponde a la transacción {tx.numeroDocumento}")
         deudas.append(deuda)

@@ -263,13 +263,34 @@ class TestReversal:
 
 
 class TestFaults:
-    def test_given_throttling_when_applying_then_retried_and_paid_once(self, h):
+    @pytest.mark.parametrize("task", ["Aplicar", "Confirmar", "Verificar"])
+    def test_given_throttling_at_a_step_then_retried_with_backoff_and_paid_once(self, h, task):
         from recaudo.data.payments import Throttled
 
         d = pending(h)[0]
-        h.faults.arm("Aplicar", Throttled("slow down"), times=2)
+        h.faults.arm(task, Throttled("slow down"), times=2)
         assert h.post("ejecutar-pago", pay_body(h, d))[0] == 200
-        assert h.faults.calls["Aplicar"] == 3 and estado(h, d) == "pagado"
+        assert h.faults.calls[task] == 3 and estado(h, d) == "pagado"
+        assert h.faults.calls.get("Compensar") is None
+        assert len([e for e in h.events() if e["detail-type"] == "PaymentConfirmed"]) == 1
+
+    def test_given_the_lambda_dies_after_starting_the_flow_then_a_retry_gets_the_payment_not_a_second_one(self, h):
+        d = pending(h)[0]
+        original = h.deps.flow.run
+
+        def run_then_die(name, payload):
+            original(name, payload)  # the execution completes in Step Functions...
+            raise TimeoutError("Task timed out")  # ...but the endpoint's Lambda never answers
+
+        h.deps.flow.run = run_then_die  # type: ignore[method-assign]
+        status, reply, _ = h.post("ejecutar-pago", pay_body(h, d))
+        assert (status, reply["codigoRespuesta"]) == (500, 1)
+        h.deps.flow.run = original  # type: ignore[method-assign]
+        tx = h.payments.get(d.id_saldo).numero_transaccion
+        # the bank retries: the ledger already holds the payment, so it gets the reply, once
+        status, reply, _ = h.post("ejecutar-pago", pay_body(h, d))
+        assert status == 200 and reply[0]["montoPagado"] == d.monto
+        assert h.payments.get(d.id_saldo).numero_transaccion == tx and h.faults.calls["Aplicar"] == 1
 
     @pytest.mark.parametrize("task", ["Confirmar", "Verificar"])
     def test_given_a_crash_after_apply_then_compensated_code_1_and_a_retry_recovers(self, h, task):

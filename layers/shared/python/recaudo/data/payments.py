@@ -283,16 +283,9 @@ class PaymentsRepository:
         """Undo ``apply`` (and ``confirm``): the debts go back to pending and the payment is removed,
         so a retry can apply afresh. False when there was nothing left to undo."""
         items: list[dict[str, Any]] = [
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": key(payment_pk(payment.numero_factura), "PAGO"),
-                    "ConditionExpression": "estado IN (:aplicado, :confirmado) AND numeroTransaccion = :tx",
-                    "ExpressionAttributeValues": to_item(
-                        {":aplicado": APLICADO, ":confirmado": CONFIRMADO, ":tx": payment.numero_transaccion}
-                    ),
-                }
-            },
+            self._delete_payment(
+                payment, "estado IN (:aplicado, :confirmado)", {":aplicado": APLICADO, ":confirmado": CONFIRMADO}
+            ),
             {"Delete": {"TableName": self._table, "Key": history_key(payment.identificacion, payment.fecha_local, payment.numero_factura)}},
         ]
         items += [self._back_to_pending(payment, d) for d in payment.deudas]
@@ -303,16 +296,9 @@ class PaymentsRepository:
         debt goes back to pending, all or nothing; the invoice can then be paid again."""
         archived = payment.as_item() | {"estado": REVERSADO, "fechaReversa": reversed_at}
         items: list[dict[str, Any]] = [
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": key(payment_pk(payment.numero_factura), "PAGO"),
-                    "ConditionExpression": "estado = :confirmado AND banco = :banco AND numeroTransaccion = :tx",
-                    "ExpressionAttributeValues": to_item(
-                        {":confirmado": CONFIRMADO, ":banco": payment.banco, ":tx": payment.numero_transaccion}
-                    ),
-                }
-            },
+            self._delete_payment(
+                payment, "estado = :confirmado AND banco = :banco", {":confirmado": CONFIRMADO, ":banco": payment.banco}
+            ),
             {
                 "Put": {
                     "TableName": self._table,
@@ -338,6 +324,17 @@ class PaymentsRepository:
             raise PagoInexistente(f"factura {payment.numero_factura}: no hay pago confirmado que reversar ({reasons})")
 
     # ---- helpers ----
+
+    def _delete_payment(self, payment: Payment, condition: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Remove the invoice's current payment, only if it is still this very payment."""
+        return {
+            "Delete": {
+                "TableName": self._table,
+                "Key": key(payment_pk(payment.numero_factura), "PAGO"),
+                "ConditionExpression": f"{condition} AND numeroTransaccion = :tx",
+                "ExpressionAttributeValues": to_item(values | {":tx": payment.numero_transaccion}),
+            }
+        }
 
     def _back_to_pending(self, payment: Payment, debt: DebtRef) -> dict[str, Any]:
         return {
