@@ -36,13 +36,15 @@ class LocalStack:
 
         from local_stack import emulator
         from local_stack.gateway import Gateway, load_apis
-        from local_stack.resources import provision
+        from local_stack.resources import check_types, provision
         from local_stack.schedules import Timer
         from local_stack.template import load_stacks
         from local_stack.workers import WorkerPool
 
         started = time.monotonic()
         stacks = load_stacks(self.cdk_out, REGION, ACCOUNT)
+        for stack in stacks:  # fail before starting anything
+            check_types(stack)
         self.moto = emulator.MotoEmulator(self.aws_port, self.host)
         self.moto.start()
         credentials = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
