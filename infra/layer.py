@@ -69,17 +69,35 @@ def _fingerprint(requirements: list[str]) -> str:
 
 
 def build_layer(out_dir: Path = c.LAYER_BUILD_DIR) -> Path:
-    """Return a directory whose ``python/`` folder is the layer's content, building it if stale."""
+    """Return a directory whose ``python/`` folder is the layer's content, building it if stale.
+
+    Safe to call from several processes at once: one builds (under a file lock) into a fresh folder
+    that replaces the old one by rename; the others wait and reuse it."""
+    import fcntl
+
     requirements = runtime_requirements()
-    stamp = out_dir / ".fingerprint"
     fingerprint = _fingerprint(requirements)
-    if stamp.exists() and stamp.read_text() == fingerprint:
-        return out_dir
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(out_dir.parent / f".{out_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = out_dir / ".fingerprint"
+        if stamp.exists() and stamp.read_text() == fingerprint:
+            return out_dir
+        staging = out_dir.parent / f"{out_dir.name}.staging"
+        if staging.exists():
+            shutil.rmtree(staging)
+        _build_into(staging, requirements)
+        (staging / ".fingerprint").write_text(fingerprint)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    return out_dir
+
+
+def _build_into(out_dir: Path, requirements: list[str]) -> None:
     target = out_dir / "python"
     target.mkdir(parents=True)
-    req_file = out_dir.parent / "layer-requirements.txt"
+    req_file = out_dir / "requirements.txt"
     req_file.write_text("\n".join(requirements) + "\n")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
@@ -97,5 +115,3 @@ def build_layer(out_dir: Path = c.LAYER_BUILD_DIR) -> Path:
     else:
         print(f"warning: no Python {c.LAMBDA_PYTHON_VERSION} found; the layer ships without bytecode "
               "(set LAYER_PYTHON to add it)", file=sys.stderr)
-    stamp.write_text(fingerprint)
-    return out_dir

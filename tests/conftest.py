@@ -41,6 +41,7 @@ import recaudo.observability  # noqa: E402,F401
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=timezone.utc)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under xdist, every e2e test runs in one worker: they share the local stacks it starts."""
     for item in items:

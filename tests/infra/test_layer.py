@@ -25,3 +25,30 @@ def test_given_the_function_assets_then_each_context_ships_only_its_own_code(syn
         shipped = {p.name for p in asset.iterdir()}
         assert shipped == {context}, (fn["Properties"]["Handler"], shipped)
         assert not list(asset.rglob("__pycache__"))
+
+
+def test_given_two_builds_at_once_then_one_builds_and_the_other_reuses_it(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from infra import layer
+
+    calls = []
+
+    def fake_build(out_dir, requirements):
+        calls.append(out_dir)
+        (out_dir / "python").mkdir(parents=True)
+        time.sleep(0.3)  # long enough for the second caller to arrive mid-build
+        (out_dir / "python" / "marker").write_text("built")
+
+    monkeypatch.setattr(layer, "_build_into", fake_build)
+    monkeypatch.setattr(layer, "runtime_requirements", lambda: ["pydantic==2"])
+    out = tmp_path / "layer"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(layer.build_layer(out))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [out, out] and len(calls) == 1
+    assert (out / "python" / "marker").read_text() == "built"
