@@ -1,8 +1,11 @@
-"""Conectividad reply models: field names and types exactly as the document writes them."""
+"""Conectividad request and reply models: field names and types exactly as the document writes them."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from recaudo.money import Money
 
@@ -65,11 +68,6 @@ class ErrorReply(_Reply):
 
 
 # ---- payments ----
-
-from decimal import Decimal  # noqa: E402
-from typing import Annotated, Any  # noqa: E402
-
-from pydantic import BeforeValidator, model_validator  # noqa: E402
 
 
 def _code(value: Any) -> str:
