@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
-from recaudo.data.payments import CONFIRMADO, Payment, PaymentError
+from recaudo.data.payments import CONFIRMADO, Payment, PaymentError, Throttled
 from aws_lambda_powertools.metrics import MetricUnit
 
 from recaudo.observability import lambda_handler, logger, metrics
@@ -60,12 +60,9 @@ def aplicar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[st
     return {"aplicado": True}
 
 
-def confirmar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[str, Any]:
-    deps = deps or default_deps()
-    payment = Payment.of(state["pago"])
-    first_time = deps.payments.confirm(payment, state["cuentaOrigen"])
-    # The event after the commit: at least once (a retried task may publish it again; consumers
-    # dedupe on numeroFactura + numeroTransaccion).
+def _publish(deps: FlowDeps, detail_type: str, payment: Payment) -> None:
+    """At least once: a retried task may publish again; consumers dedupe on numeroFactura +
+    numeroTransaccion. A PaymentCompensated cancels a PaymentConfirmed of the same transaction."""
     detail = {
         "numeroFactura": payment.numero_factura,
         "numeroTransaccion": payment.numero_transaccion,
@@ -77,18 +74,18 @@ def confirmar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
     }
     response = deps.events.put_events(
         Entries=[
-            {
-                "EventBusName": deps.bus_name,
-                "Source": "recaudo.conectividad",
-                "DetailType": "PaymentConfirmed",
-                "Detail": json.dumps(detail),
-            }
+            {"EventBusName": deps.bus_name, "Source": "recaudo.conectividad", "DetailType": detail_type, "Detail": json.dumps(detail)}
         ]
     )
     if response.get("FailedEntryCount"):
-        from recaudo.data.payments import Throttled
-
         raise Throttled(f"PutEvents failed: {response.get('Entries')}")
+
+
+def confirmar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[str, Any]:
+    deps = deps or default_deps()
+    payment = Payment.of(state["pago"])
+    first_time = deps.payments.confirm(payment, state["cuentaOrigen"])
+    _publish(deps, "PaymentConfirmed", payment)  # after the commit
     metrics.add_metric(name="PagoConfirmado", unit=MetricUnit.Count, value=1)
     return {"confirmado": True, "primeraVez": first_time}
 
@@ -115,6 +112,8 @@ def compensar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
     deps = deps or default_deps()
     payment = Payment.of(state["pago"])
     undone = deps.payments.compensate(payment)
+    if undone:
+        _publish(deps, "PaymentCompensated", payment)
     metrics.add_metric(name="PagoCompensado", unit=MetricUnit.Count, value=1)
     logger.warning(
         "payment compensated", extra={"numeroFactura": payment.numero_factura, "undone": undone, "error": state.get("error")}

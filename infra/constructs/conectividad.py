@@ -53,7 +53,7 @@ class ConectividadConstruct(Construct):
                 _allow(["events:PutEvents"], bus),
             ],
             "Verificar": [_allow(["dynamodb:GetItem"], ledger)],
-            "Compensar": [_allow(["dynamodb:DeleteItem", "dynamodb:UpdateItem"], ledger)],
+            "Compensar": [_allow(["dynamodb:DeleteItem", "dynamodb:UpdateItem"], ledger), _allow(["events:PutEvents"], bus)],
         }
         tasks = {
             state: self._function(f"flujo-{handler}", "flujo", handler, flow_env, task_access[state], f"payment flow: {state}")

@@ -30,14 +30,24 @@ class Faults:
 
     def __init__(self) -> None:
         self._armed: dict[str, list[BaseException]] = {}
+        self._after: dict[str, list[BaseException]] = {}
         self.calls: dict[str, int] = {}
 
     def arm(self, task: str, error: BaseException, times: int = 1) -> None:
         self._armed.setdefault(task, []).extend([error] * times)
 
+    def arm_after(self, task: str, error: BaseException) -> None:
+        """The task does its work, then its Lambda fails (a timeout after the commit)."""
+        self._after.setdefault(task, []).append(error)
+
     def before(self, task: str) -> None:
         self.calls[task] = self.calls.get(task, 0) + 1
         queue = self._armed.get(task)
+        if queue:
+            raise queue.pop(0)
+
+    def after(self, task: str) -> None:
+        queue = self._after.get(task)
         if queue:
             raise queue.pop(0)
 
@@ -147,6 +157,7 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
         try:
             faults.before(task)
             result = TASK_HANDLERS[task](event, LambdaContext(function_name=function_name))
+            faults.after(task)
             return json.dumps(result), False, ""
         except Exception as exc:  # as the Lambda runtime reports a function error
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), True, ""

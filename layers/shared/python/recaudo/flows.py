@@ -23,15 +23,24 @@ def payment_flow_definition() -> dict[str, Any]:
         "Comment": "Pago Conectividad: aplicar -> confirmar -> verificar; compensar si falla tras aplicar",
         "StartAt": "Aplicar",
         "States": {
-            # No Catch: a refusal here (DeudaNoPendiente, PagoExistente) changed nothing, and the
-            # execution fails with that error name for the endpoint to map.
+            # A refusal here (DeudaNoPendiente, PagoExistente) changed nothing: the execution fails
+            # with that error name for the endpoint to map. Any other failure (a Lambda that timed
+            # out after its transaction committed, say) is compensated: compensation only undoes a
+            # payment with this execution's transaction number, so it is safe when nothing applied.
             "Aplicar": {
                 "Type": "Task",
                 "Resource": "${AplicarArn}",
                 "ResultPath": "$.aplicar",
                 "Retry": _retry(3),
+                "Catch": [
+                    {"ErrorEquals": ["DeudaNoPendiente"], "ResultPath": "$.error", "Next": "DeudaNoPendiente"},
+                    {"ErrorEquals": ["PagoExistente"], "ResultPath": "$.error", "Next": "PagoExistente"},
+                    *compensate,
+                ],
                 "Next": "Confirmar",
             },
+            "DeudaNoPendiente": {"Type": "Fail", "Error": "DeudaNoPendiente", "Cause": "una deuda ya no está pendiente"},
+            "PagoExistente": {"Type": "Fail", "Error": "PagoExistente", "Cause": "la factura ya tiene un pago"},
             "Confirmar": {
                 "Type": "Task",
                 "Resource": "${ConfirmarArn}",
