@@ -112,8 +112,8 @@ def compensar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
     deps = deps or default_deps()
     payment = Payment.of(state["pago"])
     undone = deps.payments.compensate(payment)
-    if undone:
-        _publish(deps, "PaymentCompensated", payment)
+    # every attempt publishes: a retry after a lost event finds nothing left to undo
+    _publish(deps, "PaymentCompensated", payment)
     metrics.add_metric(name="PagoCompensado", unit=MetricUnit.Count, value=1)
     logger.warning(
         "payment compensated", extra={"numeroFactura": payment.numero_factura, "undone": undone, "error": state.get("error")}

@@ -26,7 +26,7 @@ from recaudo.errors import (
     SinFacturasPendientes,
 )
 from recaudo.idempotency import EnProceso
-from recaudo.models.conectividad import HistorialReply, PagoItemReply, PagoRequest, ReversaRequest
+from recaudo.models.conectividad import HistorialReply, PagoItemReply, PagoRequest, ReversaRequest, fingerprint
 from recaudo.models.ledger import Convenio, Deuda, EstadoDeuda, TipoConvenio
 from recaudo.money import dumps
 from recaudo.observability import logger
@@ -122,18 +122,21 @@ def _in_convenio(d: Deuda, convenio: Convenio, today: date) -> bool:
     )
 
 
-def _existing(numero_factura: int, banco: str, monto: Decimal, deps: PaymentDeps) -> str | None:
-    """A payment already stored for this invoice: the same bank paying the same amount gets the
-    first reply back (a retry after the idempotency record expired); anyone else is refused."""
-    payment = deps.payments.get(numero_factura)
+def _existing(req: PagoRequest, solicitud: str, deps: PaymentDeps) -> str | None:
+    """A payment already stored for this invoice. The very same request (same fingerprint: bank,
+    convenio, period, agency, amount, transactions) gets the first reply back, as after an expired
+    idempotency record; any other request is refused."""
+    payment = deps.payments.get(req.numeroFactura)
     if payment is None:
         return None
     if payment.estado == APLICADO:
         raise EnProceso("el pago de esta factura está en proceso")
-    if payment.estado == CONFIRMADO and payment.banco == banco and payment.monto == monto:
-        logger.info("payment replayed from the ledger", extra={"numeroFactura": numero_factura})
+    if payment.estado == CONFIRMADO and payment.solicitud == solicitud:
+        logger.info("payment replayed from the ledger", extra={"numeroFactura": req.numeroFactura})
         return _reply(payment)
-    raise SinFacturasPendientes(f"la factura {numero_factura} ya fue pagada")
+    if req.transacciones:
+        raise ParametrosIncorrectos(f"numeroFactura {req.numeroFactura} ya fue usado por otro pago")
+    raise SinFacturasPendientes(f"la factura {req.numeroFactura} ya fue pagada")
 
 
 def _payable(deuda: Deuda | None, what: str, convenio: Convenio, today: date) -> Deuda:
@@ -174,7 +177,8 @@ def _deudas_carrito(req: PagoRequest, convenio: Convenio, today: date, deps: Pay
 
 
 def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, deps: PaymentDeps) -> str:
-    replay = _existing(req.numeroFactura, banco, req.montoTotal, deps)
+    solicitud = fingerprint(req, tipo.value if tipo else None, banco)
+    replay = _existing(req, solicitud, deps)
     if replay is not None:
         return replay
     convenio = deps.ledger.get_convenio(req.codigoConvenio)
@@ -204,6 +208,7 @@ def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, deps: Paymen
         carrito=carrito,
         fecha_pago=deps.clock().isoformat(),
         fecha_local=today,
+        solicitud=solicitud,
     )
     outcome = deps.flow.run(
         f"pago-{req.numeroFactura}-{uuid.uuid4().hex[:12]}",
@@ -215,7 +220,7 @@ def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, deps: Paymen
     if outcome.error == "DeudaNoPendiente":
         raise SinFacturasPendientes(f"la factura {req.numeroFactura} ya fue pagada")
     if outcome.error == "PagoExistente":
-        replay = _existing(req.numeroFactura, banco, req.montoTotal, deps)
+        replay = _existing(req, solicitud, deps)
         if replay is not None:
             return replay
     raise ErrorSistema("el pago no se aplicó; no se cobró nada")
@@ -234,46 +239,61 @@ def ejecutar_pago(
     # After a reversal the invoice is pending again: paying it again is a new operation.
     reversas = len(deps.payments.reversed(req.numeroFactura))
     key = {"operacion": "pago", "banco": banco, "numeroFactura": req.numeroFactura, "reversas": reversas}
-    payload = req.model_dump(mode="json", exclude={"llaveAcceso"}) | {"tipo": tipo.value if tipo else None}
+    # the bank's code is in the key, normalised; the payload must not tell 152 from 00152
+    payload = req.model_dump(mode="json", exclude={"llaveAcceso", "codigoBanco"}) | {"tipo": tipo.value if tipo else None}
     return deps.idempotency.run(key, payload, lambda: _pagar(req, tipo, banco, deps), lambda_context)
 
 
 # ---- reversal ----
 
 
-def _ya_reversado(req: ReversaRequest, banco: str, deps: PaymentDeps) -> bool:
-    return any(p.banco == banco and p.convenio == req.codigoConvenio for p in deps.payments.reversed(req.numeroFactura))
+def _ya_reversado(req: ReversaRequest, banco: str, deps: PaymentDeps) -> Payment | None:
+    matches = [p for p in deps.payments.reversed(req.numeroFactura) if p.banco == banco and p.convenio == req.codigoConvenio]
+    return matches[-1] if matches else None
 
 
-def _reversar(req: ReversaRequest, banco: str, deps: PaymentDeps) -> dict[str, Any]:
-    payment = deps.payments.get(req.numeroFactura)
-    if payment is None:
-        if _ya_reversado(req, banco, deps):
-            return {"reversa": "previa"}
-        raise ParametrosIncorrectos(f"no existe un pago para la factura {req.numeroFactura}")
-    if payment.banco != banco:
-        raise NoAutenticado("el pago fue registrado por otro banco")
-    if payment.convenio != req.codigoConvenio:
-        raise ParametrosIncorrectos(f"el pago de la factura {req.numeroFactura} no es del convenio {req.codigoConvenio}")
-    if payment.estado == APLICADO:
-        raise EnProceso("el pago de esta factura está en proceso")
-    try:
-        deps.payments.reverse(payment, deps.clock().isoformat())
-    except PagoInexistente:
-        if _ya_reversado(req, banco, deps):  # a concurrent reversal won
-            return {"reversa": "previa"}
-        raise
-    deps.events.put_events(
+def _publish_reversal(payment: Payment, deps: PaymentDeps) -> None:
+    """At least once: also on a repeated reversal, in case the first one's event was lost."""
+    response = deps.events.put_events(
         Entries=[
             {
                 "EventBusName": deps.bus_name,
                 "Source": "recaudo.conectividad",
                 "DetailType": "PaymentReversed",
                 "Detail": dumps({"numeroFactura": payment.numero_factura, "numeroTransaccion": payment.numero_transaccion,
-                                 "banco": banco, "monto": str(payment.monto)}),
+                                 "banco": payment.banco, "monto": str(payment.monto)}),
             }
         ]
     )
+    if response.get("FailedEntryCount"):
+        raise ErrorSistema("la reversa se aplicó pero su evento no se publicó; reintente")
+
+
+def _reversar(req: ReversaRequest, banco: str, deps: PaymentDeps) -> dict[str, Any]:
+    payment = deps.payments.get(req.numeroFactura)
+    if payment is None:
+        earlier = _ya_reversado(req, banco, deps)
+        if earlier is None:
+            raise ParametrosIncorrectos(f"no existe un pago para la factura {req.numeroFactura}")
+        _publish_reversal(earlier, deps)
+        return {"reversa": "previa"}
+    if payment.banco != banco:
+        raise NoAutenticado("el pago fue registrado por otro banco")
+    if payment.convenio != req.codigoConvenio or payment.periodo != req.periodo:
+        raise ParametrosIncorrectos(
+            f"el pago de la factura {req.numeroFactura} no es del convenio {req.codigoConvenio} y periodo {req.periodo}"
+        )
+    if payment.estado == APLICADO:
+        raise EnProceso("el pago de esta factura está en proceso")
+    try:
+        deps.payments.reverse(payment, deps.clock().isoformat())
+    except PagoInexistente:
+        earlier = _ya_reversado(req, banco, deps)
+        if earlier is None:  # not reversed by a concurrent call either
+            raise
+        _publish_reversal(earlier, deps)
+        return {"reversa": "previa"}
+    _publish_reversal(payment, deps)
     return {"reversa": "aplicada"}
 
 
@@ -290,7 +310,7 @@ def reversar_pago(
     earlier = deps.payments.reversed(req.numeroFactura)
     transaccion = current.numero_transaccion if current else (earlier[-1].numero_transaccion if earlier else 0)
     key = {"operacion": "reversa", "banco": banco, "numeroFactura": req.numeroFactura, "transaccion": transaccion}
-    payload = req.model_dump(mode="json", exclude={"llaveAcceso"})
+    payload = req.model_dump(mode="json", exclude={"llaveAcceso", "codigoBanco"})
     ran: list[str] = []
 
     def reverse_once() -> dict[str, Any]:

@@ -108,6 +108,74 @@ class TestPay:
         assert (status, reply["codigoRespuesta"]) == (404, 3)
 
 
+class TestReviewFindings:
+    """Each found by a review; each once let money or a reply go wrong."""
+
+    def test_given_aplicar_committed_but_its_reply_was_lost_when_retried_then_the_payment_completes(self, h):
+        from recaudo.data.payments import Throttled
+
+        d = pending(h)[0]
+        h.faults.arm_after("Aplicar", Throttled("reply lost after the commit"))
+        assert h.post("ejecutar-pago", pay_body(h, d))[0] == 200
+        assert h.faults.calls["Aplicar"] == 2 and h.faults.calls.get("Compensar") is None
+        assert estado(h, d) == "pagado" and h.payments.get(d.id_saldo).estado == "CONFIRMADO"
+
+    def expire_idempotency(self, h):
+        ddb = h.clients["dynamodb"]
+        for item in ddb.scan(TableName="recaudo-idempotency")["Items"]:  # test-only: the records "expired"
+            ddb.delete_item(TableName="recaudo-idempotency", Key={"id": item["id"]})
+
+    def test_given_a_reused_cart_receipt_with_other_transactions_then_refused_not_replayed(self, h):
+        a, b = pending(h, ident="87654321")[:2]
+        tx = TestCarrito().txs
+
+        def cart(d):
+            return json.dumps(h.body(codigoConvenio="004", periodo="202611", numeroFactura=777005, montoTotal="T",
+                                     transacciones=tx([d]))).replace('"T"', str(d.monto))
+
+        assert h.post("ejecutar-pago", cart(a))[0] == 200
+        self.expire_idempotency(h)
+        status, reply, _ = h.post("ejecutar-pago", cart(b))  # same receipt number, same total, another debt
+        assert (status, reply["codigoRespuesta"]) == (400, 5)
+        assert estado(h, b) == "pendiente"
+        assert h.post("ejecutar-pago", cart(a))[0] == 200  # the very same cart still replays
+
+    def test_given_an_expired_record_and_other_data_for_a_paid_invoice_then_code_3(self, h):
+        d = pending(h)[0]
+        h.post("ejecutar-pago", pay_body(h, d))
+        self.expire_idempotency(h)
+        status, reply, _ = h.post("ejecutar-pago", pay_body(h, d, codigoAgencia="999999"))
+        assert (status, reply["codigoRespuesta"]) == (404, 3)
+
+    def test_given_the_bank_code_with_or_without_zeros_then_the_same_payment_replays(self, h):
+        d = pending(h)[0]
+        first = h.post("ejecutar-pago", pay_body(h, d, codigoBanco="00152"))
+        again = h.post("ejecutar-pago", pay_body(h, d, codigoBanco="152"))
+        assert first[:2] == again[:2] and again[0] == 200
+
+    def test_given_a_reversal_whose_event_was_lost_when_retried_then_previa_and_the_event_goes_out(self, h):
+        d = pending(h)[0]
+        h.post("ejecutar-pago", pay_body(h, d))
+        h.events()
+        original = h.deps.events.put_events
+        h.deps.events.put_events = lambda **kw: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+        body = TestReversal().reversal(h, d)
+        status, reply, _ = h.post("reversar-pago", body)
+        assert (status, reply["codigoRespuesta"]) == (500, 1)
+        h.deps.events.put_events = original
+        status, reply, headers = h.post("reversar-pago", body)
+        assert (status, reply, headers["X-Recaudo-Reversa"]) == (200, 0, "previa")
+        assert [e["detail-type"] for e in h.events()] == ["PaymentReversed"]
+        assert estado(h, d) == "pendiente"
+
+    def test_given_a_reversal_with_another_period_then_code_5_and_nothing_changes(self, h):
+        d = pending(h)[0]
+        h.post("ejecutar-pago", pay_body(h, d))
+        status, reply, _ = h.post("reversar-pago", TestReversal().reversal(h, d, periodo="199901"))
+        assert (status, reply["codigoRespuesta"]) == (400, 5)
+        assert estado(h, d) == "pagado"
+
+
 class TestRulesChangeNothing:
     @pytest.mark.parametrize(
         ("overrides", "banco", "code"),
@@ -152,6 +220,11 @@ class TestRulesChangeNothing:
             "FACTURA:1.5",
             'FACTURA:"12a"',
             "FACTURA:true",
+            'FACTURA:"²"',  # a Unicode digit
+            'FACTURA:{"a": 1}',
+            "MONTO:1e999999999",
+            'AGENCIA:"\\ud800"',  # a lone surrogate
+            'AGENCIA:"a\\u0000b"',
         ],
     )
     def test_given_a_malformed_body_then_code_5_never_500(self, h, body):
@@ -160,6 +233,8 @@ class TestRulesChangeNothing:
             body = pay_body(h, d, montoTotal=body.removeprefix("MONTO:"))
         elif body.startswith("FACTURA:"):
             body = pay_body(h, d).replace(str(d.id_saldo), body.removeprefix("FACTURA:"))
+        elif body.startswith("AGENCIA:"):
+            body = pay_body(h, d).replace('"033272"', body.removeprefix("AGENCIA:"))
         status, reply, _ = h.post("ejecutar-pago", body)
         assert (status, reply["codigoRespuesta"]) == (400, 5), reply
 

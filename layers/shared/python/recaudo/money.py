@@ -33,7 +33,7 @@ MAX_AMOUNT = Decimal("1E13")
 def check_money(amount: Decimal) -> Decimal:
     if not amount.is_finite():
         raise InvalidAmount("amount must be finite")
-    if abs(amount) >= MAX_AMOUNT:
+    if amount.adjusted() >= MAX_AMOUNT.adjusted():  # no arithmetic on a huge exponent
         raise InvalidAmount(f"amount out of range: {amount}")
     if amount.as_tuple().exponent == -2:
         return amount  # already exactly cents: the common case, kept cheap

@@ -87,6 +87,9 @@ class Payment:
     fecha_pago: str  # ISO instant (UTC)
     fecha_local: date
     estado: str = APLICADO
+    # SHA-256 of what the bank asked for (recaudo.models.conectividad.fingerprint): a replay from the
+    # ledger is only answered when the new request has the same one.
+    solicitud: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +106,7 @@ class Payment:
             "fechaPago": self.fecha_pago,
             "fechaLocal": self.fecha_local.isoformat(),
             "estado": self.estado,
+            "solicitud": self.solicitud,
         }
 
     def as_item(self) -> dict[str, Any]:
@@ -128,6 +132,7 @@ class Payment:
             fecha_pago=str(d["fechaPago"]),
             fecha_local=date.fromisoformat(str(d["fechaLocal"])),
             estado=str(d.get("estado", APLICADO)),
+            solicitud=str(d.get("solicitud", "")),
         )
 
 
@@ -238,8 +243,13 @@ class PaymentsRepository:
         if reasons is None:
             return
         if reasons[0] == "ConditionalCheckFailed":
+            existing = self.get(payment.numero_factura)
+            if existing is not None and existing.numero_transaccion == payment.numero_transaccion:
+                return  # a retried attempt: this very payment was applied by an earlier one
             raise PagoExistente(f"factura {payment.numero_factura} ya tiene un pago")
-        raise DeudaNoPendiente(f"factura {payment.numero_factura}: una deuda ya no está pendiente ({reasons})")
+        if "ConditionalCheckFailed" in reasons:
+            raise DeudaNoPendiente(f"factura {payment.numero_factura}: una deuda ya no está pendiente ({reasons})")
+        raise PaymentError(f"factura {payment.numero_factura}: transacción rechazada ({reasons})")
 
     def confirm(self, payment: Payment, cuenta_origen: str) -> bool:
         """APLICADO -> CONFIRMADO plus the history entry. False when it was already confirmed."""
@@ -250,8 +260,10 @@ class PaymentsRepository:
                         "TableName": self._table,
                         "Key": key(payment_pk(payment.numero_factura), "PAGO"),
                         "UpdateExpression": "SET estado = :confirmado",
-                        "ConditionExpression": "estado = :aplicado",
-                        "ExpressionAttributeValues": to_item({":confirmado": CONFIRMADO, ":aplicado": APLICADO}),
+                        "ConditionExpression": "estado = :aplicado AND numeroTransaccion = :tx",
+                        "ExpressionAttributeValues": to_item(
+                            {":confirmado": CONFIRMADO, ":aplicado": APLICADO, ":tx": payment.numero_transaccion}
+                        ),
                     }
                 },
                 {
@@ -275,7 +287,7 @@ class PaymentsRepository:
         if reasons is None:
             return True
         current = self.get(payment.numero_factura)
-        if current is not None and current.estado == CONFIRMADO:
+        if current is not None and current.estado == CONFIRMADO and current.numero_transaccion == payment.numero_transaccion:
             return False
         raise PagoInexistente(f"factura {payment.numero_factura}: no hay pago aplicado que confirmar")
 

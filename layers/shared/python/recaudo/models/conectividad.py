@@ -79,8 +79,8 @@ def _code(value: Any) -> str:
             raise ValueError("código inválido")
         return str(int(value))
     text = str(value).strip()
-    if not text or len(text) > 30:
-        raise ValueError("código vacío o demasiado largo")
+    if not text or len(text) > 30 or not text.isprintable() or not text.isascii():
+        raise ValueError("código vacío, demasiado largo o con caracteres no válidos")
     return text
 
 
@@ -88,14 +88,17 @@ def _invoice(value: Any) -> int:
     """``numeroFactura`` arrives as an integer, a numeric string or (in the document) as 0.0."""
     if isinstance(value, bool) or value is None:
         raise ValueError("se espera un número de factura")
-    if isinstance(value, str):
-        value = value.strip()
-        if not value.isdigit():
-            raise ValueError("numeroFactura debe ser un entero positivo")
-    number = Decimal(value) if not isinstance(value, Decimal) else value
-    if not number.is_finite() or number != number.to_integral_value() or number <= 0 or number >= 10**20:
-        raise ValueError("numeroFactura debe ser un entero positivo")
-    return int(number)
+    try:
+        if isinstance(value, str):
+            value = value.strip()
+            if not (value.isascii() and value.isdigit()):
+                raise ValueError
+        number = value if isinstance(value, Decimal) else Decimal(value)
+        if not number.is_finite() or number.adjusted() >= 20 or number <= 0 or number != number.to_integral_value():
+            raise ValueError
+        return int(number)
+    except (ArithmeticError, TypeError, ValueError):
+        raise ValueError("numeroFactura debe ser un entero positivo") from None
 
 
 Codigo = Annotated[str, BeforeValidator(_code)]
@@ -121,6 +124,18 @@ class _PagoBase(BaseModel):
     codigoAgencia: Codigo
     periodo: str = Field(pattern=r"^[0-9]{6}$", description="yyyymm del recibo")
     numeroFactura: NumeroFactura
+
+
+def fingerprint(req: _PagoBase, tipo: str | None, banco: str) -> str:
+    """SHA-256 of what a payment request asks for, the bank's code normalised and the secret left out."""
+    import hashlib
+    import json
+
+    values = req.model_dump(mode="json", exclude={"llaveAcceso", "codigoBanco"})
+    if values.get("transacciones"):
+        values["transacciones"] = sorted(values["transacciones"], key=lambda t: json.dumps(t, sort_keys=True))
+    canonical = json.dumps(values | {"tipo": tipo, "banco": banco}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class PagoRequest(_PagoBase):
