@@ -4,6 +4,7 @@ money invariants, checked against the stored data after every step."""
 from __future__ import annotations
 
 import itertools
+import os
 import json
 from datetime import date
 from decimal import Decimal
@@ -47,7 +48,7 @@ def stored(h, ident: str, ids: list[int]) -> tuple[list[dict], list[dict], list[
     return debts, current, reversed_
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "20")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(operations=OPERATIONS, amounts=AMOUNTS)
 def test_given_random_pay_replay_reverse_sequences_then_money_is_never_created_or_lost(harness, operations, amounts):
     h = harness
