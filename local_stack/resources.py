@@ -11,7 +11,6 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from local_stack.template import Stack, TemplateError
@@ -257,6 +256,3 @@ def provision(stack: Stack, clients: dict[str, Any], base_function_env: dict[str
         )
     return out
 
-
-def layer_source(stack: Stack) -> list[Path]:
-    return [stack.asset_dir(stack.properties(lid)["Content"]) for lid in stack.of_type("AWS::Lambda::LayerVersion")]

@@ -41,7 +41,6 @@ class Invocation:
     result: Any = None
     error: dict[str, Any] | None = None
     timed_out: bool = False
-    crashed: bool = False
     duration_ms: float = 0.0
     logs: list[str] = field(default_factory=list)
 
@@ -71,7 +70,6 @@ class Worker:
         self._recent: deque[tuple[int, str]] = deque(maxlen=200)
         self._seq = 0
         self.init_ms: float | None = None
-        self.cold_starts = 0
 
     # ---- lifecycle ----
 
@@ -109,7 +107,6 @@ class Worker:
         child_conn.close()
         log_child.close()
         threading.Thread(target=self._pump, args=(log_parent,), daemon=True).start()
-        self.cold_starts += 1
 
     def wait_ready(self, timeout: float = INIT_TIMEOUT_SECONDS) -> None:
         message, _ = self._read(timeout)
@@ -160,7 +157,6 @@ class Worker:
                 return Invocation(
                     ok=False,
                     timed_out=timed_out,
-                    crashed=not timed_out,
                     error={"errorType": "Sandbox.Timedout" if timed_out else "Runtime.ExitError", "errorMessage": reason},
                     duration_ms=duration,
                 )
