@@ -247,8 +247,8 @@ def ejecutar_pago(
 # ---- reversal ----
 
 
-def _ya_reversado(req: ReversaRequest, banco: str, deps: PaymentDeps) -> Payment | None:
-    matches = [p for p in deps.payments.reversed(req.numeroFactura) if p.banco == banco and p.convenio == req.codigoConvenio]
+def _ya_reversado(req: ReversaRequest, banco: str, reversed_payments: list[Payment]) -> Payment | None:
+    matches = [p for p in reversed_payments if p.banco == banco and p.convenio == req.codigoConvenio]
     return matches[-1] if matches else None
 
 
@@ -269,10 +269,13 @@ def _publish_reversal(payment: Payment, deps: PaymentDeps) -> None:
         raise ErrorSistema("la reversa se aplicó pero su evento no se publicó; reintente")
 
 
-def _reversar(req: ReversaRequest, banco: str, deps: PaymentDeps) -> dict[str, Any]:
-    payment = deps.payments.get(req.numeroFactura)
+def _reversar(
+    req: ReversaRequest, banco: str, payment: Payment | None, reversed_before: list[Payment], deps: PaymentDeps
+) -> dict[str, Any]:
+    """``payment`` and ``reversed_before`` were just read to build the idempotency key; the
+    reversal's own conditions guard against anything that changed since."""
     if payment is None:
-        earlier = _ya_reversado(req, banco, deps)
+        earlier = _ya_reversado(req, banco, reversed_before)
         if earlier is None:
             raise ParametrosIncorrectos(f"no existe un pago para la factura {req.numeroFactura}")
         _publish_reversal(earlier, deps)
@@ -288,7 +291,7 @@ def _reversar(req: ReversaRequest, banco: str, deps: PaymentDeps) -> dict[str, A
     try:
         deps.payments.reverse(payment, deps.clock().isoformat())
     except PagoInexistente:
-        earlier = _ya_reversado(req, banco, deps)
+        earlier = _ya_reversado(req, banco, deps.payments.reversed(req.numeroFactura))  # fresh: a race was lost
         if earlier is None:  # not reversed by a concurrent call either
             raise
         _publish_reversal(earlier, deps)
@@ -314,7 +317,7 @@ def reversar_pago(
     ran: list[str] = []
 
     def reverse_once() -> dict[str, Any]:
-        result = _reversar(req, banco, deps)
+        result = _reversar(req, banco, current, earlier, deps)
         ran.append(result["reversa"])
         return result
 

@@ -349,20 +349,6 @@ class TestFaults:
         assert h.faults.calls.get("Compensar") is None
         assert len([e for e in h.events() if e["detail-type"] == "PaymentConfirmed"]) == 1
 
-    @pytest.mark.parametrize("task", ["Aplicar", "Confirmar"])
-    def test_given_a_task_that_times_out_after_committing_then_compensated_and_a_retry_recovers(self, h, task):
-        d = pending(h)[0]
-        h.faults.arm_after(task, TimeoutError("Task timed out after 10.00 seconds"))
-        status, reply, _ = h.post("ejecutar-pago", pay_body(h, d))
-        assert (status, reply["codigoRespuesta"]) == (500, 1)
-        assert h.faults.calls["Compensar"] == 1
-        assert estado(h, d) == "pendiente" and h.payments.get(d.id_saldo) is None  # nothing stuck half-way
-        kinds = [e["detail-type"] for e in h.events()]
-        # a confirmation that went out is cancelled by a compensation event of the same transaction
-        assert kinds == (["PaymentConfirmed", "PaymentCompensated"] if task == "Confirmar" else ["PaymentCompensated"])
-        assert h.post("ejecutar-pago", pay_body(h, d))[0] == 200
-        assert estado(h, d) == "pagado"
-
     def test_given_the_lambda_dies_after_starting_the_flow_then_a_retry_gets_the_payment_not_a_second_one(self, h):
         d = pending(h)[0]
         original = h.deps.flow.run
@@ -381,15 +367,26 @@ class TestFaults:
         assert status == 200 and reply[0]["montoPagado"] == d.monto
         assert h.payments.get(d.id_saldo).numero_transaccion == tx and h.faults.calls["Aplicar"] == 1
 
-    @pytest.mark.parametrize("task", ["Confirmar", "Verificar"])
-    def test_given_a_crash_after_apply_then_compensated_code_1_and_a_retry_recovers(self, h, task):
+    @pytest.mark.parametrize(
+        ("task", "when"),
+        [("Confirmar", "before"), ("Verificar", "before"), ("Aplicar", "after"), ("Confirmar", "after")],
+        ids=["confirm-crashes", "verify-crashes", "apply-times-out-after-commit", "confirm-times-out-after-commit"],
+    )
+    def test_given_a_failure_after_apply_then_compensated_code_1_and_a_retry_recovers(self, h, task, when):
         d = pending(h)[0]
-        h.faults.arm(task, RuntimeError("worker crashed"))
+        if when == "before":
+            h.faults.arm(task, RuntimeError("worker crashed"))
+        else:  # the task did its work, then its Lambda timed out
+            h.faults.arm_after(task, TimeoutError("Task timed out after 10.00 seconds"))
         status, reply, _ = h.post("ejecutar-pago", pay_body(h, d))
         assert (status, reply["codigoRespuesta"]) == (500, 1)
         assert h.faults.calls["Compensar"] == 1
-        assert estado(h, d) == "pendiente" and h.payments.get(d.id_saldo) is None
+        assert estado(h, d) == "pendiente" and h.payments.get(d.id_saldo) is None  # nothing stuck half-way
         assert h.get("historial-pagos", "cedula=12345678&fechaInicio=21/11/2026&fechaFinal=21/11/2026")[1] == []
+        # a confirmation that went out is cancelled by a compensation event of the same transaction
+        confirmed = task == "Verificar" or (task, when) == ("Confirmar", "after")
+        kinds = [e["detail-type"] for e in h.events()]
+        assert kinds == (["PaymentConfirmed", "PaymentCompensated"] if confirmed else ["PaymentCompensated"])
         assert h.post("ejecutar-pago", pay_body(h, d))[0] == 200  # the bank retries: paid, once
         assert estado(h, d) == "pagado"
 
