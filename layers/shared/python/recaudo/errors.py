@@ -79,3 +79,12 @@ class ParametrosIncorrectos(ConectividadError):
 def error_body(codigo: CodigoRespuesta, detalle: str | None = None) -> dict[str, object]:
     descripcion = DESCRIPCIONES[codigo]
     return {"codigoRespuesta": int(codigo), "descripcion": f"{descripcion}: {detalle}" if detalle else descripcion}
+
+
+class CobranzasError(Exception):
+    """A cobranzas refusal: the reply is ``text/plain`` ``ERROR: <descripcion>`` with ``status``."""
+
+    def __init__(self, descripcion: str, status: int = 400) -> None:
+        super().__init__(descripcion)
+        self.descripcion = descripcion
+        self.status = status

@@ -87,3 +87,54 @@ def authorizer_value(app: APIGatewayRestResolver, name: str) -> str | None:
     """A value the TOKEN authorizer put in the request context (e.g. ``codigoBanco``)."""
     authorizer = app.current_event.request_context.authorizer
     return authorizer.get(name) if authorizer else None
+
+
+TEXT_PLAIN = "text/plain; charset=utf-8"
+TEXT_CSV = "text/csv; charset=utf-8"
+
+
+def text_response(body: str, status_code: int = 200, content_type: str = TEXT_PLAIN, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status_code, content_type=content_type, body=body, headers=headers)
+
+
+def cobranzas_resolver() -> APIGatewayRestResolver:
+    """The Pay per TIC dialect: replies are text, and every refusal is ``ERROR: <descripción>``.
+    Request values are never echoed into logs (the hash travels as a form field or query parameter)."""
+    from recaudo.errors import CobranzasError
+
+    def _form_body(text: str | None) -> Any:
+        # POST without a body (values in the query string) is allowed: an empty body is no fields.
+        return {} if not text else _json_body(text)
+
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_form_body)
+
+    @app.exception_handler(CobranzasError)
+    def _refused(exc: CobranzasError) -> Response:
+        logger.info("cobranzas refused", extra={"status": exc.status})
+        return text_response(f"ERROR: {exc.descripcion}", exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return _refused(CobranzasError(f"parámetros inválidos: {_describe_validation(exc)}"))
+
+    @app.exception_handler(NotFoundError)
+    def _no_route(exc: NotFoundError) -> Response:
+        return _refused(CobranzasError("ruta desconocida", 404))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unexpected error")
+        return text_response("ERROR: error interno; nada se perdió, reintente más tarde", 500)
+
+    return app
+
+
+def text_responses(ok: str, content_type: str = "text/plain") -> dict[int, Any]:
+    error = {"content": {"text/plain": {"schema": {"type": "string", "example": "ERROR: hash inválido"}}}}
+    return {
+        200: {"description": ok, "content": {content_type: {"schema": {"type": "string"}}}},
+        400: {"description": "ERROR: solicitud o archivo inválido"} | error,
+        401: {"description": "ERROR: hash faltante o inválido"} | error,
+        413: {"description": "ERROR: demasiado grande para este endpoint"} | error,
+        500: {"description": "ERROR: error interno"} | error,
+    }

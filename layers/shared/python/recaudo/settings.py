@@ -50,3 +50,16 @@ class CredentialsSettings(_Env):
 def load(model: type[_S]) -> _S:
     """Validate the environment against ``model`` once; a bad environment fails the cold start."""
     return model.model_validate(dict(os.environ))
+
+
+class CobranzasSettings(LedgerSettings):
+    """The cobranzas endpoints and the S3 import: integrators' hashes and the files' bucket."""
+
+    credentials_table: str = Field(alias="CREDENTIALS_TABLE", min_length=3, max_length=255)
+    bucket: str = Field(alias="COBRANZAS_BUCKET", min_length=3, max_length=63)
+    # What an HTTP upload may carry: API Gateway takes 10 MB, but Lambda's 6 MB request limit applies to
+    # the base64 event, so ~4 MB of file. Larger files go through an upload URL (S3).
+    max_http_bytes: int = Field(alias="MAX_HTTP_BYTES", default=4 * 1024 * 1024, ge=1024)
+    upload_url_seconds: int = Field(alias="UPLOAD_URL_SECONDS", default=900, ge=60, le=3600)
+    # An S3 import's claim outlives the function timeout, so a crashed run can be retaken.
+    claim_seconds: int = Field(alias="IMPORT_CLAIM_SECONDS", default=1200, ge=60)

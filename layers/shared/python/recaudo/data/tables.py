@@ -46,7 +46,8 @@ class TableSpec:
 
 
 # Persons, debts (saldos), invoice pointers and convenios: one table, keys in docs/data-model.md.
-LEDGER = TableSpec(logical_id="Ledger")
+# GSI1: an integrator's collections by period, client and concept (sparse: only collection debts).
+LEDGER = TableSpec(logical_id="Ledger", gsis=(GsiSpec(name="GSI1", pk="GSI1PK", sk="GSI1SK"),))
 # Bank API tokens and bank records (hashed secrets only).
 CREDENTIALS = TableSpec(logical_id="Credentials")
 # Powertools idempotency records (its default key and expiry attributes).

@@ -1,0 +1,24 @@
+"""S3 object-created -> import the dropped file (``entrada/<integrador>/<name>.csv``) and write its
+report next to it. A redelivered event finds the import claimed and imports nothing twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import S3Event
+
+from cobranzas import servicio
+from recaudo.observability import lambda_handler
+
+
+def procesar(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    results = []
+    for record in S3Event(event).records:
+        obj = record.s3.get_object
+        # .key undoes S3's URL-encoding of keys ("+" for spaces, %XX)
+        version = obj.get("sequencer") or obj.etag
+        results.append(servicio.importar_objeto(obj.key, version))
+    return {"resultados": results}
+
+
+handler = lambda_handler(procesar, correlation_id_path=None)

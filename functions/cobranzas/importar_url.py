@@ -1,0 +1,24 @@
+"""POST /api2/cobranzas/importar/url: a presigned PUT for files larger than the HTTP endpoint takes.
+The file lands under the integrator's prefix and is imported by the S3 notification; its report
+is ``<name>.resultado.txt`` next to it, also served by importar/reporte?importacion=<name>."""
+
+from cobranzas import servicio
+from cobranzas.params import HashForm, HashQuery, first
+from recaudo.observability import lambda_handler
+from recaudo.rest import cobranzas_resolver, text_response, text_responses
+
+app = cobranzas_resolver()
+
+
+@app.post(
+    "/cobranzas/importar/url",
+    tags=["Cobranzas"],
+    summary="URL de carga (PUT) para archivos grandes",
+    responses=text_responses("OK: <url de carga, válida 15 minutos>"),
+)
+def importar_url(hash_form: HashForm = None, hash_query: HashQuery = None):
+    url, nombre = servicio.url_de_carga(first(hash_form, hash_query))
+    return text_response(f"OK: {url}", headers={"X-Recaudo-Importacion": nombre})
+
+
+handler = lambda_handler(app.resolve)

@@ -1,0 +1,340 @@
+"""The logic behind the cobranzas endpoints and the S3 import: authenticate the integrator's hash,
+import a collections file into the ledger, report, export.
+
+An import streams the file (``Lector``), looks up what the period already holds (one GSI query),
+and writes only new or changed rows, 100 actions per conditional transaction. Re-import semantics
+(docs/decisions.md): the same client, concept and period is the same collection; while it is EMI a
+re-import updates it, once ACP it is never touched (a changed row fails, an unchanged one counts as
+imported). Rows absent from a re-import stay as they were.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from recaudo.cobranzas.archivo import MAX_FALLIDAS_EN_REPORTE, Fallida, Lector, linea_exportacion, reporte
+from recaudo.data.cobranzas import (
+    MAX_ACCIONES,
+    Acciones,
+    Grupo,
+    Integrador,
+    Periodo,
+    estado_exportado,
+    monto_item,
+    textos_item,
+)
+from recaudo.dates import Clock, end_of_month, utc_now
+from recaudo.errors import CobranzasError
+from recaudo.models.ledger import EstadoDeuda
+from recaudo.observability import logger
+
+CHUNK_BYTES = 64 * 1024
+PREFIJO_ENTRADA = "entrada"
+PREFIJO_REPORTES = "reportes"
+_PERIODO = re.compile(r"^[0-9]{4}(0[1-9]|1[0-2])$")
+_NOMBRE_IMPORTACION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+MOTIVO_PAGADA = "la cobranza ya fue pagada (ACP): no se modifica"
+MOTIVO_CONDICION = "la cobranza fue pagada durante la importación o su número de factura está en uso: no se modificó"
+
+
+@dataclass
+class CobranzasDeps:
+    cobranzas: Any  # CobranzasRepository
+    integradores: Any  # IntegradoresRepository
+    archivos: Any  # Archivos (S3)
+    max_http_bytes: int = 4 * 1024 * 1024
+    upload_url_seconds: int = 900
+    claim_seconds: int = 1200
+    clock: Clock = utc_now
+
+
+@cache
+def default_deps() -> CobranzasDeps:
+    from recaudo.aws import client
+    from recaudo.data.archivos import Archivos
+    from recaudo.data.cobranzas import CobranzasRepository, IntegradoresRepository
+    from recaudo.settings import CobranzasSettings, load
+
+    s = load(CobranzasSettings)
+    ddb = client("dynamodb")
+    return CobranzasDeps(
+        cobranzas=CobranzasRepository(s.ledger_table, ddb, page_limit=s.query_page_limit),
+        integradores=IntegradoresRepository(s.credentials_table, ddb),
+        archivos=Archivos(client("s3"), s.bucket),
+        max_http_bytes=s.max_http_bytes,
+        upload_url_seconds=s.upload_url_seconds,
+        claim_seconds=s.claim_seconds,
+    )
+
+
+# ---- authentication ----
+
+
+def autenticar(hash_: str | None, deps: CobranzasDeps) -> Integrador:
+    if not hash_:
+        raise CobranzasError("falta el hash", 401)
+    integrador = deps.integradores.autenticar(hash_)
+    if integrador is None:
+        raise CobranzasError("hash inválido", 401)
+    return integrador
+
+
+def periodo_en_curso(integrador: Integrador, deps: CobranzasDeps) -> Periodo:
+    today = deps.clock().astimezone(ZoneInfo(integrador.zona_horaria)).date()
+    return Periodo(f"{today.year:04d}{today.month:02d}", end_of_month(today))
+
+
+# ---- import ----
+
+
+@dataclass
+class Resultado:
+    periodo: str
+    importados: int = 0
+    fallidos: int = 0
+    escritas: int = 0  # rows actually written (new or changed)
+    fallidas: list[Fallida] = field(default_factory=list)
+    error: str | None = None
+
+    def linea(self) -> str:
+        if self.error is not None:
+            return f"ERROR: {self.error}"
+        text = f"OK: {self.periodo} - {self.importados} registros importados"
+        return text + (f" - {self.fallidos} registros fallidos" if self.fallidos else "")
+
+    def reporte(self) -> str:
+        return reporte(self.linea(), self.fallidas, max(0, self.fallidos - len(self.fallidas)))
+
+    def fallar(self, fallida: Fallida) -> None:
+        self.fallidos += 1
+        if len(self.fallidas) < MAX_FALLIDAS_EN_REPORTE:
+            self.fallidas.append(fallida)
+
+
+class _Lote:
+    """Groups waiting for the next transaction (at most MAX_ACCIONES actions)."""
+
+    def __init__(self, deps: CobranzasDeps, resultado: Resultado, personas: set[str]) -> None:
+        self.deps, self.resultado, self.personas = deps, resultado, personas
+        self.grupos: list[Grupo] = []
+        self.acciones = 0
+
+    def agregar(self, grupos: list[Grupo]) -> None:
+        n = sum(len(g.acciones) for g in grupos)
+        if self.acciones + n > MAX_ACCIONES:
+            self.enviar()
+        self.grupos.extend(grupos)
+        self.acciones += n
+
+    def enviar(self) -> None:
+        if not self.grupos:
+            return
+        grupos, self.grupos, self.acciones = self.grupos, [], 0
+        rechazos = self.deps.cobranzas.escribir(grupos)
+        rechazadas = {id(r.fila) for r in rechazos}
+        for r in rechazos:
+            self.resultado.fallar(Fallida(r.fila.linea, MOTIVO_CONDICION))
+        filas = [g.fila for g in grupos if g.fila is not None]
+        escritas = [f for f in filas if id(f) not in rechazadas]
+        self.resultado.importados += len(escritas)
+        self.resultado.escritas += len(escritas)
+        if not escritas:  # nothing was sent: the profiles in this batch were not written either
+            for g in grupos:
+                if g.fila is None:
+                    self.personas.discard(g.acciones[0]["Update"]["Key"]["PK"]["S"].removeprefix("PER#"))
+
+
+def importar(integrador: Integrador, chunks: Iterable[bytes], importacion: str, deps: CobranzasDeps) -> Resultado:
+    """Import one file for the integrator's current period. Whole-file problems give an ERROR
+    result with nothing written; row problems are counted and reported by line."""
+    from recaudo.cobranzas.archivo import ArchivoInvalido
+
+    periodo = periodo_en_curso(integrador, deps)
+    resultado = Resultado(periodo.codigo)
+    existentes = deps.cobranzas.existentes(integrador.id, periodo.codigo)
+    personas = {cliente for cliente, _ in existentes}
+    acciones = Acciones(deps.cobranzas.table, integrador, periodo, importacion)
+    lote = _Lote(deps, resultado, personas)
+    lector = Lector()
+    try:
+        for fila in lector.filas(chunks):
+            if isinstance(fila, Fallida):
+                resultado.fallar(fila)
+                continue
+            huella = fila.huella()
+            antes = existentes.get(fila.clave)
+            if antes is not None:
+                if antes.huella == huella:
+                    resultado.importados += 1  # already there, exactly as sent
+                elif antes.estado != EstadoDeuda.PENDIENTE.value:
+                    resultado.fallar(Fallida(fila.linea, MOTIVO_PAGADA))
+                else:
+                    lote.agregar([Grupo(fila, acciones.fila(fila, huella, nueva=False))])
+                continue
+            grupos = []
+            if fila.id_cliente not in personas:
+                personas.add(fila.id_cliente)
+                grupos.append(Grupo(None, [acciones.persona(fila)]))
+            grupos.append(Grupo(fila, acciones.fila(fila, huella, nueva=True)))
+            lote.agregar(grupos)
+        lote.enviar()
+    except ArchivoInvalido as exc:
+        resultado.error = str(exc)
+    logger.info(
+        "cobranzas imported",
+        extra={
+            "integrador": integrador.id,
+            "importacion": importacion,
+            "periodo": periodo.codigo,
+            "importados": resultado.importados,
+            "escritas": resultado.escritas,
+            "fallidos": resultado.fallidos,
+            "error": resultado.error,
+        },
+    )
+    return resultado
+
+
+def trozos(data: bytes) -> Iterator[bytes]:
+    for start in range(0, len(data), CHUNK_BYTES):
+        yield data[start : start + CHUNK_BYTES]
+
+
+def importar_http(hash_: str | None, contenido: bytes | None, deps: CobranzasDeps | None = None) -> tuple[str, str]:
+    """POST importar/csv: -> (reply line, importacion id). Whole-file errors raise CobranzasError."""
+    deps = deps or default_deps()
+    integrador = autenticar(hash_, deps)
+    if contenido is None:
+        raise CobranzasError("falta el archivo (campo 'file' del formulario multipart)")
+    if len(contenido) > deps.max_http_bytes:
+        raise CobranzasError(
+            f"archivo demasiado grande para este endpoint (máximo {deps.max_http_bytes} bytes): "
+            "pida una URL de carga en /api2/cobranzas/importar/url",
+            413,
+        )
+    now = deps.clock()
+    importacion = f"http-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+    deps.cobranzas.reclamar_importacion(integrador.id, importacion, "http", "", now, deps.claim_seconds)
+    resultado = importar(integrador, trozos(contenido), importacion, deps)
+    clave = f"{PREFIJO_REPORTES}/{integrador.id}/{importacion}.txt"
+    deps.archivos.poner_texto(clave, resultado.reporte())
+    deps.cobranzas.terminar_importacion(integrador.id, importacion, resultado.linea(), clave, resultado.importados, resultado.fallidos)
+    if resultado.error is not None:
+        raise CobranzasError(resultado.error)
+    return resultado.linea(), importacion
+
+
+def clave_reporte(integrador: Integrador, importacion: str) -> str:
+    if not _NOMBRE_IMPORTACION.match(importacion) or ".." in importacion:
+        raise CobranzasError("importacion inválida")
+    if importacion.startswith("http-"):
+        return f"{PREFIJO_REPORTES}/{integrador.id}/{importacion}.txt"
+    return f"{PREFIJO_ENTRADA}/{integrador.id}/{importacion}.resultado.txt"
+
+
+def obtener_reporte(hash_: str | None, importacion: str | None, deps: CobranzasDeps | None = None) -> str:
+    """The report of an HTTP import (its id) or of an S3 drop (the file's name under the prefix)."""
+    deps = deps or default_deps()
+    integrador = autenticar(hash_, deps)
+    if not importacion:
+        raise CobranzasError("falta importacion")
+    texto = deps.archivos.leer_texto(clave_reporte(integrador, importacion))
+    if texto is None:
+        raise CobranzasError("reporte no encontrado (la importación puede estar en curso)", 404)
+    return texto
+
+
+def url_de_carga(hash_: str | None, deps: CobranzasDeps | None = None) -> tuple[str, str]:
+    """A presigned PUT for a file too large for the HTTP endpoint -> (url, name of the report)."""
+    deps = deps or default_deps()
+    integrador = autenticar(hash_, deps)
+    nombre = f"{deps.clock():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}.csv"
+    clave = f"{PREFIJO_ENTRADA}/{integrador.id}/{nombre}"
+    return deps.archivos.url_put(clave, deps.upload_url_seconds), nombre
+
+
+# ---- S3 drops ----
+
+
+def importar_objeto(bucket_key: str, version: str, deps: CobranzasDeps | None = None) -> str | None:
+    """Import a file dropped at ``entrada/<integrador>/<name>.csv``; the report goes next to it.
+    ``version`` (the event's sequencer or ETag) names this version of the object: a second delivery
+    of the same event finds the import claimed and does nothing. Returns the reply line, or None."""
+    deps = deps or default_deps()
+    partes = bucket_key.split("/")
+    if len(partes) != 3 or partes[0] != PREFIJO_ENTRADA or not partes[2]:
+        logger.warning("object outside an integrator prefix ignored", extra={"key": bucket_key})
+        return None
+    integrador = deps.integradores.get(partes[1])
+    if integrador is None:
+        logger.warning("object under an unknown integrator prefix ignored", extra={"key": bucket_key})
+        return None
+    from hashlib import blake2b
+
+    importacion = "s3-" + blake2b(f"{bucket_key}\x1f{version}".encode(), digest_size=16).hexdigest()
+    now = deps.clock()
+    if not deps.cobranzas.reclamar_importacion(integrador.id, importacion, "s3", bucket_key, now, deps.claim_seconds):
+        logger.info("duplicate delivery: import already claimed", extra={"key": bucket_key, "importacion": importacion})
+        return None
+    resultado = importar(integrador, deps.archivos.trozos(bucket_key, CHUNK_BYTES), importacion, deps)
+    clave = f"{bucket_key}.resultado.txt"
+    deps.archivos.poner_texto(clave, resultado.reporte())
+    deps.cobranzas.terminar_importacion(integrador.id, importacion, resultado.linea(), clave, resultado.importados, resultado.fallidos)
+    return resultado.linea()
+
+
+# ---- export ----
+
+
+@dataclass(frozen=True)
+class Filtros:
+    periodo: str | None  # None: every period ("*")
+    id_cliente: str | None = None
+    id_concepto: str | None = None
+    opcional1: str | None = None
+    opcional2: str | None = None
+
+
+def filtros(integrador: Integrador, periodo: str | None, deps: CobranzasDeps, **otros: str | None) -> Filtros:
+    periodo = (periodo or "").strip()
+    if periodo == "*":
+        codigo = None
+    elif not periodo:
+        codigo = periodo_en_curso(integrador, deps).codigo
+    elif _PERIODO.match(periodo):
+        codigo = periodo
+    else:
+        raise CobranzasError("periodo debe ser YYYYMM o *")
+    return Filtros(codigo, **{k: (v if v not in (None, "") else None) for k, v in otros.items()})
+
+
+def exportar(hash_: str | None, periodo: str | None, deps: CobranzasDeps | None = None, **otros: str | None) -> tuple[Integrador, Filtros, str]:
+    """The integrator's collections as CSV lines (import columns + estado + motivo de rechazo)."""
+    deps = deps or default_deps()
+    integrador = autenticar(hash_, deps)
+    f = filtros(integrador, periodo, deps, **otros)
+    lines = []
+    size = 0
+    for item in deps.cobranzas.cobranzas(integrador.id, f.periodo, f.id_cliente, f.id_concepto, f.opcional1, f.opcional2):
+        line = linea_exportacion(textos_item(item), monto_item(item), estado_exportado(item), item.get("motivoRechazo", ""))
+        size += len(line)
+        if size > MAX_EXPORT_CHARS:
+            raise CobranzasError("la exportación supera lo que el endpoint puede enviar: filtre por periodo, cliente o concepto", 413)
+        lines.append(line)
+    return integrador, f, "".join(lines)
+
+
+# Lambda's response limit is 6 MB; UTF-8 text stays well under it at this many characters.
+MAX_EXPORT_CHARS = 2_500_000
+
+
+def nombre_descarga(integrador: Integrador, f: Filtros) -> str:
+    return f"cobranzas-{integrador.id}-{f.periodo or 'todos'}.csv"
+
