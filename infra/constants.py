@@ -65,6 +65,24 @@ CONECTIVIDAD_REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
     "verificar-pago": ("numeroFactura",),
 }
 
+# Cobranzas (Pay per TIC): its own REST API, stage "api2" so paths read /api2/cobranzas/...
+COBRANZAS_STAGE = "api2"
+# path -> (handler module in functions/cobranzas, HTTP methods), one Lambda each
+COBRANZAS_ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "cobranzas/importar/csv": ("importar_csv", ("POST",)),
+    "cobranzas/importar/url": ("importar_url", ("POST",)),
+    "cobranzas/importar/reporte": ("importar_reporte", ("GET", "POST")),
+    "cobranzas/exportar/csv": ("exportar_csv", ("GET", "POST")),
+    "cobranzas/descargar/csv": ("descargar_csv", ("GET", "POST")),
+}
+# Bodies API Gateway passes to Lambda base64-encoded (uploads may be Windows-1252, not UTF-8).
+COBRANZAS_BINARY_MEDIA_TYPES = ("multipart/form-data", "text/csv", "application/octet-stream")
+COBRANZAS_INBOX_PREFIX = "entrada/"
+COBRANZAS_IMPORT_TIMEOUT_SECONDS = 900
+COBRANZAS_IMPORT_MEMORY_MB = 1024
+COBRANZAS_HTTP_IMPORT_TIMEOUT_SECONDS = 29  # API Gateway's integration limit
+COBRANZAS_RETENTION_DAYS = 400
+
 TOKEN_VALIDATION_REGEX = r"^Token [0-9a-f]{16}\.[A-Za-z0-9_-]{43}$"
 AUTHORIZER_CACHE_SECONDS = 300
 

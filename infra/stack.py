@@ -8,6 +8,7 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.api import GatewayReply, TokenRestApi
+from infra.constructs.cobranzas import CobranzasConstruct
 from infra.constructs.conectividad import ConectividadConstruct
 from infra.constructs.data import DataConstruct
 from infra.constructs.functions import layer_version
@@ -29,6 +30,24 @@ CONECTIVIDAD_GATEWAY_REPLIES = {
 }
 
 
+# The Pay per TIC dialect: text, and every refusal starts with "ERROR:".
+COBRANZAS_GATEWAY_REPLIES = {
+    apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: GatewayReply("404", "ERROR: ruta desconocida"),
+    apigw.ResponseType.REQUEST_TOO_LARGE: GatewayReply(
+        "413", "ERROR: archivo demasiado grande para este endpoint: pida una URL de carga en /api2/cobranzas/importar/url"
+    ),
+    apigw.ResponseType.THROTTLED: GatewayReply("429", "ERROR: demasiadas solicitudes"),
+    # Lambda refuses events over 6 MB (a ~4.4 MB file, base64 in the event) before our code runs.
+    apigw.ResponseType.INTEGRATION_FAILURE: GatewayReply(
+        "502",
+        "ERROR: la solicitud no pudo procesarse; los archivos de más de 4 MB van por una URL de carga "
+        "(/api2/cobranzas/importar/url)",
+    ),
+    apigw.ResponseType.DEFAULT_4_XX: GatewayReply("400", "ERROR: solicitud inválida"),
+    apigw.ResponseType.DEFAULT_5_XX: GatewayReply("500", "ERROR: error interno; reintente más tarde"),
+}
+
+
 class RecaudoStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, layer_dir: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -44,5 +63,18 @@ class RecaudoStack(Stack):
             gateway_replies=CONECTIVIDAD_GATEWAY_REPLIES,
         )
         self.conectividad = ConectividadConstruct(self, "Conectividad", api=api, layer=layer, data=data)
+        cobranzas_api = TokenRestApi(
+            self,
+            "CobranzasApi",
+            description="Pay per TIC: importar, exportar y descargar cobranzas (integradores)",
+            stage_name=c.COBRANZAS_STAGE,
+            layer=layer,
+            credentials=data.credentials,
+            gateway_replies=COBRANZAS_GATEWAY_REPLIES,
+            token_auth=False,
+            binary_media_types=c.COBRANZAS_BINARY_MEDIA_TYPES,
+        )
+        self.cobranzas = CobranzasConstruct(self, "Cobranzas", api=cobranzas_api, layer=layer, data=data)
+        self.cobranzas_api = cobranzas_api
         self.data = data
         self.api = api

@@ -187,6 +187,20 @@ def banner(state: dict[str, Any]) -> str:
             f"    curl -s -H \"Authorization: Token $TOKEN\" \"{base}/historial-pagos?cedula={ident}&fechaInicio=01/01/{year}&fechaFinal=31/12/{year}\"",
             f"    curl -s -H \"Authorization: Token $TOKEN\" -H 'Content-Type: application/json' -d @{Path(state['stateFile']).parent}/reversa.json \"{base}/reversar-pago\"",
         ]
+    cob = (demo or {}).get("cobranzas")
+    if cob:
+        api2 = state["apiBaseUrls"].get("api2", "")
+        model = ROOT.parent / "shared" / "reference" / "paypertic" / "ejemplo-archivo-a-cobrar.csv"
+        lines += [
+            "",
+            f"  Cobranzas (Pay per TIC), integrator {cob['integrador']} (convenio {cob['convenio']}): hash in {state['stateFile']}",
+            f"    HASH=$(python3 -c \"import json;print(json.load(open('{state['stateFile']}'))['demo']['cobranzas']['hash'])\")",
+            f"    curl -s -F hash=$HASH -F file=@{model} \"{api2}/cobranzas/importar/csv\"",
+            f"    curl -s \"{api2}/cobranzas/exportar/csv?hash=$HASH&periodo=*\"",
+            f"    curl -s -OJ -d hash=$HASH -d id_cliente=176 \"{api2}/cobranzas/descargar/csv\"",
+            f"    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --endpoint-url {state['awsEndpointUrl']} s3 cp {model} s3://{cob['bucket']}/{cob['prefijo']}cobros.csv",
+            f"    curl -s \"{api2}/cobranzas/importar/reporte?hash=$HASH&importacion=cobros.csv\"",
+        ]
     lines += [f"  warning: {w}" for w in state.get("warnings", [])]
     lines += ["", "  Ctrl-C stops everything.", ""]
     return "\n".join(lines)

@@ -35,7 +35,11 @@ DEFAULT_REPLIES = {
     "AUTHORIZER_CONFIGURATION_ERROR": (500, {"message": None}),
     "INTEGRATION_TIMEOUT": (504, {"message": "Endpoint request timed out"}),
     "INTEGRATION_FAILURE": (502, {"message": "Internal server error"}),
+    "REQUEST_TOO_LARGE": (413, {"message": "Request Too Long"}),
 }
+# API Gateway's payload limit, and Lambda's for a synchronous invocation's event.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+MAX_LAMBDA_EVENT_BYTES = 6 * 1024 * 1024
 
 
 @dataclass
@@ -290,6 +294,8 @@ class Gateway:
         route, params = self._match(api, method, path)
         if route is None:
             return self._reply(api, "MISSING_AUTHENTICATION_TOKEN", request_id)
+        if len(body) > MAX_REQUEST_BYTES:
+            return self._reply(api, "REQUEST_TOO_LARGE", request_id)
         event = self._event(api, route, method, path, params, headers, url.query, body, source_ip, request_id)
 
         missing = [p for p in route.required_params if not self._has_param(event, p)]
@@ -304,6 +310,8 @@ class Gateway:
         worker = self.pool.by_arn(route.function_arn)
         if worker is None:
             raise TemplateError(f"no worker for {route.function_arn}")
+        if len(json.dumps(event)) > MAX_LAMBDA_EVENT_BYTES:  # Lambda refuses it (RequestEntityTooLarge)
+            return self._reply(api, "INTEGRATION_FAILURE", request_id, "Lambda request payload too large")
         result = worker.invoke(event)
         event["requestContext"]["integrationLatency"] = int(result.duration_ms)
         return self._integration_reply(api, result, request_id)
@@ -487,8 +495,10 @@ class Gateway:
                 .replace("$context.error.message", message or str(default_body["message"]))
                 .replace("$context.requestId", request_id)
             )
-        out = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", response_type)]
-        return Reply(status, out + list(headers.items()), text.encode("utf-8"))
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "application/json")
+        out = [("Content-Type", content_type), ("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", response_type)]
+        extra = [(k, v) for k, v in headers.items() if k.lower() != "content-type"]
+        return Reply(status, out + extra, text.encode("utf-8"))
 
     # ---- Swagger UI ----
 

@@ -53,6 +53,7 @@ NOT_EMULATED = {
     "AWS::CloudWatch::Alarm": "no metrics are collected locally",
     "AWS::CloudWatch::Dashboard": "no metrics are collected locally",
     "AWS::Lambda::EventInvokeConfig": "asynchronous retries are not emulated",
+    "AWS::S3::BucketPolicy": "bucket policies (TLS only) are not enforced locally; IAM is not either",
 }
 
 

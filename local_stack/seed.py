@@ -43,7 +43,9 @@ def seed_demo(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
         "numeroFactura": oldest.id_saldo,
     }
     reversa = {k: v for k, v in pago.items() if k != "montoTotal"}
+    cobranzas = seed_cobranzas(stack, dynamodb, ledger_table, credentials_table, now)
     return {
+        "cobranzas": cobranzas,
         "pago": {"factura": oldest.id_saldo, "monto": str(oldest.monto), "body": pago, "reversa": reversa},
         "bank": {"codigoBanco": bank.codigo_banco, "token": bank.token, "llaveAcceso": bank.llave_acceso},
         "persona": {
@@ -54,4 +56,35 @@ def seed_demo(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
         },
         "personasDemo": [p.identificacion for p in data.personas],
         "tables": {"ledger": ledger_table, "credentials": credentials_table},
+    }
+
+
+def find_bucket(stack: Stack, construct_path_suffix: str) -> str | None:
+    for lid, res in stack.of_type("AWS::S3::Bucket").items():
+        if res.get("Metadata", {}).get("aws:cdk:path", "").removesuffix("/Resource").endswith(construct_path_suffix):
+            return stack.physical[lid]
+    return None
+
+
+def seed_cobranzas(stack: Stack, dynamodb: Any, ledger_table: str, credentials_table: str, now: datetime) -> dict[str, Any] | None:
+    """A demo integrator (its hash printed once, stored as a digest) with its convenio."""
+    from recaudo.data.cobranzas import Integrador, IntegradoresRepository
+    from recaudo.data.ledger import LedgerRepository
+    from recaudo.models.ledger import Convenio, TipoConvenio
+
+    bucket = find_bucket(stack, "Cobranzas/Files")
+    if bucket is None:
+        return None
+    integrador = Integrador("clubdemo", "Club Demo", "CLUBDEMO", "CLUB01", "America/Bogota")
+    LedgerRepository(ledger_table, dynamodb).put_convenio(
+        Convenio(integrador.convenio, TipoConvenio.TOTAL, "Club Demo: cobranzas (Pay per TIC)", institucion=integrador.institucion)
+    )
+    hash_ = IntegradoresRepository(credentials_table, dynamodb).crear(integrador, now)
+    return {
+        "integrador": integrador.id,
+        "hash": hash_,
+        "convenio": integrador.convenio,
+        "bucket": bucket,
+        "prefijo": f"entrada/{integrador.id}/",
+        "zonaHoraria": integrador.zona_horaria,
     }

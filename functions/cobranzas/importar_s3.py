@@ -4,6 +4,7 @@ report next to it. A redelivered event finds the import claimed and imports noth
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
@@ -15,9 +16,9 @@ def procesar(event: dict[str, Any], context: Any) -> dict[str, Any]:
     results = []
     for record in S3Event(event).records:
         obj = record.s3.get_object
-        # .key undoes S3's URL-encoding of keys ("+" for spaces, %XX)
         version = obj.get("sequencer") or obj.etag
-        results.append(servicio.importar_objeto(obj.key, version))
+        # S3 URL-encodes keys in events ("+" for spaces, %XX); S3Event leaves them encoded
+        results.append(servicio.importar_objeto(unquote_plus(obj.key), version))
     return {"resultados": results}
 
 

@@ -39,7 +39,8 @@ CHUNK_BYTES = 64 * 1024
 PREFIJO_ENTRADA = "entrada"
 PREFIJO_REPORTES = "reportes"
 _PERIODO = re.compile(r"^[0-9]{4}(0[1-9]|1[0-2])$")
-_NOMBRE_IMPORTACION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+# an import id or a dropped file's name: one path segment under the integrator's own prefix
+_NOMBRE_IMPORTACION = re.compile(r"^[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,199}$")
 MOTIVO_PAGADA = "la cobranza ya fue pagada (ACP): no se modifica"
 MOTIVO_CONDICION = "la cobranza fue pagada durante la importación o su número de factura está en uso: no se modificó"
 
@@ -232,7 +233,7 @@ def importar_http(hash_: str | None, contenido: bytes | None, deps: CobranzasDep
 
 
 def clave_reporte(integrador: Integrador, importacion: str) -> str:
-    if not _NOMBRE_IMPORTACION.match(importacion) or ".." in importacion:
+    if not _NOMBRE_IMPORTACION.match(importacion):
         raise CobranzasError("importacion inválida")
     if importacion.startswith("http-"):
         return f"{PREFIJO_REPORTES}/{integrador.id}/{importacion}.txt"

@@ -1,4 +1,4 @@
-"""A REST API with a TOKEN authorizer, access logs that carry no secrets, stage throttling and
+"""A REST API with a TOKEN authorizer (or, for APIs whose secret travels in the body, none), access logs that carry no secrets, stage throttling and
 gateway responses in the API's own error dialect."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from infra.constructs.functions import PythonFunction
 @dataclass(frozen=True)
 class GatewayReply:
     status: str
-    body: Mapping[str, object]
+    body: Mapping[str, object] | str  # a JSON object, or plain text
 
 
 class TokenRestApi(Construct):
@@ -37,6 +37,8 @@ class TokenRestApi(Construct):
         layer: lambda_.ILayerVersion,
         credentials: ddb.ITable,
         gateway_replies: Mapping[apigw.ResponseType, GatewayReply],
+        token_auth: bool = True,
+        binary_media_types: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(
@@ -47,6 +49,7 @@ class TokenRestApi(Construct):
             "Api",
             description=description,
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            binary_media_types=list(binary_media_types) or None,
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             deploy_options=apigw.StageOptions(
@@ -72,33 +75,37 @@ class TokenRestApi(Construct):
                 throttling_burst_limit=c.STAGE_BURST_LIMIT,
             ),
         )
-        self.authorizer_function = PythonFunction(
-            self,
-            "AuthorizerFn",
-            context="authorizer",
-            module="token",
-            layer=layer,
-            environment={"CREDENTIALS_TABLE": credentials.table_name},
-            statements=[iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[credentials.table_arn])],
-            description="TOKEN authorizer: Authorization: Token <keyId>.<secret>, per bank",
-        )
-        self.authorizer = apigw.TokenAuthorizer(
-            self,
-            "TokenAuthorizer",
-            handler=self.authorizer_function.function,
-            identity_source=apigw.IdentitySource.header("Authorization"),
-            validation_regex=c.TOKEN_VALIDATION_REGEX,
-            results_cache_ttl=Duration.seconds(c.AUTHORIZER_CACHE_SECONDS),
-        )
+        self.authorizer: apigw.TokenAuthorizer | None = None
+        if token_auth:
+            self.authorizer_function = PythonFunction(
+                self,
+                "AuthorizerFn",
+                context="authorizer",
+                module="token",
+                layer=layer,
+                environment={"CREDENTIALS_TABLE": credentials.table_name},
+                statements=[iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[credentials.table_arn])],
+                description="TOKEN authorizer: Authorization: Token <keyId>.<secret>, per bank",
+            )
+            self.authorizer = apigw.TokenAuthorizer(
+                self,
+                "TokenAuthorizer",
+                handler=self.authorizer_function.function,
+                identity_source=apigw.IdentitySource.header("Authorization"),
+                validation_regex=c.TOKEN_VALIDATION_REGEX,
+                results_cache_ttl=Duration.seconds(c.AUTHORIZER_CACHE_SECONDS),
+            )
         self.validator = apigw.RequestValidator(
             self, "ParamsValidator", rest_api=self.api, validate_request_parameters=True, validate_request_body=True
         )
         for response_type, reply in gateway_replies.items():
+            text = isinstance(reply.body, str)
             self.api.add_gateway_response(
                 f"Reply{response_type.response_type}",
                 type=response_type,
                 status_code=reply.status,
-                templates={"application/json": json.dumps(reply.body, ensure_ascii=False)},
+                response_headers={"Content-Type": "'text/plain; charset=utf-8'"} if text else None,
+                templates={"application/json": reply.body if text else json.dumps(reply.body, ensure_ascii=False)},
             )
         NagSuppressions.add_resource_suppressions(
             self.api,
@@ -111,7 +118,8 @@ class TokenRestApi(Construct):
                 {
                     "id": "AwsSolutions-APIG3",
                     "reason": "WAF is attached per environment by the platform team; the stage is throttled and "
-                    "every route requires the bank token authorizer.",
+                    "every route is authenticated (the bank token authorizer, or the integrator hash the "
+                    "cobranzas functions verify before anything else).",
                 },
             ],
             apply_to_children=True,
@@ -129,18 +137,24 @@ class TokenRestApi(Construct):
             method,
             apigw.LambdaIntegration(function, proxy=True),
             authorizer=self.authorizer,
-            authorization_type=apigw.AuthorizationType.CUSTOM,
+            authorization_type=apigw.AuthorizationType.CUSTOM if self.authorizer else apigw.AuthorizationType.NONE,
             request_validator=self.validator,
             request_parameters={f"method.request.querystring.{name}": True for name in required_query},
         )
-        NagSuppressions.add_resource_suppressions(
-            method,
-            [
+        if self.authorizer:
+            suppressions = [
                 {
                     "id": "AwsSolutions-COG4",
                     "reason": "Callers authenticate with per-client API tokens (Authorization: Token …) as the "
                     "API documents prescribe, verified by a Lambda TOKEN authorizer, not a Cognito user pool.",
                 }
-            ],
-        )
+            ]
+        else:
+            reason = (
+                "The Pay per TIC document authenticates integrators with a HASH sent as a form field (or query "
+                "parameter). API Gateway authorizers cannot read request bodies, so the function checks it first, "
+                "against a stored SHA-256 digest in constant time, before doing anything else."
+            )
+            suppressions = [{"id": "AwsSolutions-APIG4", "reason": reason}, {"id": "AwsSolutions-COG4", "reason": reason}]
+        NagSuppressions.add_resource_suppressions(method, suppressions)
         return method

@@ -35,6 +35,8 @@ class PythonFunction(Construct):
         environment: dict[str, str],
         statements: Sequence[iam.PolicyStatement],
         description: str,
+        timeout_seconds: int = c.FUNCTION_TIMEOUT_SECONDS,
+        memory_mb: int = c.FUNCTION_MEMORY_MB,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -72,8 +74,8 @@ class PythonFunction(Construct):
             layers=[layer],
             role=self.role,
             log_group=self.log_group,
-            timeout=Duration.seconds(c.FUNCTION_TIMEOUT_SECONDS),
-            memory_size=c.FUNCTION_MEMORY_MB,
+            timeout=Duration.seconds(timeout_seconds),
+            memory_size=memory_mb,
             tracing=lambda_.Tracing.ACTIVE,
             environment={
                 "POWERTOOLS_SERVICE_NAME": f"{c.APP_NAME}-{context}",

@@ -1,0 +1,159 @@
+"""The cobranzas context (Pay per TIC API): the files' bucket, one Lambda per endpoint, the S3
+import triggered by object-created notifications under ``entrada/``, least-privilege access each."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from infra import constants as c
+from infra.constructs.api import TokenRestApi
+from infra.constructs.data import DataConstruct
+from infra.constructs.functions import PythonFunction
+from recaudo.data.cobranzas import GSI
+
+
+def _allow(actions: list[str], *resources: str) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=actions, resources=list(resources))
+
+
+class CobranzasConstruct(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        api: TokenRestApi,
+        layer: lambda_.ILayerVersion,
+        data: DataConstruct,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(c.COBRANZAS_RETENTION_DAYS))],
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.access_logs,
+            [{"id": "AwsSolutions-S1", "reason": "This is the access-log bucket of the cobranzas bucket; logging it would recurse."}],
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Files",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="cobranzas/",
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(c.COBRANZAS_RETENTION_DAYS),
+                    noncurrent_version_expiration=Duration.days(30),
+                )
+            ],
+        )
+        ledger, credentials = data.ledger.table_arn, data.credentials.table_arn
+        index = f"{ledger}/index/{GSI}"
+        bucket = self.bucket.bucket_arn
+        env = {
+            "LEDGER_TABLE": data.ledger.table_name,
+            "CREDENTIALS_TABLE": data.credentials.table_name,
+            "COBRANZAS_BUCKET": self.bucket.bucket_name,
+            "TIME_ZONE": c.TIME_ZONE,
+        }
+        hash_check = _allow(["dynamodb:GetItem"], credentials)
+        # An import: the period's look-ahead (GSI query), its claim record, the conditional
+        # transactions (Put/Update/ConditionCheck on the ledger) and its report in the bucket.
+        importing = [
+            hash_check,
+            _allow(["dynamodb:Query"], index),
+            _allow(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"], ledger),
+        ]
+        access = {
+            "importar_csv": [*importing, _allow(["s3:PutObject"], f"{bucket}/reportes/*")],
+            "importar_url": [hash_check, _allow(["s3:PutObject"], f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*")],
+            "importar_reporte": [hash_check, _allow(["s3:GetObject"], f"{bucket}/reportes/*", f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*")],
+            "exportar_csv": [hash_check, _allow(["dynamodb:Query"], index)],
+            "descargar_csv": [hash_check, _allow(["dynamodb:Query"], index)],
+        }
+        self.functions: dict[str, PythonFunction] = {}
+        for path, (module, methods) in c.COBRANZAS_ROUTES.items():
+            fn = PythonFunction(
+                self,
+                module,
+                context="cobranzas",
+                module=module,
+                layer=layer,
+                environment=env,
+                statements=access[module],
+                description=f"{'|'.join(methods)} /{c.COBRANZAS_STAGE}/{path}",
+                timeout_seconds=c.COBRANZAS_HTTP_IMPORT_TIMEOUT_SECONDS if module == "importar_csv" else c.FUNCTION_TIMEOUT_SECONDS,
+                memory_mb=c.COBRANZAS_IMPORT_MEMORY_MB if module == "importar_csv" else c.FUNCTION_MEMORY_MB,
+            )
+            self.functions[module] = fn
+            for method in methods:
+                api.add_route(path, method, fn.function)
+
+        importer = PythonFunction(
+            self,
+            "importar_s3",
+            context="cobranzas",
+            module="importar_s3",
+            layer=layer,
+            environment=env | {"IMPORT_CLAIM_SECONDS": str(c.COBRANZAS_IMPORT_TIMEOUT_SECONDS + 300)},
+            statements=[
+                _allow(["dynamodb:GetItem"], credentials),  # the integrator of the prefix
+                *importing[1:],
+                _allow(["s3:GetObject", "s3:PutObject"], f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*"),
+            ],
+            description="S3 object-created under entrada/<integrador>/: import the collections file",
+            timeout_seconds=c.COBRANZAS_IMPORT_TIMEOUT_SECONDS,
+            memory_mb=c.COBRANZAS_IMPORT_MEMORY_MB,
+        )
+        self.functions["importar_s3"] = importer
+        # Reports are written as "<file>.csv.resultado.txt": only ".csv" keys trigger an import.
+        self.bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.LambdaDestination(importer.function),
+            s3.NotificationKeyFilter(prefix=c.COBRANZAS_INBOX_PREFIX, suffix=".csv"),
+        )
+        # CDK's singleton that applies bucket notifications at deploy time (not ours to shape).
+        stack = Stack.of(self)
+        for child in stack.node.children:
+            if child.node.id.startswith("BucketNotificationsHandler"):
+                NagSuppressions.add_resource_suppressions(
+                    child,
+                    [
+                        {
+                            "id": "AwsSolutions-IAM4",
+                            "reason": "CDK's BucketNotificationsHandler (deploy-time only) uses AWSLambdaBasicExecutionRole for its logs.",
+                        },
+                        {
+                            "id": "AwsSolutions-IAM5",
+                            "reason": "CDK's BucketNotificationsHandler needs s3:PutBucketNotification, granted by CDK on '*'.",
+                        },
+                    ],
+                    apply_to_children=True,
+                )
+        NagSuppressions.add_resource_suppressions(
+            [fn.role for fn in self.functions.values()],
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "Object ARNs are scoped to the bucket's 'entrada/' (integrators' files) and 'reportes/' "
+                    "prefixes; object names are only known at run time.",
+                }
+            ],
+            apply_to_children=True,
+        )
