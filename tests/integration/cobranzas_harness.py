@@ -115,11 +115,12 @@ class CobranzasHarness:
         }
 
 
-def build(now: datetime, monkeypatch: Any, page_limit: int = 3) -> CobranzasHarness:
+def build(now: datetime, monkeypatch: Any, page_limit: int = 3, create_tables: bool = True) -> CobranzasHarness:
     client.cache_clear()
     ddb = client("dynamodb")
-    ddb.create_table(**LEDGER.create_table_kwargs(os.environ["LEDGER_TABLE"]))
-    ddb.create_table(**CREDENTIALS.create_table_kwargs(os.environ["CREDENTIALS_TABLE"]))
+    if create_tables:
+        ddb.create_table(**LEDGER.create_table_kwargs(os.environ["LEDGER_TABLE"]))
+        ddb.create_table(**CREDENTIALS.create_table_kwargs(os.environ["CREDENTIALS_TABLE"]))
     s3 = client("s3")
     s3.create_bucket(Bucket=BUCKET)
     integradores = IntegradoresRepository(os.environ["CREDENTIALS_TABLE"], ddb)

@@ -4,17 +4,21 @@ replies serialised with exact Decimal amounts."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from pydantic import BaseModel
 
 from recaudo.errors import CodigoRespuesta, ConectividadError, ParametrosIncorrectos, error_body
 from recaudo.models.conectividad import ErrorReply
 from recaudo.money import dumps, loads
 from recaudo.observability import logger
+
+# The resolver logs every route's arguments at DEBUG: llaveAcceso, the integrator hash. Never.
+logging.getLogger("aws_lambda_powertools.event_handler.api_gateway").setLevel(logging.INFO)
 
 ERROR_RESPONSES: dict[int, Any] = {
     status: {"description": description, "content": {"application/json": {"model": ErrorReply}}}
@@ -70,6 +74,10 @@ def conectividad_resolver() -> APIGatewayRestResolver:
     def _invalid(exc: RequestValidationError) -> Response:
         return _business(ParametrosIncorrectos(_describe_validation(exc)))
 
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(exc: RequestUnsupportedContentType) -> Response:
+        return _business(ParametrosIncorrectos("Content-Type no soportado: se espera application/json"))
+
     @app.exception_handler(NotFoundError)
     def _no_route(exc: NotFoundError) -> Response:
         return _business(ParametrosIncorrectos("ruta desconocida"))
@@ -116,6 +124,10 @@ def cobranzas_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
         return _refused(CobranzasError(f"parámetros inválidos: {_describe_validation(exc)}"))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(exc: RequestUnsupportedContentType) -> Response:
+        return _refused(CobranzasError("Content-Type no soportado: use multipart/form-data o application/x-www-form-urlencoded"))
 
     @app.exception_handler(NotFoundError)
     def _no_route(exc: NotFoundError) -> Response:
