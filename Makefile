@@ -25,7 +25,7 @@ help:
 	@echo "make synth      write cdk.out offline, without Docker (builds the layer once)"
 	@echo "make run        synthesize and serve the whole app on localhost (PORT=$(PORT)); Ctrl-C stops it"
 	@echo "make openapi    regenerate docs/openapi.json from the handlers"
-	@echo "make bench      print the cold-start and warm-overhead benchmark"
+	@echo "make bench      print the cold-start, warm-overhead and cobranzas-import benchmarks"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -55,6 +55,7 @@ openapi: deps
 bench: deps
 	$(RUN) python benchmarks/handlers.py
 	$(RUN) python benchmarks/local_stack.py
+	$(RUN) python benchmarks/cobranzas.py
 
 clean:
 	rm -rf cdk.out build .pytest_cache .local

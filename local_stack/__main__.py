@@ -86,6 +86,7 @@ class LocalStack:
             return json.dumps(payload), not result.ok, "\n".join(result.logs)
 
         emulator.route_lambda_invokes(dispatch)
+        emulator.async_s3_notifications()
         emulator.route_rule_targets(
             lambda name, event: self.pool.by_name(name).invoke(event),
             lambda arn: (w.spec.name if (w := self.pool.by_arn(arn)) else None),

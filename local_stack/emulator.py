@@ -45,6 +45,7 @@ class MotoEmulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per emulated AWS call
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         _serialize_dynamodb()
+        one_snapshot_per_transaction()
         enable_sync_executions()
         self._server.start()
         self.host, self.port = self._server.get_host_and_port()
@@ -127,6 +128,61 @@ def route_lambda_invokes(dispatch: LambdaDispatcher) -> None:
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
 
 
+def one_snapshot_per_transaction() -> None:
+    """moto's TransactWriteItems deep-copies the whole table once per *action* for its rollback
+    snapshot (all taken before any write, so identical): 100 full copies per call, which makes a
+    1,000-row collections import take minutes. Take it once per table per call. Only the emulator's
+    speed changes; calls are serialised by the DynamoDB lock, so the per-call cache is not shared."""
+    import copy
+
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.table import Table
+
+    if "transact" in _ORIGINALS:
+        return
+    original = _ORIGINALS["transact"] = models.DynamoDBBackend.transact_write_items
+
+    class _Copy:
+        snapshots: dict[int, Any] | None = None
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+        def deepcopy(self, x: Any, memo: Any = None) -> Any:
+            if self.snapshots is None or not isinstance(x, Table):
+                return copy.deepcopy(x, memo)
+            if id(x) not in self.snapshots:
+                self.snapshots[id(x)] = copy.deepcopy(x)
+            return self.snapshots[id(x)]
+
+    shim = _Copy()
+
+    def transact_write_items(self: Any, transact_items: Any) -> Any:
+        shim.snapshots = {}
+        try:
+            return original(self, transact_items)
+        finally:
+            shim.snapshots = None
+
+    models.copy = shim  # type: ignore[assignment]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def async_s3_notifications() -> None:
+    """S3 invokes notification targets asynchronously; moto does it inside the PUT request, which
+    would hold an uploader's connection for the whole import. Deliver from a thread instead."""
+    from moto.s3 import notifications
+
+    if "s3" in _ORIGINALS:
+        return
+    original = _ORIGINALS["s3"] = notifications._invoke_awslambda
+
+    def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        threading.Thread(target=original, args=(account_id, event_body, fn_arn, region_name), daemon=True).start()
+
+    notifications._invoke_awslambda = _invoke_awslambda
+
+
 def route_rule_targets(dispatch: AsyncDispatcher, function_name_of: Callable[[str], str | None]) -> None:
     """EventBridge rules with Lambda targets (moto matches the pattern, we deliver the event)."""
     from moto.events.models import Rule
@@ -161,9 +217,14 @@ def hooks_installed() -> dict[str, bool]:
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.models import Rule
 
+    from moto.s3 import notifications
     from moto.stepfunctions.responses import StepFunctionResponse
 
+    import moto.dynamodb.models as models
+
     return {
+        "transact": models.DynamoDBBackend.transact_write_items.__qualname__.startswith("one_snapshot_per_transaction"),
+        "s3": notifications._invoke_awslambda.__qualname__.startswith("async_s3_notifications"),
         "sync": hasattr(StepFunctionResponse, "start_sync_execution"),
         "lambda": LambdaFunction._invoke_lambda.__qualname__.startswith("route_lambda_invokes"),
         "events": Rule.send_to_targets.__qualname__.startswith("route_rule_targets"),

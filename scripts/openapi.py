@@ -18,6 +18,7 @@ sys.path[:0] = [str(ROOT / "layers" / "shared" / "python"), str(ROOT / "function
 from infra import constants as c  # noqa: E402
 
 OPENAPI_FILE = ROOT / "docs" / "openapi.json"
+COBRANZAS_OPENAPI_FILE = ROOT / "docs" / "openapi-cobranzas.json"
 TITLE = "recaudo — Integración Conectividad"
 VERSION = "1.0.0"
 
@@ -59,20 +60,59 @@ def build() -> dict:
     return spec
 
 
+def build_cobranzas() -> dict:
+    """The Pay per TIC API (stage api2): text replies, the integrator hash as a form field or query parameter."""
+    spec: dict = {}
+    for module_name in sorted({module for module, _ in c.COBRANZAS_ROUTES.values()}):
+        app = importlib.import_module(f"cobranzas.{module_name}").app
+        part = json.loads(
+            app.get_openapi_json_schema(
+                title="recaudo — Cobranzas (Pay per TIC)",
+                version=VERSION,
+                description="Importar cobranzas del periodo en curso desde un CSV (sin encabezado, ';', 8 o 10 campos), "
+                "y exportar o descargar su estado (EMI, ACP, RCH). Respuestas en texto: 'OK: …' o 'ERROR: …'. "
+                "Autenticación: el HASH del integrador, como campo del formulario o parámetro 'hash'.",
+            )
+        )
+        if not spec:
+            spec = part
+            continue
+        spec["paths"].update(part["paths"])
+        spec.setdefault("components", {}).setdefault("schemas", {}).update(part.get("components", {}).get("schemas", {}))
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            operation["responses"].pop("422", None)
+    used = json.dumps(spec["paths"])
+    schemas = spec.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        if f"#/components/schemas/{name}" not in used:
+            schemas.pop(name, None)
+    spec["servers"] = [{"url": f"/{c.COBRANZAS_STAGE}"}]
+    spec["paths"] = dict(sorted(spec["paths"].items()))
+    if schemas:
+        spec["components"]["schemas"] = dict(sorted(schemas.items()))
+    return spec
+
+
 def render() -> str:
     return json.dumps(build(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def render_cobranzas() -> str:
+    return json.dumps(build_cobranzas(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", action="store_true", help=f"write {OPENAPI_FILE.relative_to(ROOT)}")
     args = parser.parse_args()
-    text = render()
     if args.write:
-        OPENAPI_FILE.write_text(text, encoding="utf-8")
+        OPENAPI_FILE.write_text(render(), encoding="utf-8")
         print(f"wrote {OPENAPI_FILE.relative_to(ROOT)} ({len(build()['paths'])} paths)")
+        COBRANZAS_OPENAPI_FILE.write_text(render_cobranzas(), encoding="utf-8")
+        print(f"wrote {COBRANZAS_OPENAPI_FILE.relative_to(ROOT)} ({len(build_cobranzas()['paths'])} paths)")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(render() + render_cobranzas())
     return 0
 
 

@@ -153,3 +153,19 @@ def test_given_the_moto_lambda_hook_when_moto_invokes_a_function_then_our_dispat
     response = lam.invoke(FunctionName="f", Payload=json.dumps({"n": 1}))
     assert json.loads(response["Payload"].read()) == {"ok": "f"}
     assert calls == [("f", {"n": 1})]
+
+
+def test_given_the_s3_hook_when_a_notification_fires_then_it_is_delivered_from_another_thread(monkeypatch):
+    import threading
+
+    from moto.s3 import notifications
+
+    seen = []
+    done = threading.Event()
+    monkeypatch.setattr(notifications, "_invoke_awslambda", lambda *args: (seen.append(threading.current_thread()), done.set()))
+    monkeypatch.delitem(emulator._ORIGINALS, "s3", raising=False)
+    emulator.async_s3_notifications()
+    assert emulator.hooks_installed()["s3"]
+    notifications._invoke_awslambda("123456789012", {"Records": []}, "arn", "us-east-1")
+    assert done.wait(5) and seen[0] is not threading.current_thread()
+    monkeypatch.delitem(emulator._ORIGINALS, "s3")

@@ -36,3 +36,18 @@ def test_given_the_spec_then_every_endpoint_has_its_reply_and_error_models():
         assert "422" not in responses, path
     body = spec["paths"][f"/{c.CONECTIVIDAD_BASE_PATH}/ejecutar-pago"]["post"]["requestBody"]
     assert "PagoRequest" in json.dumps(body)
+
+
+def test_given_the_cobranzas_handlers_then_their_spec_equals_the_committed_file_and_lists_every_route():
+    from infra import constants as c
+
+    generator = _generator()
+    committed = (ROOT / "docs" / "openapi-cobranzas.json").read_text(encoding="utf-8")
+    assert generator.render_cobranzas() == committed, "docs/openapi-cobranzas.json drifted: run `make openapi`"
+    spec = json.loads(committed)
+    assert spec["servers"] == [{"url": "/api2"}]
+    assert {path: sorted(ops) for path, ops in spec["paths"].items()} == {
+        f"/{path}": sorted(m.lower() for m in methods) for path, (_, methods) in c.COBRANZAS_ROUTES.items()
+    }
+    upload = spec["paths"]["/cobranzas/importar/csv"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in upload
