@@ -17,7 +17,11 @@ def build_app(outdir: str | None = None, layer_dir: str | None = None) -> tuple[
     app = App(
         outdir=outdir or os.environ.get("CDK_OUTDIR") or str(c.CDK_OUT),
         # as the CDK CLI does: construct paths in the template (the local stack names things by them)
-        context={"aws:cdk:enable-path-metadata": True},
+        context={
+            "aws:cdk:enable-path-metadata": True,
+            # server access logs delivered under a bucket policy, not the legacy LogDeliveryWrite ACL
+            "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+        },
     )
     stack = RecaudoStack(
         app,

@@ -263,7 +263,11 @@ class Gateway:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        class Server(ThreadingHTTPServer):
+            # socketserver's default listen backlog is 5: bursts of concurrent clients get resets
+            request_queue_size = 256
+
+        self._server = Server((host, port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self._server.server_address[:2]

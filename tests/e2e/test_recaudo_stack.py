@@ -40,7 +40,9 @@ def test_given_the_started_stack_then_stack_json_tells_a_newcomer_everything(rec
     from infra import constants as c
 
     expected = len(c.CONECTIVIDAD_QUERIES) + len(c.CONECTIVIDAD_PAYMENTS) + len(c.PAYMENT_FLOW_TASKS) + 1
+    expected += len(c.COBRANZAS_ROUTES) + 1  # the cobranzas endpoints and the S3 import
     assert len(state["functions"]) == expected
+    assert demo["cobranzas"]["prefijo"] == "entrada/clubdemo/" and demo["cobranzas"]["hash"]
     assert all(state["motoHooks"].values()), state["motoHooks"]
 
 

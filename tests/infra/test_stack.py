@@ -25,19 +25,27 @@ def of_type(resources: dict, kind: str) -> dict:
     return {k: v for k, v in resources.items() if v["Type"] == kind}
 
 
+def ours(resources) -> dict:
+    """Our functions: not CDK's deploy-time BucketNotificationsHandler (inline code, no layer)."""
+    return {k: f for k, f in of_type(resources, "AWS::Lambda::Function").items() if not k.startswith("BucketNotificationsHandler")}
+
+
 def test_given_the_app_then_one_function_per_endpoint_and_flow_task_plus_the_authorizer(resources):
-    handlers = sorted(f["Properties"]["Handler"] for f in of_type(resources, "AWS::Lambda::Function").values())
+    handlers = sorted(f["Properties"]["Handler"] for f in ours(resources).values())
     expected = sorted(
         [f"conectividad.{m}.handler" for m in c.CONECTIVIDAD_QUERIES.values()]
         + [f"conectividad.{m}.handler" for m, _ in c.CONECTIVIDAD_PAYMENTS.values()]
         + [f"conectividad.flujo.{task}" for task in c.PAYMENT_FLOW_TASKS.values()]
         + ["authorizer.token.handler"]
+        + [f"cobranzas.{m}.handler" for m, _ in c.COBRANZAS_ROUTES.values()]
+        + ["cobranzas.importar_s3.handler"]
     )
     assert handlers == expected
+    assert len(of_type(resources, "AWS::Lambda::Function")) == len(expected) + 1  # + CDK's notifications handler
 
 
 def test_given_every_function_then_it_targets_the_layer_runtime_and_architecture(resources):
-    for fn in of_type(resources, "AWS::Lambda::Function").values():
+    for fn in ours(resources).values():
         props = fn["Properties"]
         assert props["Runtime"] == f"python{c.LAMBDA_PYTHON_VERSION}"
         assert props["Architectures"] == ["arm64"]
@@ -95,13 +103,26 @@ def test_given_the_payment_flow_then_an_express_machine_traced_logged_and_wired_
     assert set(props["DefinitionSubstitutions"]) == {f"{state}Arn" for state in c.PAYMENT_FLOW_TASKS}
 
 
+def _api(method: dict) -> str:
+    return method["Properties"]["RestApiId"]["Ref"]
+
+
 def test_given_every_route_then_it_requires_the_token_authorizer(resources):
     methods = of_type(resources, "AWS::ApiGateway::Method")
-    assert len(methods) == len(c.CONECTIVIDAD_QUERIES) + len(c.CONECTIVIDAD_PAYMENTS)
+    conectividad = {k: m for k, m in methods.items() if _api(m).startswith("ConectividadApi")}
+    assert len(conectividad) == len(c.CONECTIVIDAD_QUERIES) + len(c.CONECTIVIDAD_PAYMENTS)
     (authorizer_id,) = of_type(resources, "AWS::ApiGateway::Authorizer")
-    for name, method in methods.items():
+    for name, method in conectividad.items():
         assert method["Properties"]["AuthorizationType"] == "CUSTOM", name
         assert method["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}, name
+
+
+def test_given_the_cobranzas_routes_then_their_own_api_and_the_hash_checked_by_each_function(resources):
+    methods = {k: m for k, m in of_type(resources, "AWS::ApiGateway::Method").items() if _api(m).startswith("CobranzasApi")}
+    assert len(methods) == sum(len(methods_) for _, methods_ in c.COBRANZAS_ROUTES.values())
+    assert all(m["Properties"]["AuthorizationType"] == "NONE" for m in methods.values())
+    (api,) = (r for k, r in of_type(resources, "AWS::ApiGateway::RestApi").items() if k.startswith("CobranzasApi"))
+    assert "multipart/form-data" in api["Properties"]["BinaryMediaTypes"]
 
 
 def test_given_the_authorizer_then_it_reads_the_authorization_header_with_a_regex_and_a_cache(template):
@@ -117,15 +138,17 @@ def test_given_the_authorizer_then_it_reads_the_authorization_header_with_a_rege
 
 
 def test_given_the_stage_then_throttled_and_access_logs_carry_no_headers_or_query(resources):
-    (stage,) = of_type(resources, "AWS::ApiGateway::Stage").values()
-    props = stage["Properties"]
-    setting = props["MethodSettings"][0]
-    assert setting["ThrottlingRateLimit"] == c.STAGE_RATE_LIMIT
-    assert setting["ThrottlingBurstLimit"] == c.STAGE_BURST_LIMIT
-    assert setting["DataTraceEnabled"] is False
-    log_format = props["AccessLogSetting"]["Format"]
-    for leak in ("header", "querystring", "authorization", "requestOverride", "$input"):
-        assert leak not in log_format.lower()
+    stages = of_type(resources, "AWS::ApiGateway::Stage").values()
+    assert sorted(s["Properties"]["StageName"] for s in stages) == sorted([c.CONECTIVIDAD_STAGE, c.COBRANZAS_STAGE])
+    for stage in stages:
+        props = stage["Properties"]
+        setting = props["MethodSettings"][0]
+        assert setting["ThrottlingRateLimit"] == c.STAGE_RATE_LIMIT
+        assert setting["ThrottlingBurstLimit"] == c.STAGE_BURST_LIMIT
+        assert setting["DataTraceEnabled"] is False
+        log_format = props["AccessLogSetting"]["Format"]
+        for leak in ("header", "querystring", "authorization", "requestOverride", "$input"):
+            assert leak not in log_format.lower()
 
 
 def test_given_the_tables_then_point_in_time_recovery_and_encryption(resources):
@@ -139,10 +162,20 @@ def test_given_the_tables_then_point_in_time_recovery_and_encryption(resources):
 
 
 def test_given_gateway_refusals_then_they_speak_the_conectividad_dialect(resources):
+    all_replies = of_type(resources, "AWS::ApiGateway::GatewayResponse").values()
     replies = {
         r["Properties"]["ResponseType"]: json.loads(r["Properties"]["ResponseTemplates"]["application/json"])
-        for r in of_type(resources, "AWS::ApiGateway::GatewayResponse").values()
+        for r in all_replies
+        if _api(r).startswith("ConectividadApi")
     }
+    text = {
+        r["Properties"]["ResponseType"]: (r["Properties"]["ResponseTemplates"]["application/json"], r["Properties"]["ResponseParameters"])
+        for r in all_replies
+        if _api(r).startswith("CobranzasApi")
+    }
+    assert text and all(body.startswith("ERROR: ") for body, _ in text.values())
+    assert all(params["gatewayresponse.header.Content-Type"] == "'text/plain; charset=utf-8'" for _, params in text.values())
+    assert "importar/url" in text["REQUEST_TOO_LARGE"][0]
     assert replies["UNAUTHORIZED"]["codigoRespuesta"] == 4
     assert replies["ACCESS_DENIED"]["codigoRespuesta"] == 4
     assert replies["BAD_REQUEST_PARAMETERS"]["codigoRespuesta"] == 5

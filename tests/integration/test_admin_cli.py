@@ -53,3 +53,20 @@ def test_given_a_bank_code_in_use_when_created_again_then_the_cli_fails_and_the_
     assert captured.out == "" and "TransactionCanceled" in captured.err
     creds = CredentialsRepository(os.environ["CREDENTIALS_TABLE"], client("dynamodb"))
     assert creds.verify_token(*auth.parse_authorization(f"Token {bank['token']}")) == "00152"
+
+
+def test_given_the_cli_when_an_integrator_is_created_then_its_hash_authenticates_and_its_convenio_exists(aws, capsys):
+    from recaudo.aws import client
+    from recaudo.data.cobranzas import IntegradoresRepository
+    from recaudo.data.ledger import LedgerRepository
+
+    run(capsys, "create-tables")
+    out = run(capsys, "create-integrador", "--id", "club", "--nombre", "Club", "--institucion", "CLUB", "--convenio", "CLUB01")
+    assert out["prefijoS3"] == "entrada/club/"
+    client.cache_clear()
+    ddb = client("dynamodb")
+    integrador = IntegradoresRepository("recaudo-credentials", ddb).autenticar(out["hash"])
+    assert integrador is not None and (integrador.id, integrador.convenio) == ("club", "CLUB01")
+    assert IntegradoresRepository("recaudo-credentials", ddb).autenticar(out["hash"][:-1] + "x") is None
+    assert LedgerRepository("recaudo-ledger", ddb).get_convenio("CLUB01").institucion == "CLUB"
+    assert out["hash"] not in str(ddb.scan(TableName="recaudo-credentials")["Items"])

@@ -52,6 +52,34 @@ def cmd_create_bank(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_create_integrador(args: argparse.Namespace) -> None:
+    """An integrator (Pay per TIC cobranzas) and its convenio (type total) at its institution."""
+    from zoneinfo import ZoneInfo
+
+    from recaudo.data.cobranzas import Integrador, IntegradoresRepository
+
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9]{1,40}", args.id):
+        raise SystemExit("--id: letters and digits only (it is the S3 prefix entrada/<id>/)")
+    ZoneInfo(args.zona_horaria)  # a bad zone fails here, not at the first import
+    client = _client(args)
+    integrador = Integrador(args.id, args.nombre, args.institucion, args.convenio, args.zona_horaria)
+    LedgerRepository(args.ledger_table, client).put_convenio(
+        Convenio(args.convenio, TipoConvenio.TOTAL, f"{args.nombre}: cobranzas", institucion=args.institucion)
+    )
+    hash_ = IntegradoresRepository(args.credentials_table, client).crear(integrador, datetime.now(timezone.utc))
+    _print(
+        {
+            "integrador": args.id,
+            "hash": hash_,
+            "convenio": args.convenio,
+            "prefijoS3": f"entrada/{args.id}/",
+            "aviso": "Guarde el hash ahora: solo se almacena su SHA-256.",
+        }
+    )
+
+
 def cmd_add_token(args: argparse.Namespace) -> None:
     repo = CredentialsRepository(args.credentials_table, _client(args))
     _print({"codigoBanco": args.codigo, "token": repo.add_token(args.codigo, datetime.now(timezone.utc))})
@@ -98,6 +126,14 @@ def parser() -> argparse.ArgumentParser:
     bank.add_argument("--codigo", required=True, help="codigoBanco, e.g. 00152")
     bank.add_argument("--nombre", required=True)
     bank.set_defaults(func=cmd_create_bank)
+
+    integ = sub.add_parser("create-integrador", help="create a cobranzas integrator and its convenio; prints its hash once")
+    integ.add_argument("--id", required=True, help="letters and digits: the S3 prefix entrada/<id>/")
+    integ.add_argument("--nombre", required=True)
+    integ.add_argument("--institucion", required=True, help="institution code of its debts")
+    integ.add_argument("--convenio", required=True, help="codigoConvenio banks pay its collections under")
+    integ.add_argument("--zona-horaria", default="America/Bogota", help="IANA zone of its period (YYYYMM)")
+    integ.set_defaults(func=cmd_create_integrador)
 
     tok = sub.add_parser("add-token", help="issue another API token for a bank (rotation)")
     tok.add_argument("--codigo", required=True)
