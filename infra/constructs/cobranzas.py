@@ -4,7 +4,6 @@ import triggered by object-created notifications under ``entrada/``, least-privi
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
@@ -15,11 +14,8 @@ from infra import constants as c
 from infra.constructs.api import TokenRestApi
 from infra.constructs.data import DataConstruct
 from infra.constructs.functions import PythonFunction
+from infra.constructs.functions import allow as _allow
 from recaudo.data.cobranzas import GSI
-
-
-def _allow(actions: list[str], *resources: str) -> iam.PolicyStatement:
-    return iam.PolicyStatement(actions=actions, resources=list(resources))
 
 
 class CobranzasConstruct(Construct):

@@ -17,11 +17,8 @@ from infra import constants as c
 from infra.constructs.api import TokenRestApi
 from infra.constructs.data import DataConstruct
 from infra.constructs.functions import PythonFunction
+from infra.constructs.functions import allow as _allow
 from recaudo.flows import payment_flow_definition
-
-
-def _allow(actions: list[str], *resources: str) -> iam.PolicyStatement:
-    return iam.PolicyStatement(actions=actions, resources=list(resources))
 
 
 class ConectividadConstruct(Construct):

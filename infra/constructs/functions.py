@@ -16,6 +16,11 @@ from infra import constants as c
 _ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
 
 
+def allow(actions: list[str], *resources: str) -> iam.PolicyStatement:
+    """One least-privilege statement: these actions on exactly these resources."""
+    return iam.PolicyStatement(actions=actions, resources=list(resources))
+
+
 def function_code(context: str) -> lambda_.Code:
     """The code asset of one context: functions/<context>/ packaged as the ``<context>`` package."""
     others = [p.name for p in c.FUNCTIONS_DIR.iterdir() if p.is_dir() and p.name != context]
