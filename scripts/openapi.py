@@ -23,57 +23,13 @@ TITLE = "recaudo — Integración Conectividad"
 VERSION = "1.0.0"
 
 
-def build() -> dict:
+def _merge(package: str, modules: list[str], title: str, description: str, stage: str) -> dict:
+    """One document from every handler's resolver: paths and schemas merged, Powertools' default
+    422 replaced by each API's own 400 (so unused validation schemas go), sorted for stable diffs."""
     spec: dict = {}
-    modules = [*c.CONECTIVIDAD_QUERIES.values(), *(module for module, _ in c.CONECTIVIDAD_PAYMENTS.values())]
     for module_name in modules:
-        app = importlib.import_module(f"conectividad.{module_name}").app
-        part = json.loads(
-            app.get_openapi_json_schema(
-                title=TITLE,
-                version=VERSION,
-                description="Consultas y pagos de bancos: personas, saldos por convenio, pagos, reversas, "
-                "historial y verificación. Autenticación: Authorization: Token <token> (por banco).",
-            )
-        )
-        if not spec:
-            spec = part
-            continue
-        spec["paths"].update(part["paths"])
-        spec.setdefault("components", {}).setdefault("schemas", {}).update(part.get("components", {}).get("schemas", {}))
-    # Validation failures are answered as 400 with codigoRespuesta 5, never Powertools' default 422.
-    for operations in spec["paths"].values():
-        for operation in operations.values():
-            operation["responses"].pop("422", None)
-    used = json.dumps(spec["paths"])
-    schemas = spec["components"]["schemas"]
-    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
-        if f"#/components/schemas/{name}" not in used:
-            schemas.pop(name, None)
-    spec["servers"] = [{"url": f"/{c.CONECTIVIDAD_STAGE}"}]
-    spec["components"]["securitySchemes"] = {
-        "BankToken": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token <keyId>.<secret>"}
-    }
-    spec["security"] = [{"BankToken": []}]
-    spec["paths"] = dict(sorted(spec["paths"].items()))
-    spec["components"]["schemas"] = dict(sorted(spec["components"]["schemas"].items()))
-    return spec
-
-
-def build_cobranzas() -> dict:
-    """The Pay per TIC API (stage api2): text replies, the integrator hash as a form field or query parameter."""
-    spec: dict = {}
-    for module_name in sorted({module for module, _ in c.COBRANZAS_ROUTES.values()}):
-        app = importlib.import_module(f"cobranzas.{module_name}").app
-        part = json.loads(
-            app.get_openapi_json_schema(
-                title="recaudo — Cobranzas (Pay per TIC)",
-                version=VERSION,
-                description="Importar cobranzas del periodo en curso desde un CSV (sin encabezado, ';', 8 o 10 campos), "
-                "y exportar o descargar su estado (EMI, ACP, RCH). Respuestas en texto: 'OK: …' o 'ERROR: …'. "
-                "Autenticación: el HASH del integrador, como campo del formulario o parámetro 'hash'.",
-            )
-        )
+        app = importlib.import_module(f"{package}.{module_name}").app
+        part = json.loads(app.get_openapi_json_schema(title=title, version=VERSION, description=description))
         if not spec:
             spec = part
             continue
@@ -87,11 +43,41 @@ def build_cobranzas() -> dict:
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         if f"#/components/schemas/{name}" not in used:
             schemas.pop(name, None)
-    spec["servers"] = [{"url": f"/{c.COBRANZAS_STAGE}"}]
+    spec["servers"] = [{"url": f"/{stage}"}]
     spec["paths"] = dict(sorted(spec["paths"].items()))
     if schemas:
         spec["components"]["schemas"] = dict(sorted(schemas.items()))
     return spec
+
+
+def build() -> dict:
+    modules = [*c.CONECTIVIDAD_QUERIES.values(), *(module for module, _ in c.CONECTIVIDAD_PAYMENTS.values())]
+    spec = _merge(
+        "conectividad",
+        modules,
+        TITLE,
+        "Consultas y pagos de bancos: personas, saldos por convenio, pagos, reversas, "
+        "historial y verificación. Autenticación: Authorization: Token <token> (por banco).",
+        c.CONECTIVIDAD_STAGE,
+    )
+    spec["components"]["securitySchemes"] = {
+        "BankToken": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token <keyId>.<secret>"}
+    }
+    spec["security"] = [{"BankToken": []}]
+    return spec
+
+
+def build_cobranzas() -> dict:
+    """The Pay per TIC API (stage api2): text replies, the integrator hash as a form field or query parameter."""
+    return _merge(
+        "cobranzas",
+        sorted({module for module, _ in c.COBRANZAS_ROUTES.values()}),
+        "recaudo — Cobranzas (Pay per TIC)",
+        "Importar cobranzas del periodo en curso desde un CSV (sin encabezado, ';', 8 o 10 campos), "
+        "y exportar o descargar su estado (EMI, ACP, RCH). Respuestas en texto: 'OK: …' o 'ERROR: …'. "
+        "Autenticación: el HASH del integrador, como campo del formulario o parámetro 'hash'.",
+        c.COBRANZAS_STAGE,
+    )
 
 
 def render() -> str:

@@ -335,7 +335,8 @@ class CobranzasRepository:
                     grupos = [g for g in grupos if id(g) not in failed]
                     continue  # retry the rest at once: nothing was written
                 codes = {r.get("Code") for r in reasons} - {"None", None}
-                if not codes <= {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}:
+                # retry only what is known to be transient; an unexplained cancellation is raised
+                if not codes or not codes <= {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}:
                     raise
             self._sleep(random.uniform(0, min(2.0, 0.05 * 2**intento)))
         raise TransaccionNoAplicada(f"{len(grupos)} grupos sin aplicar tras {self._max_intentos} intentos por conflictos")
@@ -376,10 +377,6 @@ class CobranzasRepository:
             UpdateExpression="SET estado = :t, resultado = :r, reporte = :k, importados = :i, fallidos = :f REMOVE expira",
             ExpressionAttributeValues=to_item({":t": "TERMINADO", ":r": resultado, ":k": reporte, ":i": importados, ":f": fallidos}),
         )
-
-    def get_importacion(self, integrador: str, importacion: str) -> dict[str, Any] | None:
-        item = self._client.get_item(TableName=self._table, Key=key(f"IMP#{integrador}", importacion), ConsistentRead=True).get("Item")
-        return from_item(item) if item else None
 
 
 class TransaccionNoAplicada(Exception):
