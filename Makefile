@@ -3,13 +3,24 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
+# The Lambda's own Python (python3.13) runs the venv, the tests, the local stack's workers and writes the
+# layer's bytecode, when the machine has it. pyenv's shim names python3.13 even when it is not the active
+# version and then fails, so each candidate is asked for its version.
+LAMBDA_PYTHON_VERSION := 3.13
+comma := ,
+ifndef LAMBDA_PYTHON
+LAMBDA_PYTHON := $(shell for p in "$$(command -v python$(LAMBDA_PYTHON_VERSION))" $(HOME)/.pyenv/versions/$(LAMBDA_PYTHON_VERSION)*/bin/python$(LAMBDA_PYTHON_VERSION); do \
+	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(LAMBDA_PYTHON_VERSION))))' 2>/dev/null && { echo "$$p"; break; }; done)
+endif
+VENV_PYTHON := $(or $(LAMBDA_PYTHON),$(PYTHON))
 TOOLS := .tools
 UV_VERSION := 0.13.8
 UV := $(abspath $(TOOLS))/bin/uv
 RUN := $(UV) run --locked --no-sync
 
 export UV
-export UV_PYTHON ?= $(PYTHON)
+export UV_PYTHON ?= $(VENV_PYTHON)
+export LAYER_PYTHON ?= $(LAMBDA_PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
@@ -18,10 +29,12 @@ export CDK_DISABLE_VERSION_CHECK := 1
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 PORT ?= 8787
 
-.PHONY: help deps test test-unit synth run openapi bench bench-local clean
+.PHONY: help deps lint format test test-unit synth run openapi bench bench-local clean
 
 help:
 	@echo "make test       install everything (first run) and run the whole suite"
+	@echo "make lint       ruff (rules and format check) and mypy; CI runs it before the tests"
+	@echo "make format     apply ruff's fixes and formatter"
 	@echo "make synth      write cdk.out offline, without Docker (builds the layer once)"
 	@echo "make run        synthesize and serve the whole app on localhost (PORT=$(PORT)); Ctrl-C stops it"
 	@echo "make openapi    regenerate docs/openapi.json from the handlers"
@@ -31,11 +44,25 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-.venv/.synced: $(UV) pyproject.toml uv.lock
+# The stamp names the interpreter: a venv made with another Python is rebuilt, not reused.
+SYNCED := .venv/.synced-$(notdir $(VENV_PYTHON))
+
+$(SYNCED): $(UV) pyproject.toml uv.lock
+	@[ -n "$(LAMBDA_PYTHON)" ] || echo "note: no Python $(LAMBDA_PYTHON_VERSION) (the Lambda's) on this machine; using $(PYTHON)"
 	$(UV) sync --locked
+	@rm -f .venv/.synced-*
 	@touch $@
 
-deps: .venv/.synced
+deps: $(SYNCED)
+
+lint: deps
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+format: deps
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
 
 test: deps
 	$(RUN) pytest $(PYTEST_ARGS)

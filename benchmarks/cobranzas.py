@@ -24,7 +24,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,18 +54,53 @@ CHUNK_BYTES = 64 * 1024
 TABLE = "recaudo-ledger"
 INTEGRADOR = Integrador("club", "Club", "CLUB", "CLUB01", "America/Bogota")
 PERIODO = Periodo("202611", date(2026, 11, 30))
-NOW = datetime(2026, 11, 21, 15, tzinfo=timezone.utc)  # America/Bogota: period 202611
+NOW = datetime(2026, 11, 21, 15, tzinfo=UTC)  # America/Bogota: period 202611
 MB = 1024 * 1024
 
-# ---- a realistic file, like ../shared/reference/paypertic/ejemplo-archivo-a-cobrar.csv ----
+# ---- a realistic file, shaped like Pay per TIC's model file (tests/data/paypertic-modelo.csv) ----
 
 NOMBRES = (
-    "Tomás", "Tobías", "Sofía", "Fabian", "Pepe", "Diego Ramón", "José", "María José", "Lucía", "Martín",
-    "Agustín", "Valentina", "Camila", "Joaquín", "Inés", "Nicolás", "Florencia", "Ramón", "Julián", "Belén",
+    "Tomás",
+    "Tobías",
+    "Sofía",
+    "Fabian",
+    "Pepe",
+    "Diego Ramón",
+    "José",
+    "María José",
+    "Lucía",
+    "Martín",
+    "Agustín",
+    "Valentina",
+    "Camila",
+    "Joaquín",
+    "Inés",
+    "Nicolás",
+    "Florencia",
+    "Ramón",
+    "Julián",
+    "Belén",
 )
 APELLIDOS = (
-    "Gonzalez", "López", "Acevedo", "Barros", "Perez", "Villalba", "Centeno", "Fernández", "Rodríguez",
-    "Gómez", "Martínez", "Díaz", "Sánchez", "Romero", "Álvarez", "Muñoz", "Benítez", "Núñez", "Suárez",
+    "Gonzalez",
+    "López",
+    "Acevedo",
+    "Barros",
+    "Perez",
+    "Villalba",
+    "Centeno",
+    "Fernández",
+    "Rodríguez",
+    "Gómez",
+    "Martínez",
+    "Díaz",
+    "Sánchez",
+    "Romero",
+    "Álvarez",
+    "Muñoz",
+    "Benítez",
+    "Núñez",
+    "Suárez",
 )
 DOMINIOS = ("gmail.com", "yahoo.com.ar", "hotmail.com", "paperbit.com.ar", "yahoo.com")
 # (IDConcepto, DescripcionConcepto, fixed amount or None for a per-row amount)
@@ -98,8 +133,16 @@ def generar(clientes: int, conceptos_por_cliente: int, seed: int = 2026) -> Iter
         celular = f"11{rng.randrange(10**8):08d}"
         telefono = f"(0221){rng.randrange(10**7):07d}" if rng.random() < 0.4 else f"4{rng.randrange(10**7):07d}"
         cabeza = f"{id_cliente};{nombre};{celular};{telefono};{mail}"
-        opcionales = f";Socio {rng.choice(('activo', 'vitalicio', 'cadete'))};Sede {rng.choice(('Norte', 'Centro'))}" if rng.random() < 0.2 else ""
-        conceptos = [SOCIAL, *rng.sample(CONCEPTOS, conceptos_por_cliente - 1)] if conceptos_por_cliente > 1 else [rng.choice((SOCIAL, *CONCEPTOS))]
+        opcionales = (
+            f";Socio {rng.choice(('activo', 'vitalicio', 'cadete'))};Sede {rng.choice(('Norte', 'Centro'))}"
+            if rng.random() < 0.2
+            else ""
+        )
+        conceptos = (
+            [SOCIAL, *rng.sample(CONCEPTOS, conceptos_por_cliente - 1)]
+            if conceptos_por_cliente > 1
+            else [rng.choice((SOCIAL, *CONCEPTOS))]
+        )
         for id_concepto, descripcion, monto in conceptos:
             if monto is None:
                 monto = f"{rng.randrange(5000, 250000) / 100:.2f}"
@@ -194,19 +237,29 @@ def cpu(runs: int, clientes: int = 25_000, conceptos: int = 4) -> None:
 
     median = statistics.median(samples)
     rate = validas / median
-    print(f"\n1. CPU pipeline (decode + validate + digest + TransactWriteItems actions, no network)")
+    print("\n1. CPU pipeline (decode + validate + digest + TransactWriteItems actions, no network)")
     print(f"   Python {sys.version.split()[0]}, pinned to core {core}" if core is not None else "   (not pinned)")
-    print(f"   file: {filas_esperadas:,} rows, {clientes:,} clients x {conceptos} concepts, {size / MB:.1f} MB, read in 64 KiB chunks")
-    print(f"   result: {validas:,} valid rows, {fallidas} failed, {transacciones:,} transactions, {total:,} actions "
-          f"({total / transacciones:.1f} per transaction)")
+    print(
+        f"   file: {filas_esperadas:,} rows, {clientes:,} clients x {conceptos} concepts, {size / MB:.1f} MB, read in 64 KiB chunks"
+    )
+    print(
+        f"   result: {validas:,} valid rows, {fallidas} failed, {transacciones:,} transactions, {total:,} actions "
+        f"({total / transacciones:.1f} per transaction)"
+    )
     print(f"   time per run, {runs} runs: " + ", ".join(f"{s:.2f}" for s in samples) + " s")
-    print(f"   throughput (median of {runs})             {rate:12,.0f} rows/s   goal >= 15,000   "
-          f"{'MET' if rate >= 15_000 else 'NOT MET'}")
-    print(f"   peak memory, tracemalloc peak traced    {peak / MB:9.1f} MB       goal <= 100 MB   "
-          f"{'MET' if peak <= 100 * MB else 'NOT MET'}   (separate run, {t_traced:.2f} s under tracing)")
-    print(f"   peak memory, max RSS growth (getrusage) {rss_delta / MB:9.1f} MB       goal <= 100 MB   "
-          f"{'MET' if rss_delta <= 100 * MB else 'NOT MET'}   (over the warm-up + {runs} timed runs; process max RSS "
-          f"{rss_antes / MB:.1f} -> {(rss_antes + rss_delta) / MB:.1f} MB)")
+    print(
+        f"   throughput (median of {runs})             {rate:12,.0f} rows/s   goal >= 15,000   "
+        f"{'MET' if rate >= 15_000 else 'NOT MET'}"
+    )
+    print(
+        f"   peak memory, tracemalloc peak traced    {peak / MB:9.1f} MB       goal <= 100 MB   "
+        f"{'MET' if peak <= 100 * MB else 'NOT MET'}   (separate run, {t_traced:.2f} s under tracing)"
+    )
+    print(
+        f"   peak memory, max RSS growth (getrusage) {rss_delta / MB:9.1f} MB       goal <= 100 MB   "
+        f"{'MET' if rss_delta <= 100 * MB else 'NOT MET'}   (over the warm-up + {runs} timed runs; process max RSS "
+        f"{rss_antes / MB:.1f} -> {(rss_antes + rss_delta) / MB:.1f} MB)"
+    )
 
 
 # ---- 2. DynamoDB write requests ----
@@ -238,7 +291,9 @@ def importacion_completa(deps, contenido: bytes, importacion: str):
     now = deps.clock()
     deps.cobranzas.reclamar_importacion(INTEGRADOR.id, importacion, "http", "", now, deps.claim_seconds)
     resultado = servicio.importar(INTEGRADOR, servicio.trozos(contenido), importacion, deps)
-    deps.cobranzas.terminar_importacion(INTEGRADOR.id, importacion, resultado.linea(), "bench", resultado.importados, resultado.fallidos)
+    deps.cobranzas.terminar_importacion(
+        INTEGRADOR.id, importacion, resultado.linea(), "bench", resultado.importados, resultado.fallidos
+    )
     return resultado
 
 
@@ -275,9 +330,13 @@ def escrituras() -> None:
                 por_mil = n * 1000 / filas
                 detalle = ", ".join(f"{op} {c}" for op, c in sorted(contador.llamadas.items()))
                 en_tabla = len(repo.existentes(INTEGRADOR.id, PERIODO.codigo))  # after counting
-                print(f"   {nombre:<40} {por_mil:6.1f} writes / 1,000 rows   goal <= 41   {'MET' if por_mil <= 41 else 'NOT MET'}")
-                print(f"     {resultado.linea()}; {resultado.escritas} rows written; {en_tabla:,} collections in the ledger; "
-                      f"{elapsed:.1f} s under moto")
+                print(
+                    f"   {nombre:<40} {por_mil:6.1f} writes / 1,000 rows   goal <= 41   {'MET' if por_mil <= 41 else 'NOT MET'}"
+                )
+                print(
+                    f"     {resultado.linea()}; {resultado.escritas} rows written; {en_tabla:,} collections in the ledger; "
+                    f"{elapsed:.1f} s under moto"
+                )
                 print(f"     calls: {detalle}  (repository's own write counter: {repo.solicitudes_escritura})")
 
 

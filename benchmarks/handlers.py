@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +81,7 @@ def cold(runs: int) -> None:
 
 
 def warm(requests: int) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     os.environ.update({k: v for k, v in ENV.items() if k != "PYTHONPATH"})
     # A sampled trace, as Lambda sets it: subsegments are really emitted (UDP to the local daemon port).
@@ -90,7 +91,7 @@ def warm(requests: int) -> None:
     from tests.fakes import FakeLedger
     from tests.helpers import LambdaContext, rest_event
 
-    now = datetime(2026, 11, 21, 15, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 21, 15, tzinfo=UTC)
     ledger = FakeLedger()
     load_demo(ledger, now.date())
     deps = queries.QueryDeps(ledger=ledger, time_zone="America/Costa_Rica", clock=lambda: now)
@@ -116,14 +117,21 @@ def warm(requests: int) -> None:
         (
             f"saldos-persona ({len(queries.saldos_persona('87654321', '013', None))} saldos)",
             saldos_persona.handler,
-            rest_event("GET", "/v1/integracion-conectividad/saldos-persona", "codigoConvenio=013&identificacion=87654321"),
-            lambda: (ledger.get_convenio("013"), ledger.get_persona("87654321"),
-                     ledger.deudas_pendientes("87654321", "MUNI", ("13",), None)),
+            rest_event(
+                "GET", "/v1/integracion-conectividad/saldos-persona", "codigoConvenio=013&identificacion=87654321"
+            ),
+            lambda: (
+                ledger.get_convenio("013"),
+                ledger.get_persona("87654321"),
+                ledger.deudas_pendientes("87654321", "MUNI", ("13",), None),
+            ),
             lambda: queries.saldos_persona("87654321", "013", None),
         ),
     ]
-    print(f"\nWarm request, median of {requests} per figure, in-memory ledger, tracing "
-          f"{'off' if os.environ.get('POWERTOOLS_TRACE_DISABLED') else 'on (Lambda mode)'}")
+    print(
+        f"\nWarm request, median of {requests} per figure, in-memory ledger, tracing "
+        f"{'off' if os.environ.get('POWERTOOLS_TRACE_DISABLED') else 'on (Lambda mode)'}"
+    )
     sink = io.StringIO()
     for title, handler, event, data_access, logic in cases:
         with contextlib.redirect_stdout(sink):  # EMF metric lines, as Lambda ships them to CloudWatch

@@ -30,7 +30,7 @@ def free_port() -> int:
 
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def startup() -> tuple[subprocess.Popen, dict, float, bool]:
@@ -41,8 +41,11 @@ def startup() -> tuple[subprocess.Popen, dict, float, bool]:
     port = free_port()
     started = time.monotonic()
     process = subprocess.Popen(
-        ["make", "--no-print-directory", "run", f"PORT={port}"], cwd=ROOT, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
+        ["make", "--no-print-directory", "run", f"PORT={port}"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     while not STATE.exists():
         if process.poll() is not None:
@@ -96,9 +99,13 @@ def overhead(state: dict, requests: int) -> None:
             assert response.status_code == 200
     print(f"\nGateway overhead, obtener-persona, {requests} requests each, same moto data")
     for name, samples in (("handler in-process", in_process), ("through the gateway", through_gateway)):
-        print(f"  {name:<24} p50 {percentile(samples, .5) * 1000:6.2f} ms   p95 {percentile(samples, .95) * 1000:6.2f} ms")
+        print(
+            f"  {name:<24} p50 {percentile(samples, 0.5) * 1000:6.2f} ms   p95 {percentile(samples, 0.95) * 1000:6.2f} ms"
+        )
     diff = [g - h for g, h in zip(through_gateway, in_process, strict=True)]
-    print(f"  {'gateway overhead':<24} p50 {statistics.median(diff) * 1000:6.2f} ms   p95 {percentile(diff, .95) * 1000:6.2f} ms")
+    print(
+        f"  {'gateway overhead':<24} p50 {statistics.median(diff) * 1000:6.2f} ms   p95 {percentile(diff, 0.95) * 1000:6.2f} ms"
+    )
 
 
 def payments(state: dict, count: int) -> None:
@@ -118,9 +125,17 @@ def payments(state: dict, count: int) -> None:
         before = {k: len(v["durationsMs"]) for k, v in client.get(f"{state['gatewayUrl']}/_stats").json().items()}
         totals = []
         for s in receipts:
-            body = json.dumps({"llaveAcceso": demo["bank"]["llaveAcceso"], "codigoConvenio": "001", "codigoBanco": "00152",
-                               "codigoAgencia": "033272", "periodo": f"{s['year']}{s['periodo']}", "montoTotal": "M",
-                               "numeroFactura": s["idSaldo"]}).replace('"M"', str(s["monto"]))
+            body = json.dumps(
+                {
+                    "llaveAcceso": demo["bank"]["llaveAcceso"],
+                    "codigoConvenio": "001",
+                    "codigoBanco": "00152",
+                    "codigoAgencia": "033272",
+                    "periodo": f"{s['year']}{s['periodo']}",
+                    "montoTotal": "M",
+                    "numeroFactura": s["idSaldo"],
+                }
+            ).replace('"M"', str(s["monto"]))
             t0 = time.perf_counter()
             response = client.post(f"{api}/ejecutar-pago", content=body)
             totals.append((time.perf_counter() - t0) * 1000)
@@ -128,19 +143,27 @@ def payments(state: dict, count: int) -> None:
         stats = client.get(f"{state['gatewayUrl']}/_stats").json()
     print(f"\nPayment latency through the local stack, {len(totals)} payments of distinct receipts (ms)")
     print(f"  {'step':<44} {'p50':>7} {'p95':>7}")
-    print(f"  {'whole request (HTTP, client side)':<44} {percentile(totals, .5):7.1f} {percentile(totals, .95):7.1f}")
-    for name in ("Conectividad/ejecutar-pago", "Conectividad/flujo-aplicar", "Conectividad/flujo-confirmar",
-                 "Conectividad/flujo-verificar"):
-        samples = stats[name]["durationsMs"][before.get(name, 0):]
-        label = {"Conectividad/ejecutar-pago": "endpoint function (checks + sync execution)"}.get(name, name.split("/")[1])
-        print(f"  {label:<44} {percentile(samples, .5):7.1f} {percentile(samples, .95):7.1f}")
+    print(f"  {'whole request (HTTP, client side)':<44} {percentile(totals, 0.5):7.1f} {percentile(totals, 0.95):7.1f}")
+    for name in (
+        "Conectividad/ejecutar-pago",
+        "Conectividad/flujo-aplicar",
+        "Conectividad/flujo-confirmar",
+        "Conectividad/flujo-verificar",
+    ):
+        samples = stats[name]["durationsMs"][before.get(name, 0) :]
+        label = {"Conectividad/ejecutar-pago": "endpoint function (checks + sync execution)"}.get(
+            name, name.split("/")[1]
+        )
+        print(f"  {label:<44} {percentile(samples, 0.5):7.1f} {percentile(samples, 0.95):7.1f}")
 
 
 if __name__ == "__main__":
     process, state, seconds, cached = startup()
     try:
-        print(f"\n`make run` to the first 200 OK (synth included, layer {'cached' if cached else 'built'}): {seconds:.1f} s"
-              f"   (the stack itself reported {state['startupSeconds']} s)   goal <= 25 s")
+        print(
+            f"\n`make run` to the first 200 OK (synth included, layer {'cached' if cached else 'built'}): {seconds:.1f} s"
+            f"   (the stack itself reported {state['startupSeconds']} s)   goal <= 25 s"
+        )
         overhead(state, int(os.environ.get("BENCH_GATEWAY_REQUESTS", "300")))
         payments(state, int(os.environ.get("BENCH_PAYMENTS", "60")))
     finally:

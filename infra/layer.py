@@ -30,9 +30,22 @@ def _uv() -> str:
 def runtime_requirements() -> list[str]:
     """The locked runtime closure of the project, without what the Lambda runtime provides."""
     out = subprocess.run(
-        [_uv(), "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-hashes", "--no-header",
-         "--no-annotate", "--format", "requirements.txt"],
-        cwd=c.ROOT, check=True, capture_output=True, text=True,
+        [
+            _uv(),
+            "export",
+            "--frozen",
+            "--no-default-groups",
+            "--no-emit-project",
+            "--no-hashes",
+            "--no-header",
+            "--no-annotate",
+            "--format",
+            "requirements.txt",
+        ],
+        cwd=c.ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     keep = []
     for line in out.splitlines():
@@ -52,8 +65,9 @@ def _target_python() -> str | None:
     for candidate in candidates:
         if not candidate:
             continue
-        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
+        )
         if probe.returncode == 0 and probe.stdout.strip() == c.LAMBDA_PYTHON_VERSION:
             return candidate
     return None
@@ -100,18 +114,41 @@ def _build_into(out_dir: Path, requirements: list[str]) -> None:
     req_file = out_dir / "requirements.txt"
     req_file.write_text("\n".join(requirements) + "\n")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--platform", c.LAMBDA_PLATFORM, "--implementation", "cp", "--python-version", c.LAMBDA_PYTHON_VERSION,
-         "--only-binary=:all:", "--target", str(target), "-r", str(req_file)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--platform",
+            c.LAMBDA_PLATFORM,
+            "--implementation",
+            "cp",
+            "--python-version",
+            c.LAMBDA_PYTHON_VERSION,
+            "--only-binary=:all:",
+            "--target",
+            str(target),
+            "-r",
+            str(req_file),
+        ],
         check=True,
         env={**os.environ, "PIP_CONFIG_FILE": os.devnull},  # only the public index: reproducible anywhere
     )
-    shutil.copytree(c.LAYER_SOURCE_DIR / "recaudo", target / "recaudo",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        c.LAYER_SOURCE_DIR / "recaudo", target / "recaudo", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     python = _target_python()
     if python:
-        subprocess.run([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "checked-hash",
-                        str(target)], check=True)
+        subprocess.run(
+            [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "checked-hash", str(target)],
+            check=True,
+        )
     else:
-        print(f"warning: no Python {c.LAMBDA_PYTHON_VERSION} found; the layer ships without bytecode "
-              "(set LAYER_PYTHON to add it)", file=sys.stderr)
+        print(
+            f"warning: no Python {c.LAMBDA_PYTHON_VERSION} found; the layer ships without bytecode "
+            "(set LAYER_PYTHON to add it)",
+            file=sys.stderr,
+        )

@@ -24,7 +24,9 @@ CONECTIVIDAD_GATEWAY_REPLIES = {
     apigw.ResponseType.BAD_REQUEST_PARAMETERS: GatewayReply(
         "400", error_body(CodigoRespuesta.PARAMETROS_INCORRECTOS, "faltan parámetros requeridos")
     ),
-    apigw.ResponseType.THROTTLED: GatewayReply("429", error_body(CodigoRespuesta.ERROR_SISTEMA, "demasiadas solicitudes")),
+    apigw.ResponseType.THROTTLED: GatewayReply(
+        "429", error_body(CodigoRespuesta.ERROR_SISTEMA, "demasiadas solicitudes")
+    ),
     apigw.ResponseType.DEFAULT_4_XX: GatewayReply("400", error_body(CodigoRespuesta.PARAMETROS_INCORRECTOS)),
     apigw.ResponseType.DEFAULT_5_XX: GatewayReply("500", error_body(CodigoRespuesta.ERROR_SISTEMA)),
 }
@@ -34,7 +36,8 @@ CONECTIVIDAD_GATEWAY_REPLIES = {
 COBRANZAS_GATEWAY_REPLIES = {
     apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: GatewayReply("404", "ERROR: ruta desconocida"),
     apigw.ResponseType.REQUEST_TOO_LARGE: GatewayReply(
-        "413", "ERROR: archivo demasiado grande para este endpoint: pida una URL de carga en /api2/cobranzas/importar/url"
+        "413",
+        "ERROR: archivo demasiado grande para este endpoint: pida una URL de carga en /api2/cobranzas/importar/url",
     ),
     apigw.ResponseType.THROTTLED: GatewayReply("429", "ERROR: demasiadas solicitudes"),
     # Lambda refuses events over 6 MB (a ~4.4 MB file, base64 in the event) before our code runs.

@@ -48,9 +48,7 @@ class LocalStack:
         self.moto = emulator.MotoEmulator(self.aws_port, self.host)
         self.moto.start()
         credentials = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
-        session = boto3.session.Session(
-            aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
-        )
+        session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
         clients = {
             name: session.client(name, endpoint_url=self.moto.endpoint_url)
             for name in ("dynamodb", "s3", "iam", "lambda", "stepfunctions", "events")
@@ -89,7 +87,7 @@ class LocalStack:
         emulator.async_s3_notifications()
         emulator.route_rule_targets(
             lambda name, event: self.pool.by_name(name).invoke(event),
-            lambda arn: (w.spec.name if (w := self.pool.by_arn(arn)) else None),
+            lambda arn: w.spec.name if (w := self.pool.by_arn(arn)) else None,
         )
         self.gateway = Gateway(
             [api for stack in stacks for api in load_apis(stack)], self.pool, REGION, ACCOUNT, self.docs
@@ -120,11 +118,14 @@ class LocalStack:
             timings["seeded"] = time.monotonic() - started
             self.state["demo"] = demo = seeded.get("demo")
             if demo and self.state_file:  # ready-to-send bodies for the printed curl lines
+                self.state_file.parent.mkdir(parents=True, exist_ok=True)
                 body = json.dumps(demo["pago"]["body"], indent=2).replace(
                     f'"montoTotal": {demo["pago"]["body"]["montoTotal"]}', f'"montoTotal": {demo["pago"]["monto"]}'
                 )
                 (self.state_file.parent / "pago.json").write_text(body + "\n")
-                (self.state_file.parent / "reversa.json").write_text(json.dumps(demo["pago"]["reversa"], indent=2) + "\n")
+                (self.state_file.parent / "reversa.json").write_text(
+                    json.dumps(demo["pago"]["reversa"], indent=2) + "\n"
+                )
         self.state["startupSeconds"] = round(time.monotonic() - started, 2)
         self.state["startupTimeline"] = {k: round(v, 2) for k, v in timings.items()}
         self.state["stateFile"] = str(self.state_file) if self.state_file else None
@@ -137,9 +138,7 @@ class LocalStack:
     def _warnings(stacks: list[Any]) -> list[str]:
         here = f"python{sys.version_info.major}.{sys.version_info.minor}"
         runtimes = {
-            r.get("Properties", {}).get("Runtime")
-            for s in stacks
-            for r in s.of_type("AWS::Lambda::Function").values()
+            r.get("Properties", {}).get("Runtime") for s in stacks for r in s.of_type("AWS::Lambda::Function").values()
         } - {None, here}
         return [f"workers run {here}; the functions target {', '.join(sorted(runtimes))}"] if runtimes else []
 
@@ -165,7 +164,6 @@ def banner(state: dict[str, Any]) -> str:
     demo = state.get("demo")
     if demo:
         api = state["apiBaseUrls"].get("api", next(iter(state["apiBaseUrls"].values()), ""))
-        token = demo["bank"]["token"]
         ident = demo["persona"]["identificacion"]
         base = f"{api}/v1/integracion-conectividad"
         year = datetime.now().year
@@ -177,30 +175,30 @@ def banner(state: dict[str, Any]) -> str:
             "",
             "  Try:",
             f"    TOKEN=$(python3 -c \"import json;print(json.load(open('{state['stateFile']}'))['demo']['bank']['token'])\")",
-            f"    curl -s -H \"Authorization: Token $TOKEN\" \"{base}/obtener-persona?identificacion={ident}\"",
-            f"    curl -s -H \"Authorization: Token $TOKEN\" \"{base}/saldos-persona-resumen?codigoConvenio=001&identificacion={ident}&numeroPagina=1&longitudPagina=5\"",
-            f"    curl -s -H \"Authorization: Token $TOKEN\" \"{base}/saldos-vencido-persona?idDeudor={ident}\"",
-            f"    curl -s -H \"Authorization: Token $TOKEN\" \"{base}/saldos-persona?codigoConvenio=004&identificacion={ident}\"",
+            f'    curl -s -H "Authorization: Token $TOKEN" "{base}/obtener-persona?identificacion={ident}"',
+            f'    curl -s -H "Authorization: Token $TOKEN" "{base}/saldos-persona-resumen?codigoConvenio=001&identificacion={ident}&numeroPagina=1&longitudPagina=5"',
+            f'    curl -s -H "Authorization: Token $TOKEN" "{base}/saldos-vencido-persona?idDeudor={ident}"',
+            f'    curl -s -H "Authorization: Token $TOKEN" "{base}/saldos-persona?codigoConvenio=004&identificacion={ident}"',
             "",
             f"  Pay, verify, see the history and reverse invoice {demo['pago']['factura']} ({demo['pago']['monto']}):",
-            f"    curl -s -H \"Authorization: Token $TOKEN\" -H 'Content-Type: application/json' -d @{Path(state['stateFile']).parent}/pago.json \"{base}/ejecutar-pago-vencido\"",
-            f"    curl -s -o /dev/null -w '%{{http_code}}\\n' -H \"Authorization: Token $TOKEN\" \"{base}/verificar-pago?numeroFactura={demo['pago']['factura']}\"",
-            f"    curl -s -H \"Authorization: Token $TOKEN\" \"{base}/historial-pagos?cedula={ident}&fechaInicio=01/01/{year}&fechaFinal=31/12/{year}\"",
-            f"    curl -s -H \"Authorization: Token $TOKEN\" -H 'Content-Type: application/json' -d @{Path(state['stateFile']).parent}/reversa.json \"{base}/reversar-pago\"",
+            f'    curl -s -H "Authorization: Token $TOKEN" -H \'Content-Type: application/json\' -d @{Path(state["stateFile"]).parent}/pago.json "{base}/ejecutar-pago-vencido"',
+            f'    curl -s -o /dev/null -w \'%{{http_code}}\\n\' -H "Authorization: Token $TOKEN" "{base}/verificar-pago?numeroFactura={demo["pago"]["factura"]}"',
+            f'    curl -s -H "Authorization: Token $TOKEN" "{base}/historial-pagos?cedula={ident}&fechaInicio=01/01/{year}&fechaFinal=31/12/{year}"',
+            f'    curl -s -H "Authorization: Token $TOKEN" -H \'Content-Type: application/json\' -d @{Path(state["stateFile"]).parent}/reversa.json "{base}/reversar-pago"',
         ]
     cob = (demo or {}).get("cobranzas")
     if cob:
         api2 = state["apiBaseUrls"].get("api2", "")
-        model = ROOT.parent / "shared" / "reference" / "paypertic" / "ejemplo-archivo-a-cobrar.csv"
+        model = ROOT / "examples" / "cobranzas" / "cobros-demo.csv"
         lines += [
             "",
             f"  Cobranzas (Pay per TIC), integrator {cob['integrador']} (convenio {cob['convenio']}): hash in {state['stateFile']}",
             f"    HASH=$(python3 -c \"import json;print(json.load(open('{state['stateFile']}'))['demo']['cobranzas']['hash'])\")",
-            f"    curl -s -F hash=$HASH -F file=@{model} \"{api2}/cobranzas/importar/csv\"",
-            f"    curl -s \"{api2}/cobranzas/exportar/csv?hash=$HASH&periodo=*\"",
-            f"    curl -s -OJ -d hash=$HASH -d id_cliente=176 \"{api2}/cobranzas/descargar/csv\"",
+            f'    curl -s -F hash=$HASH -F file=@{model} "{api2}/cobranzas/importar/csv"',
+            f'    curl -s "{api2}/cobranzas/exportar/csv?hash=$HASH&periodo=*"',
+            f'    curl -s -OJ -d hash=$HASH -d id_cliente=176 "{api2}/cobranzas/descargar/csv"',
             f"    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --endpoint-url {state['awsEndpointUrl']} s3 cp {model} s3://{cob['bucket']}/{cob['prefijo']}cobros.csv",
-            f"    curl -s \"{api2}/cobranzas/importar/reporte?hash=$HASH&importacion=cobros.csv\"",
+            f'    curl -s "{api2}/cobranzas/importar/reporte?hash=$HASH&importacion=cobros.csv"',
         ]
     lines += [f"  warning: {w}" for w in state.get("warnings", [])]
     lines += ["", "  Ctrl-C stops everything.", ""]
@@ -214,14 +212,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", "0")))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--no-seed", action="store_true")
-    parser.add_argument("--concurrency", type=int, default=int(os.environ.get("LOCAL_CONCURRENCY", "4")),
-                        help="instances per function, at most (Lambda scales out; default 4)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=int(os.environ.get("LOCAL_CONCURRENCY", "4")),
+        help="instances per function, at most (Lambda scales out; default 4)",
+    )
     parser.add_argument("--state-file", type=Path, default=ROOT / ".local" / "stack.json")
     args = parser.parse_args(argv)
 
     sys.path[:0] = [str(ROOT / "layers" / "shared" / "python")]
-    stack = LocalStack(args.cdk_out, args.port, args.aws_port, args.host, not args.no_seed, args.state_file,
-                       concurrency=args.concurrency)
+    stack = LocalStack(
+        args.cdk_out,
+        args.port,
+        args.aws_port,
+        args.host,
+        not args.no_seed,
+        args.state_file,
+        concurrency=args.concurrency,
+    )
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
@@ -230,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         print(banner(state), flush=True)
         stopping.wait()
         print("stopping…", flush=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any start-up failure is reported in one line
         print(f"local stack failed to start: {exc}", file=sys.stderr, flush=True)
         stack.stop()
         return 1

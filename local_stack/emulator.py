@@ -38,9 +38,9 @@ class MotoEmulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        from moto.core.config import default_user_config
-
         import logging
+
+        from moto.core.config import default_user_config
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per emulated AWS call
         default_user_config["stepfunctions"]["execute_state_machine"] = True
@@ -213,14 +213,12 @@ def route_rule_targets(dispatch: AsyncDispatcher, function_name_of: Callable[[st
 
 def hooks_installed() -> dict[str, bool]:
     """Whether moto's internals still carry our hooks (checked by a test on every moto upgrade)."""
+    import moto.dynamodb.models as models
     from moto.awslambda.models import LambdaFunction
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.models import Rule
-
     from moto.s3 import notifications
     from moto.stepfunctions.responses import StepFunctionResponse
-
-    import moto.dynamodb.models as models
 
     return {
         "transact": models.DynamoDBBackend.transact_write_items.__qualname__.startswith("one_snapshot_per_transaction"),

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -99,18 +99,19 @@ def _path_regex(path: str) -> tuple[re.Pattern[str], tuple[int, int]]:
 
 def load_apis(stack: Stack) -> list[RestApi]:
     apis = []
-    for api_id, api in stack.of_type("AWS::ApiGateway::RestApi").items():
-        props = stack.properties(api_id)
-        paths: dict[str, str] = {}
+    paths: dict[str, str] = {}  # resource logical id -> its full path (resource ids are unique in a stack)
 
-        def path_of(resource_ref: Any) -> str:
-            if isinstance(resource_ref, dict) and "Fn::GetAtt" in resource_ref:
-                return ""  # the root resource
-            logical = resource_ref["Ref"]
-            if logical not in paths:
-                res = stack.resources[logical]["Properties"]
-                paths[logical] = f"{path_of(res['ParentId'])}/{res['PathPart']}"
-            return paths[logical]
+    def path_of(resource_ref: Any) -> str:
+        if isinstance(resource_ref, dict) and "Fn::GetAtt" in resource_ref:
+            return ""  # the root resource
+        logical = resource_ref["Ref"]
+        if logical not in paths:
+            res = stack.resources[logical]["Properties"]
+            paths[logical] = f"{path_of(res['ParentId'])}/{res['PathPart']}"
+        return paths[logical]
+
+    for api_id in stack.of_type("AWS::ApiGateway::RestApi"):
+        props = stack.properties(api_id)
 
         authorizers: dict[str, Authorizer] = {}
         for lid in stack.of_type("AWS::ApiGateway::Authorizer"):
@@ -126,7 +127,9 @@ def load_apis(stack: Stack) -> list[RestApi]:
                 kind=a["Type"],
                 function_arn=match.group(1),
                 identity_sources=[s.strip() for s in a.get("IdentitySource", "").split(",") if s.strip()],
-                validation=re.compile(a["IdentityValidationExpression"]) if a.get("IdentityValidationExpression") else None,
+                validation=re.compile(a["IdentityValidationExpression"])
+                if a.get("IdentityValidationExpression")
+                else None,
                 ttl=int(a.get("AuthorizerResultTtlInSeconds", 300)),
             )
         validators = {
@@ -158,7 +161,9 @@ def load_apis(stack: Stack) -> list[RestApi]:
             if m.get("AuthorizationType") == "CUSTOM":
                 authorizer = authorizers[raw["AuthorizerId"]["Ref"]]
             routes.append(
-                Route(m["HttpMethod"], template_path, pattern, specificity, function.group(1), authorizer, required, lid)
+                Route(
+                    m["HttpMethod"], template_path, pattern, specificity, function.group(1), authorizer, required, lid
+                )
             )
         routes.sort(key=lambda r: r.specificity, reverse=True)
         replies = {}
@@ -244,12 +249,16 @@ class Gateway:
             def _any(self) -> None:
                 body = self._body()
                 try:
-                    reply = gateway.handle(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+                    reply = gateway.handle(
+                        self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+                    )
                 except Exception:  # noqa: BLE001 - the runner's own fault: say so, never drop the connection
                     import traceback
 
                     traceback.print_exc()
-                    reply = Reply(500, [("Content-Type", "application/json")], b'{"message":"local stack error (see its log)"}')
+                    reply = Reply(
+                        500, [("Content-Type", "application/json")], b'{"message":"local stack error (see its log)"}'
+                    )
                 self.send_response(reply.status)
                 for name, value in reply.headers:
                     self.send_header(name, value)
@@ -260,7 +269,7 @@ class Gateway:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _any
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         class Server(ThreadingHTTPServer):
@@ -304,7 +313,9 @@ class Gateway:
 
         missing = [p for p in route.required_params if not self._has_param(event, p)]
         if missing:
-            return self._reply(api, "BAD_REQUEST_PARAMETERS", request_id, f"Missing required request parameters: {missing}")
+            return self._reply(
+                api, "BAD_REQUEST_PARAMETERS", request_id, f"Missing required request parameters: {missing}"
+            )
 
         if route.authorizer is not None:
             denied = self._authorize(api, route, event, request_id)
@@ -371,7 +382,7 @@ class Gateway:
                 text_body = body.decode("utf-8")
             except UnicodeDecodeError:
                 text_body, is_base64 = base64.b64encode(body).decode("ascii"), True
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         return {
             "resource": route.template_path,
             "path": path,
@@ -430,7 +441,11 @@ class Gateway:
                     cached = entry[1]
         if cached is None:
             if authorizer.kind == "TOKEN":
-                auth_event: dict[str, Any] = {"type": "TOKEN", "authorizationToken": identity[0], "methodArn": method_arn}
+                auth_event: dict[str, Any] = {
+                    "type": "TOKEN",
+                    "authorizationToken": identity[0],
+                    "methodArn": method_arn,
+                }
             else:
                 auth_event = {**event, "type": "REQUEST", "methodArn": method_arn}
             worker = self.pool.by_arn(authorizer.function_arn)
@@ -478,7 +493,7 @@ class Gateway:
             headers += [(name, str(v)) for v in values if (name, str(v)) not in headers]
         body = response.get("body") or ""
         raw = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode("utf-8")
-        return Reply(response["statusCode"], headers + [("x-amzn-RequestId", request_id)], raw)
+        return Reply(response["statusCode"], [*headers, ("x-amzn-RequestId", request_id)], raw)
 
     def _reply(self, api: RestApi, response_type: str, request_id: str, message: str | None = None) -> Reply:
         default_status, default_body = DEFAULT_REPLIES[response_type]
@@ -514,7 +529,9 @@ class Gateway:
         if path == "/_docs/openapi.json" and self.docs:
             return Reply(200, [("Content-Type", "application/json")], self.docs.read_bytes())
         if path == "/_docs/swagger-ui-bundle.min.js":
-            return Reply(200, [("Content-Type", "application/javascript")], (assets / path.rsplit("/", 1)[1]).read_bytes())
+            return Reply(
+                200, [("Content-Type", "application/javascript")], (assets / path.rsplit("/", 1)[1]).read_bytes()
+            )
         if path == "/_docs/swagger-ui.min.css":
             return Reply(200, [("Content-Type", "text/css")], (assets / path.rsplit("/", 1)[1]).read_bytes())
         if path in ("/_docs", "/_docs/") and self.docs:

@@ -146,7 +146,9 @@ def provision(stack: Stack, clients: dict[str, Any], base_function_env: dict[str
         clients["s3"].create_bucket(Bucket=stack.physical[lid])
         out.buckets[lid] = stack.physical[lid]
 
-    layers = {lid: stack.asset_dir(stack.properties(lid)["Content"]) for lid in stack.of_type("AWS::Lambda::LayerVersion")}
+    layers = {
+        lid: stack.asset_dir(stack.properties(lid)["Content"]) for lid in stack.of_type("AWS::Lambda::LayerVersion")
+    }
     layer_by_arn = {naming.arn("AWS::Lambda::LayerVersion", stack.physical[lid]): path for lid, path in layers.items()}
 
     for lid in stack.of_type("AWS::Lambda::Function"):
@@ -217,7 +219,9 @@ def provision(stack: Stack, clients: dict[str, Any], base_function_env: dict[str
                 if target["Arn"] not in functions_by_arn:
                     raise TemplateError(f"schedule {lid}: only Lambda targets in this stack are emulated")
                 payload = json.loads(target["Input"]) if target.get("Input") else None
-                out.schedules.append(Schedule(stack.physical[lid], props["ScheduleExpression"], functions_by_arn[target["Arn"]], payload))
+                out.schedules.append(
+                    Schedule(stack.physical[lid], props["ScheduleExpression"], functions_by_arn[target["Arn"]], payload)
+                )
             continue
         bus = props.get("EventBusName", "default")
         clients["events"].put_rule(
@@ -258,4 +262,3 @@ def provision(stack: Stack, clients: dict[str, Any], base_function_env: dict[str
             },
         )
     return out
-

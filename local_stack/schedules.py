@@ -7,9 +7,8 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
-
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -71,7 +70,7 @@ def next_fire(expression: str, after: datetime, timezone_name: str = "UTC") -> d
         for _ in range(10_000):
             candidate = iterator.get_next(datetime)
             if year in ("*", "?") or str(candidate.year) in _years(year):
-                return candidate.astimezone(timezone.utc)
+                return candidate.astimezone(UTC)
         raise ScheduleError(f"schedule never fires: {expression}")
     raise ScheduleError(f"not a rate() or cron() expression: {expression}")
 
@@ -112,10 +111,10 @@ class Timer:
         fire: Callable[[Schedule, dict[str, Any]], None],
         region: str,
         account: str,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         for schedule in schedules:
-            next_fire(schedule.expression, datetime.now(timezone.utc))  # invalid expressions fail at start-up
+            next_fire(schedule.expression, datetime.now(UTC))  # invalid expressions fail at start-up
         self._schedules = schedules
         self._fire = fire
         self._region, self._account = region, account

@@ -3,7 +3,7 @@ functions use; returns what a newcomer needs to call the APIs."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from local_stack.template import Stack
@@ -27,7 +27,7 @@ def seed_demo(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
     credentials_table = find_table(stack, "Data/Credentials")
     if not ledger_table or not credentials_table:
         return None
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     data, _ = load_demo(LedgerRepository(ledger_table, dynamodb), now.date(), empty_table=True)
     bank = CredentialsRepository(credentials_table, dynamodb).create_bank("00152", "Banco Demo", now)
     julio = next(p for p in data.personas if p.identificacion == "12345678")
@@ -66,7 +66,9 @@ def find_bucket(stack: Stack, construct_path_suffix: str) -> str | None:
     return None
 
 
-def seed_cobranzas(stack: Stack, dynamodb: Any, ledger_table: str, credentials_table: str, now: datetime) -> dict[str, Any] | None:
+def seed_cobranzas(
+    stack: Stack, dynamodb: Any, ledger_table: str, credentials_table: str, now: datetime
+) -> dict[str, Any] | None:
     """A demo integrator (its hash printed once, stored as a digest) with its convenio."""
     from recaudo.data.cobranzas import Integrador, IntegradoresRepository
     from recaudo.data.ledger import LedgerRepository
@@ -77,7 +79,12 @@ def seed_cobranzas(stack: Stack, dynamodb: Any, ledger_table: str, credentials_t
         return None
     integrador = Integrador("clubdemo", "Club Demo", "CLUBDEMO", "CLUB01", "America/Bogota")
     LedgerRepository(ledger_table, dynamodb).put_convenio(
-        Convenio(integrador.convenio, TipoConvenio.TOTAL, "Club Demo: cobranzas (Pay per TIC)", institucion=integrador.institucion)
+        Convenio(
+            integrador.convenio,
+            TipoConvenio.TOTAL,
+            "Club Demo: cobranzas (Pay per TIC)",
+            institucion=integrador.institucion,
+        )
     )
     hash_ = IntegradoresRepository(credentials_table, dynamodb).crear(integrador, now)
     return {

@@ -2,9 +2,9 @@
 may read the environment at import time (each worker gets its own after the fork); so not the X-Ray
 SDK, which decides at import whether it runs inside Lambda."""
 
-import boto3  # noqa: F401
+import boto3
 import boto3.dynamodb.types  # noqa: F401
-import botocore.session  # noqa: F401
+import botocore.session
 import pydantic  # noqa: F401
 import simplejson  # noqa: F401
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver  # noqa: F401

@@ -3,7 +3,7 @@ layer; the template's timeout enforced; its logs prefixed with its name."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import queue
 import sys
@@ -14,7 +14,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
-
 
 INIT_TIMEOUT_SECONDS = 60.0
 # The environment a worker inherits from the runner: nothing that could leak the developer's shell.
@@ -111,7 +110,9 @@ class Worker:
     def wait_ready(self, timeout: float = INIT_TIMEOUT_SECONDS) -> None:
         message, _ = self._read(timeout)
         if message is None or not message.get("ready"):
-            raise RuntimeError(f"worker {self.spec.display_name} did not start: {[line for _, line in self._recent][-5:]}")
+            raise RuntimeError(
+                f"worker {self.spec.display_name} did not start: {[line for _, line in self._recent][-5:]}"
+            )
         self.init_ms = message["init_ms"]
         if message.get("init_error"):
             self._log(f"INIT ERROR {message['init_error']['errorType']}: {message['init_error']['errorMessage']}")
@@ -157,12 +158,19 @@ class Worker:
                 return Invocation(
                     ok=False,
                     timed_out=timed_out,
-                    error={"errorType": "Sandbox.Timedout" if timed_out else "Runtime.ExitError", "errorMessage": reason},
+                    error={
+                        "errorType": "Sandbox.Timedout" if timed_out else "Runtime.ExitError",
+                        "errorMessage": reason,
+                    },
                     duration_ms=duration,
                 )
             logs = [line for seq, line in list(self._recent) if seq > mark]
             return Invocation(
-                ok=message["ok"], result=message.get("result"), error=message.get("error"), duration_ms=duration, logs=logs
+                ok=message["ok"],
+                result=message.get("result"),
+                error=message.get("error"),
+                duration_ms=duration,
+                logs=logs,
             )
 
     # ---- plumbing ----
@@ -187,10 +195,8 @@ class Worker:
     def _log(self, line: str) -> None:
         self._seq += 1
         self._recent.append((self._seq, line))
-        try:
+        with contextlib.suppress(ValueError):  # the stream was closed at shutdown
             print(f"[{self.spec.display_name}] {line}", file=self._log_stream, flush=True)
-        except ValueError:  # the stream was closed at shutdown
-            pass
 
 
 class FunctionWorkers:

@@ -34,7 +34,9 @@ def _merge(package: str, modules: list[str], title: str, description: str, stage
             spec = part
             continue
         spec["paths"].update(part["paths"])
-        spec.setdefault("components", {}).setdefault("schemas", {}).update(part.get("components", {}).get("schemas", {}))
+        spec.setdefault("components", {}).setdefault("schemas", {}).update(
+            part.get("components", {}).get("schemas", {})
+        )
     for operations in spec["paths"].values():
         for operation in operations.values():
             operation["responses"].pop("422", None)
@@ -61,7 +63,12 @@ def build() -> dict:
         c.CONECTIVIDAD_STAGE,
     )
     spec["components"]["securitySchemes"] = {
-        "BankToken": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token <keyId>.<secret>"}
+        "BankToken": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Token <keyId>.<secret>",
+        }
     }
     spec["security"] = [{"BankToken": []}]
     return spec

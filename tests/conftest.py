@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -35,10 +35,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 # The X-Ray SDK opens (never uses, with tracing disabled) a UDP socket when Tracer first loads it;
 # load it before sockets are blocked so the block stays strict for everything else.
-import recaudo.observability  # noqa: E402,F401
+import recaudo.observability  # noqa: F401
 
 # The instant every unit and integration test lives in (the institution's zone is UTC-6).
-NOW = datetime(2026, 11, 21, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups

@@ -50,7 +50,9 @@ def rest_event(
             "path": f"/api{path}",
             "stage": "api",
             "requestId": "test-request-id",
-            "authorizer": authorizer if authorizer is not None else {"codigoBanco": "00152", "principalId": "banco:00152"},
+            "authorizer": authorizer
+            if authorizer is not None
+            else {"codigoBanco": "00152", "principalId": "banco:00152"},
             "identity": {"sourceIp": "127.0.0.1"},
         },
         "body": body if body is None or isinstance(body, str) else json.dumps(body),

@@ -18,7 +18,9 @@ def register(app: APIGatewayRestResolver, path: str, summary: str, attachment: b
             return text_response(body, content_type=TEXT_CSV)
         # A file for spreadsheets: the BOM makes them read UTF-8 (the import accepts it back).
         name = servicio.nombre_descarga(integrador, filtros)
-        return text_response(BOM + body, content_type=TEXT_CSV, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return text_response(
+            BOM + body, content_type=TEXT_CSV, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        )
 
     responses = text_responses("CSV: columnas de importación + Estado (EMI/ACP/RCH) + MotivoRechazo", "text/csv")
 
@@ -31,7 +33,14 @@ def register(app: APIGatewayRestResolver, path: str, summary: str, attachment: b
         opcional1: Filtro.Opcional1Q = None,
         opcional2: Filtro.Opcional2Q = None,
     ):
-        return reply(hash_query, periodo, id_cliente=id_cliente, id_concepto=id_concepto, opcional1=opcional1, opcional2=opcional2)
+        return reply(
+            hash_query,
+            periodo,
+            id_cliente=id_cliente,
+            id_concepto=id_concepto,
+            opcional1=opcional1,
+            opcional2=opcional2,
+        )
 
     @app.post(path, tags=["Cobranzas"], summary=summary, responses=responses)
     def post(

@@ -16,7 +16,9 @@ responses = text_responses("El reporte: la línea OK/ERROR y una línea por fila
 
 
 @app.get("/cobranzas/importar/reporte", tags=["Cobranzas"], summary="Reporte de una importación", responses=responses)
-def get(hash_query: HashQuery = None, importacion: Annotated[str | None, Query(description=DESC, max_length=200)] = None):
+def get(
+    hash_query: HashQuery = None, importacion: Annotated[str | None, Query(description=DESC, max_length=200)] = None
+):
     return text_response(servicio.obtener_reporte(hash_query, importacion))
 
 

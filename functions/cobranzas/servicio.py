@@ -14,7 +14,6 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -226,7 +225,9 @@ def importar_http(hash_: str | None, contenido: bytes | None, deps: CobranzasDep
     resultado = importar(integrador, trozos(contenido), importacion, deps)
     clave = f"{PREFIJO_REPORTES}/{integrador.id}/{importacion}.txt"
     deps.archivos.poner_texto(clave, resultado.reporte())
-    deps.cobranzas.terminar_importacion(integrador.id, importacion, resultado.linea(), clave, resultado.importados, resultado.fallidos)
+    deps.cobranzas.terminar_importacion(
+        integrador.id, importacion, resultado.linea(), clave, resultado.importados, resultado.fallidos
+    )
     if resultado.error is not None:
         raise CobranzasError(resultado.error)
     return resultado.linea(), importacion
@@ -287,7 +288,9 @@ def importar_objeto(bucket_key: str, version: str, deps: CobranzasDeps | None = 
     resultado = importar(integrador, deps.archivos.trozos(bucket_key, CHUNK_BYTES), importacion, deps)
     clave = f"{bucket_key}.resultado.txt"
     deps.archivos.poner_texto(clave, resultado.reporte())
-    deps.cobranzas.terminar_importacion(integrador.id, importacion, resultado.linea(), clave, resultado.importados, resultado.fallidos)
+    deps.cobranzas.terminar_importacion(
+        integrador.id, importacion, resultado.linea(), clave, resultado.importados, resultado.fallidos
+    )
     return resultado.linea()
 
 
@@ -316,18 +319,26 @@ def filtros(integrador: Integrador, periodo: str | None, deps: CobranzasDeps, **
     return Filtros(codigo, **{k: (v if v not in (None, "") else None) for k, v in otros.items()})
 
 
-def exportar(hash_: str | None, periodo: str | None, deps: CobranzasDeps | None = None, **otros: str | None) -> tuple[Integrador, Filtros, str]:
+def exportar(
+    hash_: str | None, periodo: str | None, deps: CobranzasDeps | None = None, **otros: str | None
+) -> tuple[Integrador, Filtros, str]:
     """The integrator's collections as CSV lines (import columns + estado + motivo de rechazo)."""
     deps = deps or default_deps()
     integrador = autenticar(hash_, deps)
     f = filtros(integrador, periodo, deps, **otros)
     lines = []
     size = 0
-    for item in deps.cobranzas.cobranzas(integrador.id, f.periodo, f.id_cliente, f.id_concepto, f.opcional1, f.opcional2):
-        line = linea_exportacion(textos_item(item), monto_item(item), estado_exportado(item), item.get("motivoRechazo", ""))
+    for item in deps.cobranzas.cobranzas(
+        integrador.id, f.periodo, f.id_cliente, f.id_concepto, f.opcional1, f.opcional2
+    ):
+        line = linea_exportacion(
+            textos_item(item), monto_item(item), estado_exportado(item), item.get("motivoRechazo", "")
+        )
         size += len(line)
         if size > MAX_EXPORT_CHARS:
-            raise CobranzasError("la exportación supera lo que el endpoint puede enviar: filtre por periodo, cliente o concepto", 413)
+            raise CobranzasError(
+                "la exportación supera lo que el endpoint puede enviar: filtre por periodo, cliente o concepto", 413
+            )
         lines.append(line)
     return integrador, f, "".join(lines)
 
@@ -338,4 +349,3 @@ MAX_EXPORT_CHARS = 2_500_000
 
 def nombre_descarga(integrador: Integrador, f: Filtros) -> str:
     return f"cobranzas-{integrador.id}-{f.periodo or 'todos'}.csv"
-

@@ -12,9 +12,9 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
-from recaudo.data.payments import CONFIRMADO, Payment, PaymentError, Throttled
 from aws_lambda_powertools.metrics import MetricUnit
 
+from recaudo.data.payments import CONFIRMADO, Payment, PaymentError, Throttled
 from recaudo.observability import lambda_handler, logger, metrics
 
 
@@ -48,7 +48,9 @@ def default_deps() -> FlowDeps:
     from recaudo.settings import FlowSettings, load
 
     settings = load(FlowSettings)
-    return FlowDeps(PaymentsRepository(settings.ledger_table, client("dynamodb")), client("events"), settings.event_bus_name)
+    return FlowDeps(
+        PaymentsRepository(settings.ledger_table, client("dynamodb")), client("events"), settings.event_bus_name
+    )
 
 
 def aplicar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[str, Any]:
@@ -74,7 +76,12 @@ def _publish(deps: FlowDeps, detail_type: str, payment: Payment) -> None:
     }
     response = deps.events.put_events(
         Entries=[
-            {"EventBusName": deps.bus_name, "Source": "recaudo.conectividad", "DetailType": detail_type, "Detail": json.dumps(detail)}
+            {
+                "EventBusName": deps.bus_name,
+                "Source": "recaudo.conectividad",
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+            }
         ]
     )
     if response.get("FailedEntryCount"):
@@ -99,7 +106,11 @@ def verificar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
     total = Decimal("0.00")
     for ref in stored.deudas:
         debt = deps.payments.get_debt_state(ref)
-        if debt is None or debt.get("estado") != "pagado" or int(debt.get("pagoFactura", -1)) != expected.numero_factura:
+        if (
+            debt is None
+            or debt.get("estado") != "pagado"
+            or int(debt.get("pagoFactura", -1)) != expected.numero_factura
+        ):
             raise VerificacionFallida(f"factura {expected.numero_factura}: la deuda {ref.id_saldo} no quedó pagada")
         total += Decimal(debt["saldo"]) + Decimal(debt["saldoInteres"])
     if total != stored.monto or stored.monto != expected.monto:
@@ -116,7 +127,8 @@ def compensar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
     _publish(deps, "PaymentCompensated", payment)
     metrics.add_metric(name="PagoCompensado", unit=MetricUnit.Count, value=1)
     logger.warning(
-        "payment compensated", extra={"numeroFactura": payment.numero_factura, "undone": undone, "error": state.get("error")}
+        "payment compensated",
+        extra={"numeroFactura": payment.numero_factura, "undone": undone, "error": state.get("error")},
     )
     return {"compensado": undone}
 

@@ -13,7 +13,11 @@ app = conectividad_resolver()
 Fecha = Annotated[str, Query(pattern=r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$", description="dd/mm/yyyy (inclusive)")]
 
 
-@app.get("/v1/integracion-conectividad/historial-pagos", tags=["Conectividad"], responses=ok_responses(list[HistorialReply], "Pagos confirmados"))
+@app.get(
+    "/v1/integracion-conectividad/historial-pagos",
+    tags=["Conectividad"],
+    responses=ok_responses(list[HistorialReply], "Pagos confirmados"),
+)
 def historial_pagos(cedula: params.Identificacion, fechaInicio: Fecha, fechaFinal: Fecha):
     inicio = params.fecha("fechaInicio", fechaInicio)
     fin = params.fecha("fechaFinal", fechaFinal)

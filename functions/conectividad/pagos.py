@@ -15,9 +15,9 @@ from functools import cache
 from typing import Any, Protocol
 
 from conectividad.queries import corte_hasta
-from recaudo.dates import Clock, format_ddmmyyyy, local_today, utc_now
 from recaudo.data.ledger import deuda_key
-from recaudo.data.payments import APLICADO, CONFIRMADO, DebtRef, Payment, PagoInexistente
+from recaudo.data.payments import APLICADO, CONFIRMADO, DebtRef, PagoInexistente, Payment
+from recaudo.dates import Clock, format_ddmmyyyy, local_today, utc_now
 from recaudo.errors import (
     DeudorNoExiste,
     ErrorSistema,
@@ -155,7 +155,9 @@ def _deudas_factura(req: PagoRequest, convenio: Convenio, today: date, deps: Pay
     what = f"la factura {req.numeroFactura}"
     deuda = _payable(deps.ledger.get_deuda_por_factura(req.numeroFactura), what, convenio, today)
     if req.periodo != f"{deuda.year:04d}{deuda.periodo}":
-        raise ParametrosIncorrectos(f"periodo {req.periodo} no corresponde a la factura ({deuda.year:04d}{deuda.periodo})")
+        raise ParametrosIncorrectos(
+            f"periodo {req.periodo} no corresponde a la factura ({deuda.year:04d}{deuda.periodo})"
+        )
     return [deuda]
 
 
@@ -166,7 +168,9 @@ def _deudas_carrito(req: PagoRequest, convenio: Convenio, today: date, deps: Pay
         raise ParametrosIncorrectos("numeroFactura del carrito no puede ser el número de una factura existente")
     deudas = []
     for tx in req.transacciones:
-        found = deps.ledger.get_deuda_por_transaccion(tx.auxiliarContable, tx.numeroCuenta, tx.tipoTransaccion, tx.numeroDocumento)
+        found = deps.ledger.get_deuda_por_transaccion(
+            tx.auxiliarContable, tx.numeroCuenta, tx.tipoTransaccion, tx.numeroDocumento
+        )
         deuda = _payable(found, f"la transacción {tx.numeroDocumento}", convenio, today)
         if tx.numeroPersona is not None and tx.numeroPersona != deuda.numero_persona:
             raise ParametrosIncorrectos(f"numeroPersona no corresponde a la transacción {tx.numeroDocumento}")
@@ -240,7 +244,9 @@ def ejecutar_pago(
     reversas = len(deps.payments.reversed(req.numeroFactura))
     key = {"operacion": "pago", "banco": banco, "numeroFactura": req.numeroFactura, "reversas": reversas}
     # the bank's code is in the key, normalised; the payload must not tell 152 from 00152
-    payload = req.model_dump(mode="json", exclude={"llaveAcceso", "codigoBanco"}) | {"tipo": tipo.value if tipo else None}
+    payload = req.model_dump(mode="json", exclude={"llaveAcceso", "codigoBanco"}) | {
+        "tipo": tipo.value if tipo else None
+    }
     return deps.idempotency.run(key, payload, lambda: _pagar(req, tipo, banco, deps), lambda_context)
 
 
@@ -260,8 +266,14 @@ def _publish_reversal(payment: Payment, deps: PaymentDeps) -> None:
                 "EventBusName": deps.bus_name,
                 "Source": "recaudo.conectividad",
                 "DetailType": "PaymentReversed",
-                "Detail": dumps({"numeroFactura": payment.numero_factura, "numeroTransaccion": payment.numero_transaccion,
-                                 "banco": payment.banco, "monto": str(payment.monto)}),
+                "Detail": dumps(
+                    {
+                        "numeroFactura": payment.numero_factura,
+                        "numeroTransaccion": payment.numero_transaccion,
+                        "banco": payment.banco,
+                        "monto": str(payment.monto),
+                    }
+                ),
             }
         ]
     )

@@ -22,7 +22,10 @@ NumeroPagina = Annotated[int, Query(ge=1, le=100_000, description="Número de p�
 LongitudPagina = Annotated[int, Query(ge=1, le=100, description="Longitud de página (1 a 100)")]
 FechaLimite = Annotated[
     str | None,
-    Query(pattern=r"^([0-9]{2}/[0-9]{2}/[0-9]{4})?$", description="Fecha límite dd/mm/yyyy hasta donde filtrar saldos (opcional)"),
+    Query(
+        pattern=r"^([0-9]{2}/[0-9]{2}/[0-9]{4})?$",
+        description="Fecha límite dd/mm/yyyy hasta donde filtrar saldos (opcional)",
+    ),
 ]
 IdRubro = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{1,10}$", description="Identificador de rubro")]
 Year = Annotated[int | None, Query(ge=1900, le=2999, description="Año")]

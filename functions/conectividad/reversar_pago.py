@@ -10,7 +10,11 @@ from recaudo.rest import authorizer_value, conectividad_resolver, ok_responses
 app = conectividad_resolver()
 
 
-@app.post("/v1/integracion-conectividad/reversar-pago", tags=["Conectividad"], responses=ok_responses(int, "0: pago reversado (o ya lo estaba)"))
+@app.post(
+    "/v1/integracion-conectividad/reversar-pago",
+    tags=["Conectividad"],
+    responses=ok_responses(int, "0: pago reversado (o ya lo estaba)"),
+)
 def reversar_pago(reversa: ReversaRequest):
     result = pagos.reversar_pago(reversa, authorizer_value(app, "codigoBanco"), lambda_context=app.lambda_context)
     # The documented reply is the bare 0; the header tells a first reversal from a repeated one.

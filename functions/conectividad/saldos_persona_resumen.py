@@ -1,6 +1,5 @@
 """GET /v1/integracion-conectividad/saldos-persona-resumen (by year and rubro, paged)"""
 
-
 from conectividad import params, queries
 from recaudo.models.conectividad import SaldosResumenPage
 from recaudo.observability import lambda_handler

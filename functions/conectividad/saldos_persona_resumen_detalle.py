@@ -1,6 +1,5 @@
 """GET /v1/integracion-conectividad/saldos-persona-resumen-detalle (optionally one rubro and year, paged)"""
 
-
 from conectividad import params, queries
 from recaudo.models.conectividad import SaldosDetallePage
 from recaudo.observability import lambda_handler

@@ -13,7 +13,11 @@ app = conectividad_resolver()
 NumeroFactura = Annotated[int, Query(ge=1, lt=10**20, description="Número de factura")]
 
 
-@app.get("/v1/integracion-conectividad/verificar-pago", tags=["Conectividad"], responses=ok_responses(dict, "La factura tiene un pago"))
+@app.get(
+    "/v1/integracion-conectividad/verificar-pago",
+    tags=["Conectividad"],
+    responses=ok_responses(dict, "La factura tiene un pago"),
+)
 def verificar_pago(numeroFactura: NumeroFactura):
     if pagos.verificar_pago(numeroFactura):
         return json_response({"numeroFactura": numeroFactura, **error_body(CodigoRespuesta.EJECUCION_CORRECTA)})

@@ -155,6 +155,9 @@ class TokenRestApi(Construct):
                 "parameter). API Gateway authorizers cannot read request bodies, so the function checks it first, "
                 "against a stored SHA-256 digest in constant time, before doing anything else."
             )
-            suppressions = [{"id": "AwsSolutions-APIG4", "reason": reason}, {"id": "AwsSolutions-COG4", "reason": reason}]
+            suppressions = [
+                {"id": "AwsSolutions-APIG4", "reason": reason},
+                {"id": "AwsSolutions-COG4", "reason": reason},
+            ]
         NagSuppressions.add_resource_suppressions(method, suppressions)
         return method

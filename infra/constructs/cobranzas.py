@@ -40,7 +40,12 @@ class CobranzasConstruct(Construct):
         )
         NagSuppressions.add_resource_suppressions(
             self.access_logs,
-            [{"id": "AwsSolutions-S1", "reason": "This is the access-log bucket of the cobranzas bucket; logging it would recurse."}],
+            [
+                {
+                    "id": "AwsSolutions-S1",
+                    "reason": "This is the access-log bucket of the cobranzas bucket; logging it would recurse.",
+                }
+            ],
         )
         self.bucket = s3.Bucket(
             self,
@@ -74,12 +79,17 @@ class CobranzasConstruct(Construct):
         importing = [
             hash_check,
             _allow(["dynamodb:Query"], index),
-            _allow(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"], ledger),
+            _allow(
+                ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"], ledger
+            ),
         ]
         access = {
             "importar_csv": [*importing, _allow(["s3:PutObject"], f"{bucket}/reportes/*")],
             "importar_url": [hash_check, _allow(["s3:PutObject"], f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*")],
-            "importar_reporte": [hash_check, _allow(["s3:GetObject"], f"{bucket}/reportes/*", f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*")],
+            "importar_reporte": [
+                hash_check,
+                _allow(["s3:GetObject"], f"{bucket}/reportes/*", f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*"),
+            ],
             "exportar_csv": [hash_check, _allow(["dynamodb:Query"], index)],
             "descargar_csv": [hash_check, _allow(["dynamodb:Query"], index)],
         }
@@ -94,7 +104,9 @@ class CobranzasConstruct(Construct):
                 environment=env,
                 statements=access[module],
                 description=f"{'|'.join(methods)} /{c.COBRANZAS_STAGE}/{path}",
-                timeout_seconds=c.COBRANZAS_HTTP_IMPORT_TIMEOUT_SECONDS if module == "importar_csv" else c.FUNCTION_TIMEOUT_SECONDS,
+                timeout_seconds=c.COBRANZAS_HTTP_IMPORT_TIMEOUT_SECONDS
+                if module == "importar_csv"
+                else c.FUNCTION_TIMEOUT_SECONDS,
                 memory_mb=c.COBRANZAS_IMPORT_MEMORY_MB if module == "importar_csv" else c.FUNCTION_MEMORY_MB,
             )
             self.functions[module] = fn

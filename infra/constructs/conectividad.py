@@ -34,7 +34,12 @@ class ConectividadConstruct(Construct):
         super().__init__(scope, construct_id)
         self._api, self._layer = api, layer
         self.functions: dict[str, PythonFunction] = {}
-        ledger, credentials, idempotency, bus = data.ledger.table_arn, data.credentials.table_arn, data.idempotency.table_arn, data.bus.event_bus_arn
+        ledger, credentials, idempotency, bus = (
+            data.ledger.table_arn,
+            data.credentials.table_arn,
+            data.idempotency.table_arn,
+            data.bus.event_bus_arn,
+        )
         base_env = {"LEDGER_TABLE": data.ledger.table_name, "TIME_ZONE": c.TIME_ZONE}
 
         # ---- queries: reads only (GetItem and Query; no Scan, no writes) ----
@@ -50,13 +55,20 @@ class ConectividadConstruct(Construct):
                 _allow(["events:PutEvents"], bus),
             ],
             "Verificar": [_allow(["dynamodb:GetItem"], ledger)],
-            "Compensar": [_allow(["dynamodb:DeleteItem", "dynamodb:UpdateItem"], ledger), _allow(["events:PutEvents"], bus)],
+            "Compensar": [
+                _allow(["dynamodb:DeleteItem", "dynamodb:UpdateItem"], ledger),
+                _allow(["events:PutEvents"], bus),
+            ],
         }
         tasks = {
-            state: self._function(f"flujo-{handler}", "flujo", handler, flow_env, task_access[state], f"payment flow: {state}")
+            state: self._function(
+                f"flujo-{handler}", "flujo", handler, flow_env, task_access[state], f"payment flow: {state}"
+            )
             for state, handler in c.PAYMENT_FLOW_TASKS.items()
         }
-        flow_logs = logs.LogGroup(self, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN)
+        flow_logs = logs.LogGroup(
+            self, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "PaymentFlow",
@@ -87,7 +99,9 @@ class ConectividadConstruct(Construct):
             "IDEMPOTENCY_TABLE": data.idempotency.table_name,
             "PAYMENT_STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
         }
-        idem = _allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], idempotency)
+        idem = _allow(
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], idempotency
+        )
         bank_key = _allow(["dynamodb:GetItem"], credentials)
         access = {
             "ejecutar_pago": [
@@ -96,7 +110,12 @@ class ConectividadConstruct(Construct):
                 bank_key,
                 idem,
             ],
-            "reversar_pago": [_allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], ledger), _allow(["events:PutEvents"], bus), bank_key, idem],
+            "reversar_pago": [
+                _allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], ledger),
+                _allow(["events:PutEvents"], bus),
+                bank_key,
+                idem,
+            ],
             "historial_pagos": [_allow(["dynamodb:GetItem", "dynamodb:Query"], ledger)],
             "verificar_pago": [_allow(["dynamodb:GetItem"], ledger)],
         }
@@ -105,7 +124,13 @@ class ConectividadConstruct(Construct):
             self._endpoint(segment, module, method, payments_env, statements)
 
     def _function(
-        self, construct_id: str, module: str, handler: str, env: dict[str, str], statements: list[iam.PolicyStatement], description: str
+        self,
+        construct_id: str,
+        module: str,
+        handler: str,
+        env: dict[str, str],
+        statements: list[iam.PolicyStatement],
+        description: str,
     ) -> PythonFunction:
         fn = PythonFunction(
             self,
@@ -121,8 +146,15 @@ class ConectividadConstruct(Construct):
         self.functions[construct_id] = fn
         return fn
 
-    def _endpoint(self, segment: str, module: str, method: str, env: dict[str, str], statements: list[iam.PolicyStatement]) -> None:
-        fn = self._function(segment, module, "handler", env, statements, f"{method} /{c.CONECTIVIDAD_BASE_PATH}/{segment}")
+    def _endpoint(
+        self, segment: str, module: str, method: str, env: dict[str, str], statements: list[iam.PolicyStatement]
+    ) -> None:
+        fn = self._function(
+            segment, module, "handler", env, statements, f"{method} /{c.CONECTIVIDAD_BASE_PATH}/{segment}"
+        )
         self._api.add_route(
-            f"{c.CONECTIVIDAD_BASE_PATH}/{segment}", method, fn.function, required_query=c.CONECTIVIDAD_REQUIRED_PARAMS.get(segment, ())
+            f"{c.CONECTIVIDAD_BASE_PATH}/{segment}",
+            method,
+            fn.function,
+            required_query=c.CONECTIVIDAD_REQUIRED_PARAMS.get(segment, ()),
         )

@@ -21,8 +21,17 @@ class RunningStack:
     def __init__(self, cdk_out: Path, workdir: Path, seed: bool) -> None:
         self.state_file = workdir / "stack.json"
         self.log_file = workdir / "runner.log"
-        args = [sys.executable, "-m", "local_stack", "--cdk-out", str(cdk_out), "--port", "0",
-                "--state-file", str(self.state_file)]
+        args = [
+            sys.executable,
+            "-m",
+            "local_stack",
+            "--cdk-out",
+            str(cdk_out),
+            "--port",
+            "0",
+            "--state-file",
+            str(self.state_file),
+        ]
         if not seed:
             args.append("--no-seed")
         self._log = self.log_file.open("w")

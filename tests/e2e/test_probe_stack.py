@@ -17,12 +17,19 @@ def http(probe):
 
 
 def records(probe, kind: str, expect: int, within: float = 10.0) -> list[dict]:
-    table = probe.state["tables"]["Records091F6ECA"] if "Records091F6ECA" in probe.state["tables"] else next(iter(probe.state["tables"].values()))
+    table = (
+        probe.state["tables"]["Records091F6ECA"]
+        if "Records091F6ECA" in probe.state["tables"]
+        else next(iter(probe.state["tables"].values()))
+    )
     ddb = probe.aws("dynamodb")
     deadline = time.monotonic() + within
     while True:
         items = ddb.query(
-            TableName=table, KeyConditionExpression="PK = :k", ExpressionAttributeValues={":k": {"S": kind}}, ConsistentRead=True
+            TableName=table,
+            KeyConditionExpression="PK = :k",
+            ExpressionAttributeValues={":k": {"S": kind}},
+            ConsistentRead=True,
         )["Items"]
         if len(items) >= expect or time.monotonic() > deadline:
             return [json.loads(i["detail"]["S"]) for i in items]
@@ -158,6 +165,9 @@ def test_given_function_output_then_the_runner_prefixes_it_with_the_function_nam
 
     http.get("/boom")
     deadline = time.monotonic() + 10  # the worker's output reaches the runner's log through a relay thread
-    while not (lines := [line for line in probe.logs().splitlines() if "RuntimeError: boom" in line]) and time.monotonic() < deadline:
+    while (
+        not (lines := [line for line in probe.logs().splitlines() if "RuntimeError: boom" in line])
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     assert lines and all(line.startswith("[boom] ") for line in lines)

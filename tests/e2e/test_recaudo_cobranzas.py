@@ -53,13 +53,18 @@ def _export(api2, cob, **params) -> list[list[str]]:
 
 def test_given_the_model_file_when_uploaded_as_curl_does_then_ok_22(recaudo, api2, cob):
     with open(MODEL_FILE, "rb") as f:
-        reply = api2.post("/cobranzas/importar/csv", data={"hash": cob["hash"]}, files={"file": ("ejemplo.csv", f, "text/csv")})
+        reply = api2.post(
+            "/cobranzas/importar/csv", data={"hash": cob["hash"]}, files={"file": ("ejemplo.csv", f, "text/csv")}
+        )
     assert (reply.status_code, reply.text) == (200, f"OK: {_period(recaudo)} - 22 registros importados")
     assert reply.headers["content-type"].startswith("text/plain")
 
 
 def test_given_a_wrong_hash_or_route_then_text_errors_from_the_function_and_the_gateway(api2):
-    assert api2.post("/cobranzas/importar/csv", data={"hash": "x"}, files={"file": ("a.csv", b"1;a;;;a@b.co;1;c;1")}).text == "ERROR: hash inválido"
+    assert (
+        api2.post("/cobranzas/importar/csv", data={"hash": "x"}, files={"file": ("a.csv", b"1;a;;;a@b.co;1;c;1")}).text
+        == "ERROR: hash inválido"
+    )
     missing = api2.get("/cobranzas/no-existe")
     assert missing.status_code == 404 and missing.text == "ERROR: ruta desconocida"
 
@@ -75,10 +80,22 @@ def test_given_an_s3_drop_when_its_event_is_delivered_a_second_time_then_importe
 
     # The same event again (same key and ETag), as S3's at-least-once delivery may do
     etag = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
-    event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "eventVersion": "2.1", "awsRegion": "us-east-1",
-                          "eventTime": "2026-11-21T15:00:00.000Z",
-                          "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                                 "object": {"key": quote_plus(key), "size": len(body), "eTag": etag}}}]}
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "eventVersion": "2.1",
+                "awsRegion": "us-east-1",
+                "eventTime": "2026-11-21T15:00:00.000Z",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(key), "size": len(body), "eTag": etag},
+                },
+            }
+        ]
+    }
     lam = recaudo.aws("lambda")
     name = next(f["FunctionName"] for f in lam.list_functions()["Functions"] if "importars3" in f["FunctionName"])
     out = json.loads(lam.invoke(FunctionName=name, Payload=json.dumps(event))["Payload"].read())
@@ -91,24 +108,50 @@ def test_given_an_s3_drop_when_its_event_is_delivered_a_second_time_then_importe
 def test_given_a_drop_then_a_bank_sees_and_pays_the_debt_and_the_export_shows_acp(recaudo, api2, cob):
     s3, bucket, demo = recaudo.aws("s3"), cob["bucket"], recaudo.state["demo"]
     key = f"{cob['prefijo']}pagable.csv"
-    s3.put_object(Bucket=bucket, Key=key, Body="PAGA1;Pagadora Núñez;;;p@example.co;AGUA;Agua noviembre;1234.56\n".encode())
+    s3.put_object(
+        Bucket=bucket, Key=key, Body="PAGA1;Pagadora Núñez;;;p@example.co;AGUA;Agua noviembre;1234.56\n".encode()
+    )
     assert _wait_for(s3, bucket, key + ".resultado.txt").startswith("OK: ")
     period = _period(recaudo)
 
     headers = {"Authorization": f"Token {demo['bank']['token']}", "Content-Type": "application/json"}
     with httpx.Client(base_url=recaudo.state["apiBaseUrls"]["api"], headers=headers, timeout=60) as bank:
-        saldos = bank.get(f"{BASE}/saldos-persona", params={"codigoConvenio": cob["convenio"], "identificacion": "PAGA1"})
+        saldos = bank.get(
+            f"{BASE}/saldos-persona", params={"codigoConvenio": cob["convenio"], "identificacion": "PAGA1"}
+        )
         assert saldos.status_code == 200, saldos.text
         (saldo,) = loads(saldos.content)
         factura = id_saldo(cob["integrador"], period, "PAGA1", "AGUA")
         assert (saldo["idSaldo"], str(saldo["monto"])) == (factura, "1234.56")
-        body = json.dumps({"llaveAcceso": demo["bank"]["llaveAcceso"], "codigoConvenio": cob["convenio"], "codigoBanco": "00152",
-                           "codigoAgencia": "033272", "periodo": period, "montoTotal": "M", "numeroFactura": factura}).replace('"M"', "1234.56")
+        body = json.dumps(
+            {
+                "llaveAcceso": demo["bank"]["llaveAcceso"],
+                "codigoConvenio": cob["convenio"],
+                "codigoBanco": "00152",
+                "codigoAgencia": "033272",
+                "periodo": period,
+                "montoTotal": "M",
+                "numeroFactura": factura,
+            }
+        ).replace('"M"', "1234.56")
         pay = bank.post(f"{BASE}/ejecutar-pago", content=body)
         assert pay.status_code == 200, pay.text
 
     (row,) = _export(api2, cob, id_cliente="PAGA1")
-    assert row == ["PAGA1", "Pagadora Núñez", "", "", "p@example.co", "AGUA", "Agua noviembre", "1234.56", "", "", "ACP", ""]
+    assert row == [
+        "PAGA1",
+        "Pagadora Núñez",
+        "",
+        "",
+        "p@example.co",
+        "AGUA",
+        "Agua noviembre",
+        "1234.56",
+        "",
+        "",
+        "ACP",
+        "",
+    ]
     report = api2.get("/cobranzas/importar/reporte", params={"hash": cob["hash"], "importacion": "pagable.csv"})
     assert report.text == f"OK: {period} - 1 registros importados\n"
 

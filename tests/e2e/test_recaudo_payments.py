@@ -33,7 +33,10 @@ def test_given_the_demo_files_when_a_newcomer_pays_verifies_and_reverses_then_it
     assert reply[0]["numeroFactura"] == factura and reply[0]["codigoRespuesta"] == 0
     assert str(reply[0]["montoPagado"]) == demo["pago"]["monto"]
     assert bank.get(f"{BASE}/verificar-pago", params={"numeroFactura": factura}).status_code == 200
-    history = bank.get(f"{BASE}/historial-pagos", params={"cedula": "12345678", "fechaInicio": "01/01/2000", "fechaFinal": "31/12/2000"})
+    history = bank.get(
+        f"{BASE}/historial-pagos",
+        params={"cedula": "12345678", "fechaInicio": "01/01/2000", "fechaFinal": "31/12/2000"},
+    )
     assert history.status_code == 200
     reverse = bank.post(f"{BASE}/reversar-pago", content=(state_dir / "reversa.json").read_bytes())
     assert (reverse.status_code, reverse.text, reverse.headers["X-Recaudo-Reversa"]) == (200, "0", "aplicada")
@@ -42,13 +45,22 @@ def test_given_the_demo_files_when_a_newcomer_pays_verifies_and_reverses_then_it
 
 def test_given_50_concurrent_identical_payments_for_each_of_20_receipts_then_exactly_one_payment_each(recaudo, bank):
     demo = recaudo.state["demo"]
-    saldos = loads(bank.get(f"{BASE}/saldos-persona", params={"codigoConvenio": "001", "identificacion": "87654321"}).content)
+    saldos = loads(
+        bank.get(f"{BASE}/saldos-persona", params={"codigoConvenio": "001", "identificacion": "87654321"}).content
+    )
     receipts = saldos[:20]
     assert len(receipts) == 20
     bodies = {
         s["idSaldo"]: json.dumps(
-            {"llaveAcceso": demo["bank"]["llaveAcceso"], "codigoConvenio": "001", "codigoBanco": "00152",
-             "codigoAgencia": "033272", "periodo": f"{s['year']}{s['periodo']}", "montoTotal": "M", "numeroFactura": s["idSaldo"]}
+            {
+                "llaveAcceso": demo["bank"]["llaveAcceso"],
+                "codigoConvenio": "001",
+                "codigoBanco": "00152",
+                "codigoAgencia": "033272",
+                "periodo": f"{s['year']}{s['periodo']}",
+                "montoTotal": "M",
+                "numeroFactura": s["idSaldo"],
+            }
         ).replace('"M"', str(s["monto"]))
         for s in receipts
     }
@@ -75,7 +87,9 @@ def test_given_50_concurrent_identical_payments_for_each_of_20_receipts_then_exa
             if status == 409:
                 assert json.loads(text)["codigoRespuesta"] == 1  # in progress: retry
         payments = ddb.query(
-            TableName=ledger, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": f"PAGO#{factura}"}},
+            TableName=ledger,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"PAGO#{factura}"}},
             ConsistentRead=True,
         )["Items"]
         assert [p["estado"]["S"] for p in payments] == ["CONFIRMADO"]

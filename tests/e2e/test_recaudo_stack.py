@@ -78,7 +78,11 @@ def test_given_pages_when_walked_then_every_group_once(bank):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Token RyNrhel3gtc92+4/Ml0RjbXTsJU="}, {"Authorization": "Token 0123456789abcdef." + "A" * 43}],
+    [
+        {},
+        {"Authorization": "Token RyNrhel3gtc92+4/Ml0RjbXTsJU="},
+        {"Authorization": "Token 0123456789abcdef." + "A" * 43},
+    ],
     ids=["missing", "document-sample", "forged"],
 )
 def test_given_a_denied_token_then_401_with_code_4(anonymous, headers):
@@ -89,8 +93,10 @@ def test_given_a_denied_token_then_401_with_code_4(anonymous, headers):
 
 def test_given_bad_parameters_through_the_gateway_then_400_with_code_5(bank):
     missing = bank.get(f"{BASE}/saldos-persona", params={"identificacion": "12345678"})  # stopped by API Gateway
-    invalid = bank.get(f"{BASE}/saldos-persona-resumen", params={
-        "codigoConvenio": "001", "identificacion": "12345678", "numeroPagina": "x", "longitudPagina": 5})
+    invalid = bank.get(
+        f"{BASE}/saldos-persona-resumen",
+        params={"codigoConvenio": "001", "identificacion": "12345678", "numeroPagina": "x", "longitudPagina": 5},
+    )
     for response in (missing, invalid):
         assert response.status_code == 400
         assert response.json()["codigoRespuesta"] == 5

@@ -16,10 +16,14 @@ def test_given_the_lock_when_exported_for_the_layer_then_runtime_provided_packag
 def test_given_the_function_assets_then_each_context_ships_only_its_own_code(synthesized):
     from pathlib import Path
 
-    stack, template, artifact = synthesized
+    _, template, artifact = synthesized
     outdir = Path(artifact.assembly.directory)
     functions = template.to_json()["Resources"]
-    for fn in (r for k, r in functions.items() if r["Type"] == "AWS::Lambda::Function" and not k.startswith("BucketNotificationsHandler")):
+    for fn in (
+        r
+        for k, r in functions.items()
+        if r["Type"] == "AWS::Lambda::Function" and not k.startswith("BucketNotificationsHandler")
+    ):
         asset = outdir / ("asset." + fn["Properties"]["Code"]["S3Key"].removesuffix(".zip"))
         context = fn["Properties"]["Handler"].split(".")[0]
         shipped = {p.name for p in asset.iterdir()}

@@ -27,7 +27,11 @@ def of_type(resources: dict, kind: str) -> dict:
 
 def ours(resources) -> dict:
     """Our functions: not CDK's deploy-time BucketNotificationsHandler (inline code, no layer)."""
-    return {k: f for k, f in of_type(resources, "AWS::Lambda::Function").items() if not k.startswith("BucketNotificationsHandler")}
+    return {
+        k: f
+        for k, f in of_type(resources, "AWS::Lambda::Function").items()
+        if not k.startswith("BucketNotificationsHandler")
+    }
 
 
 def test_given_the_app_then_one_function_per_endpoint_and_flow_task_plus_the_authorizer(resources):
@@ -86,9 +90,16 @@ def test_given_each_function_then_it_may_only_do_its_own_dynamodb_operations(res
     assert actions["conectividad.verificar_pago.handler"] == {"dynamodb:GetItem"}
     assert actions["conectividad.historial_pagos.handler"] == {"dynamodb:GetItem", "dynamodb:Query"}
     assert actions["conectividad.flujo.verificar"] == {"dynamodb:GetItem"}
-    assert actions["conectividad.flujo.aplicar"] == {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+    assert actions["conectividad.flujo.aplicar"] == {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+    }
     assert actions["conectividad.ejecutar_pago.handler"] == {  # ledger reads + sequence; idempotency records
-        "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
     }
     assert actions["authorizer.token.handler"] == {"dynamodb:GetItem"}
 
@@ -118,7 +129,9 @@ def test_given_every_route_then_it_requires_the_token_authorizer(resources):
 
 
 def test_given_the_cobranzas_routes_then_their_own_api_and_the_hash_checked_by_each_function(resources):
-    methods = {k: m for k, m in of_type(resources, "AWS::ApiGateway::Method").items() if _api(m).startswith("CobranzasApi")}
+    methods = {
+        k: m for k, m in of_type(resources, "AWS::ApiGateway::Method").items() if _api(m).startswith("CobranzasApi")
+    }
     assert len(methods) == sum(len(methods_) for _, methods_ in c.COBRANZAS_ROUTES.values())
     assert all(m["Properties"]["AuthorizationType"] == "NONE" for m in methods.values())
     (api,) = (r for k, r in of_type(resources, "AWS::ApiGateway::RestApi").items() if k.startswith("CobranzasApi"))
@@ -169,12 +182,17 @@ def test_given_gateway_refusals_then_they_speak_the_conectividad_dialect(resourc
         if _api(r).startswith("ConectividadApi")
     }
     text = {
-        r["Properties"]["ResponseType"]: (r["Properties"]["ResponseTemplates"]["application/json"], r["Properties"]["ResponseParameters"])
+        r["Properties"]["ResponseType"]: (
+            r["Properties"]["ResponseTemplates"]["application/json"],
+            r["Properties"]["ResponseParameters"],
+        )
         for r in all_replies
         if _api(r).startswith("CobranzasApi")
     }
     assert text and all(body.startswith("ERROR: ") for body, _ in text.values())
-    assert all(params["gatewayresponse.header.Content-Type"] == "'text/plain; charset=utf-8'" for _, params in text.values())
+    assert all(
+        params["gatewayresponse.header.Content-Type"] == "'text/plain; charset=utf-8'" for _, params in text.values()
+    )
     assert "importar/url" in text["REQUEST_TOO_LARGE"][0]
     assert replies["UNAUTHORIZED"]["codigoRespuesta"] == 4
     assert replies["ACCESS_DENIED"]["codigoRespuesta"] == 4

@@ -9,6 +9,7 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +24,8 @@ from tests.helpers import LambdaContext, rest_event
 
 BUCKET = "recaudo-cobranzas-test"
 INTEGRADOR = Integrador("club", "Club Atlético", "CLUB", "CLUB01", "America/Bogota")
-MODEL_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference", "paypertic", "ejemplo-archivo-a-cobrar.csv")
+# Pay per TIC's public model file (22 rows, no header, ";"), reproduced in the repository as data.
+MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "paypertic-modelo.csv"
 
 
 def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[str, bytes]:
@@ -34,9 +36,13 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tu
         out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
     for name, (filename, content) in files.items():
         out += (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-            f"Content-Type: text/csv\r\n\r\n"
-        ).encode() + content + b"\r\n"
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                f"Content-Type: text/csv\r\n\r\n"
+            ).encode()
+            + content
+            + b"\r\n"
+        )
     out += f"--{boundary}--\r\n".encode()
     return f"multipart/form-data; boundary={boundary}", out
 
@@ -68,7 +74,13 @@ class CobranzasHarness:
             headers.setdefault(k.lower(), v[0])
         return Reply(response["statusCode"], raw.decode("utf-8"), headers, raw)
 
-    def importar(self, content: bytes | None, hash_: str | None = "default", filename: str = "cobranzas.csv", query: str | None = None) -> Reply:
+    def importar(
+        self,
+        content: bytes | None,
+        hash_: str | None = "default",
+        filename: str = "cobranzas.csv",
+        query: str | None = None,
+    ) -> Reply:
         fields = {} if hash_ is None else {"hash": self.hash if hash_ == "default" else hash_}
         files = {} if content is None else {"file": (filename, content)}
         content_type, body = multipart(fields, files)
@@ -76,7 +88,13 @@ class CobranzasHarness:
         event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
         return self.call("importar_csv", event)
 
-    def exportar(self, params: dict[str, str] | None = None, method: str = "GET", module: str = "exportar_csv", form: str = "urlencoded") -> Reply:
+    def exportar(
+        self,
+        params: dict[str, str] | None = None,
+        method: str = "GET",
+        module: str = "exportar_csv",
+        form: str = "urlencoded",
+    ) -> Reply:
         params = {"hash": self.hash} | (params or {})
         path = "/cobranzas/" + ("exportar" if module == "exportar_csv" else "descargar") + "/csv"
         if method == "GET":
@@ -86,7 +104,9 @@ class CobranzasHarness:
             event = rest_event("POST", path, headers={"Content-Type": content_type})
             event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
         else:
-            event = rest_event("POST", path, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=urlencode(params))
+            event = rest_event(
+                "POST", path, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=urlencode(params)
+            )
         return self.call(module, event)
 
     def filas(self, **params: str) -> list[list[str]]:
@@ -128,6 +148,8 @@ def build(now: datetime, monkeypatch: Any, page_limit: int = 3, create_tables: b
     ledger = LedgerRepository(os.environ["LEDGER_TABLE"], ddb, page_limit=page_limit)
     ledger.put_convenio(Convenio("CLUB01", TipoConvenio.TOTAL, "Club Atlético: cobranzas", institucion="CLUB"))
     repo = CobranzasRepository(os.environ["LEDGER_TABLE"], ddb, page_limit=page_limit, sleep=lambda s: None)
-    deps = servicio.CobranzasDeps(cobranzas=repo, integradores=integradores, archivos=Archivos(s3, BUCKET), clock=lambda: now)
+    deps = servicio.CobranzasDeps(
+        cobranzas=repo, integradores=integradores, archivos=Archivos(s3, BUCKET), clock=lambda: now
+    )
     monkeypatch.setattr(servicio, "default_deps", lambda: deps)
     return CobranzasHarness(deps, hash_, ddb, s3, ledger, repo)

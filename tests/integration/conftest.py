@@ -40,8 +40,13 @@ def demo() -> DemoDataset:
         for i in range(23):
             ledger.put_deuda(deuda(9000 + i, date(2020 + i // 12, i % 12 + 1, 28), identificacion=PAGING_PERSON))
             ledger.put_deuda(
-                deuda(9500 + i, date(2020 + i // 12, i % 12 + 1, 28), identificacion=PAGING_PERSON, rubro="17",
-                      estado=EstadoDeuda.PAGADO)
+                deuda(
+                    9500 + i,
+                    date(2020 + i // 12, i % 12 + 1, 28),
+                    identificacion=PAGING_PERSON,
+                    rubro="17",
+                    estado=EstadoDeuda.PAGADO,
+                )
             )
         deps = queries.QueryDeps(ledger=ledger, time_zone=settings.time_zone, clock=lambda: NOW)
         patch.setattr(queries, "default_deps", lambda: deps)

@@ -22,7 +22,12 @@ from recaudo.stepfunctions import SyncStateMachine
 from tests.helpers import LambdaContext, call, rest_event
 
 BASE = "/v1/integracion-conectividad"
-TASK_HANDLERS = {"Aplicar": flujo.aplicar, "Confirmar": flujo.confirmar, "Verificar": flujo.verificar, "Compensar": flujo.compensar}
+TASK_HANDLERS = {
+    "Aplicar": flujo.aplicar,
+    "Confirmar": flujo.confirmar,
+    "Verificar": flujo.verificar,
+    "Compensar": flujo.compensar,
+}
 
 
 class Faults:
@@ -73,7 +78,9 @@ class PaymentHarness:
         response = module.handler(event, LambdaContext())
         from recaudo.money import loads
 
-        headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()} | (response.get("headers") or {})
+        headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()} | (
+            response.get("headers") or {}
+        )
         return response["statusCode"], loads(response["body"]) if response.get("body") else None, headers
 
     def get(self, segment: str, query: str) -> tuple[int, Any]:
@@ -129,8 +136,12 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
     bus = os.environ["EVENT_BUS_NAME"]
     clients["events"].create_event_bus(Name=bus)
     queue_url = clients["sqs"].create_queue(QueueName="confirmed")["QueueUrl"]
-    queue_arn = clients["sqs"].get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    clients["events"].put_rule(Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["recaudo.conectividad"]}))
+    queue_arn = clients["sqs"].get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    clients["events"].put_rule(
+        Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["recaudo.conectividad"]})
+    )
     clients["events"].put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
 
     role = clients["iam"].create_role(RoleName="flow", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -159,7 +170,7 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
             result = TASK_HANDLERS[task](event, LambdaContext(function_name=function_name))
             faults.after(task)
             return json.dumps(result), False, ""
-        except Exception as exc:  # as the Lambda runtime reports a function error
+        except Exception as exc:  # noqa: BLE001 - as the Lambda runtime reports any function error
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), True, ""
 
     emulator.route_lambda_invokes(dispatch)
@@ -175,4 +186,6 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
         clock=lambda: now,
     )
     monkeypatch.setattr(pagos, "default_deps", lambda: deps)
-    return PaymentHarness(clients, ledger, payments, credentials, deps, bank.token, bank.llave_acceso, faults, queue_url)
+    return PaymentHarness(
+        clients, ledger, payments, credentials, deps, bank.token, bank.llave_acceso, faults, queue_url
+    )

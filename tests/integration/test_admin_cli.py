@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+
 from recaudo import admin, auth
 from recaudo.data.credentials import CredentialsRepository
 from recaudo.data.ledger import LedgerRepository
@@ -61,7 +62,9 @@ def test_given_the_cli_when_an_integrator_is_created_then_its_hash_authenticates
     from recaudo.data.ledger import LedgerRepository
 
     run(capsys, "create-tables")
-    out = run(capsys, "create-integrador", "--id", "club", "--nombre", "Club", "--institucion", "CLUB", "--convenio", "CLUB01")
+    out = run(
+        capsys, "create-integrador", "--id", "club", "--nombre", "Club", "--institucion", "CLUB", "--convenio", "CLUB01"
+    )
     assert out["prefijoS3"] == "entrada/club/"
     client.cache_clear()
     ddb = client("dynamodb")

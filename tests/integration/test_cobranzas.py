@@ -4,7 +4,9 @@ Conectividad. Handlers in-process under moto; DynamoDB pages of 3 items."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from decimal import Decimal
+from typing import ClassVar
 
 import pytest
 
@@ -12,7 +14,7 @@ from recaudo.data.cobranzas import id_saldo
 from tests.conftest import NOW
 from tests.integration.cobranzas_harness import BUCKET, MODEL_FILE, CobranzasHarness, build
 
-MODEL = open(MODEL_FILE, "rb").read()
+MODEL = MODEL_FILE.read_bytes()
 
 
 @pytest.fixture
@@ -38,11 +40,13 @@ class TestModelFile:
         in_file = {(c[0], c[5]): Decimal(c[7]) for c in (line.split(";") for line in MODEL.decode().splitlines())}
         assert amounts == in_file
 
-    def test_given_the_period_when_the_clock_is_the_first_hours_utc_then_the_institution_zone_decides(self, aws, monkeypatch):
-        from datetime import datetime, timezone
+    def test_given_the_period_when_the_clock_is_the_first_hours_utc_then_the_institution_zone_decides(
+        self, aws, monkeypatch
+    ):
+        from datetime import datetime
 
         # 2026-12-01 03:00 UTC is still November 30 in Bogotá (UTC-5)
-        h = build(datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc), monkeypatch)
+        h = build(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), monkeypatch)
         assert h.importar(MODEL).body == "OK: 202611 - 22 registros importados"
 
     def test_given_the_same_file_twice_then_no_duplicates_and_nothing_rewritten(self, h):
@@ -69,7 +73,7 @@ class TestVariants:
         rows = {r[0]: r for r in h.filas()}
         assert rows["500"][8:10] == ["socio-12", "sede norte"] and rows["501"][8:10] == ["", ""]
 
-    BAD_ROWS = {
+    BAD_ROWS: ClassVar[dict[str, str]] = {
         "few fields": "500;Ana;1;2;a@b.co;1;Cuota\n",
         "nine fields": "500;Ana;1;2;a@b.co;1;Cuota;10;x\n",
         "no client": row(cliente=""),
@@ -93,7 +97,10 @@ class TestVariants:
         content = (row(cliente="1") + self.BAD_ROWS[kind] + row(cliente="3")).encode()
         reply = h.importar(content)
         assert reply.body == "OK: 202611 - 2 registros importados - 1 registros fallidos"
-        report = h.call("importar_reporte", _get("/cobranzas/importar/reporte", hash=h.hash, importacion=reply.headers["x-recaudo-importacion"]))
+        report = h.call(
+            "importar_reporte",
+            _get("/cobranzas/importar/reporte", hash=h.hash, importacion=reply.headers["x-recaudo-importacion"]),
+        )
         lines = report.body.splitlines()
         assert lines[0] == reply.body and len(lines) == 2 and lines[1].startswith("línea 2: ")
 
@@ -102,7 +109,7 @@ class TestVariants:
         assert h.importar(content).body == "OK: 202611 - 1 registros importados - 1 registros fallidos"
         assert h.filas()[0][7] == "10.00"
 
-    WHOLE_FILE = {
+    WHOLE_FILE: ClassVar[dict[str, tuple[bytes, str]]] = {
         "empty": (b"", "ERROR: el archivo está vacío"),
         "blank lines": (b"\n\r\n  \n", "ERROR: el archivo está vacío"),
         "comma csv": (b"a,b,c\n1,2,3\n", "ERROR: el archivo no tiene el formato de cobranzas"),
@@ -133,7 +140,11 @@ class TestVariants:
     def test_given_a_file_over_the_http_limit_then_error_pointing_to_the_upload_url(self, h):
         h.deps.max_http_bytes = 1024
         reply = h.importar(row().encode() * 40)
-        assert reply.status == 413 and reply.body.startswith("ERROR: archivo demasiado grande") and "importar/url" in reply.body
+        assert (
+            reply.status == 413
+            and reply.body.startswith("ERROR: archivo demasiado grande")
+            and "importar/url" in reply.body
+        )
 
     def test_given_a_body_that_is_not_multipart_then_error_not_500(self, h):
         from tests.helpers import rest_event
@@ -147,7 +158,9 @@ class TestVariants:
         h.importar(row().encode(), query=f"hash={h.hash}")
         h.exportar()
         h.importar(row().encode(), hash_=h.hash + "x")
-        assert caplog.records and all(h.hash not in r.getMessage() and h.hash not in str(r.__dict__) for r in caplog.records)
+        assert caplog.records and all(
+            h.hash not in r.getMessage() and h.hash not in str(r.__dict__) for r in caplog.records
+        )
 
     def test_given_an_integrator_then_only_a_digest_of_its_hash_is_stored(self, h):
         items = h.ddb.scan(TableName="recaudo-credentials")["Items"]
@@ -214,9 +227,9 @@ class TestExport:
         assert {(r[0], r[5]) for r in loaded.filas(**params)} == expected
 
     def test_given_imports_in_two_periods_then_star_lists_both_and_the_default_only_the_current(self, aws, monkeypatch):
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        h = build(datetime(2026, 10, 15, 15, tzinfo=timezone.utc), monkeypatch)
+        h = build(datetime(2026, 10, 15, 15, tzinfo=UTC), monkeypatch)
         h.importar(row(cliente="1").encode())
         october = h.deps
         october.clock = lambda: NOW
@@ -225,7 +238,7 @@ class TestExport:
         assert [r[0] for r in h.filas(periodo="*")] == ["1", "2"]
         assert [r[0] for r in h.filas(periodo="202610")] == ["1"]
 
-    @pytest.mark.parametrize("method,form", [("GET", None), ("POST", "urlencoded"), ("POST", "multipart")])
+    @pytest.mark.parametrize(("method", "form"), [("GET", None), ("POST", "urlencoded"), ("POST", "multipart")])
     def test_given_get_or_post_then_the_same_csv(self, loaded, method, form):
         reply = loaded.exportar({"id_cliente": "2"}, method=method, form=form or "urlencoded")
         assert reply.status == 200 and reply.headers["content-type"].startswith("text/csv")
@@ -246,12 +259,12 @@ class TestExport:
         assert (reply.status, reply.body) == (401, "ERROR: hash inválido")
 
     def test_given_formula_triggers_in_text_cells_then_neutralised(self, h):
-        content = "500;=HYPERLINK(\"x\");+573001234567;-1;@ana@example.co;1;@SUM(A1);10;=1+1;+x\n"
+        content = '500;=HYPERLINK("x");+573001234567;-1;@ana@example.co;1;@SUM(A1);10;=1+1;+x\n'
         assert h.importar(content.encode()).body.startswith("OK: 202611 - 0 registros importados - 1")  # mail invalid
-        content = "500;=HYPERLINK(\"x\");+573001234567;-1;ana@example.co;1;@SUM(A1);10;=1+1;+x\n"
+        content = '500;=HYPERLINK("x");+573001234567;-1;ana@example.co;1;@SUM(A1);10;=1+1;+x\n'
         assert h.importar(content.encode()).body == "OK: 202611 - 1 registros importados"
         (cells,) = h.filas()
-        assert cells[1] == "'=HYPERLINK(\"x\")" and cells[2] == "'+573001234567" and cells[3] == "'-1"
+        assert cells[1] == '\'=HYPERLINK("x")' and cells[2] == "'+573001234567" and cells[3] == "'-1"
         assert cells[6] == "'@SUM(A1)" and cells[8:10] == ["'=1+1", "'+x"]
         assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cells)
 
@@ -261,7 +274,13 @@ class TestOneLedger:
         h.importar(MODEL)
         debts = h.ledger.deudas_pendientes("176", "CLUB")
         assert sorted((d.id_rubro, d.monto) for d in debts) == sorted(
-            [("1", Decimal("99")), ("5", Decimal("1322.10")), ("3", Decimal("199.90")), ("4", Decimal("350")), ("9", Decimal("250"))]
+            [
+                ("1", Decimal("99")),
+                ("5", Decimal("1322.10")),
+                ("3", Decimal("199.90")),
+                ("4", Decimal("350")),
+                ("9", Decimal("250")),
+            ]
         )
         assert h.ledger.get_persona("176").nombre == "Fabian Barros"
         d = h.ledger.get_deuda_por_factura(id_saldo("club", "202611", "176", "5"))
@@ -325,7 +344,9 @@ def _post_form(path: str, **params: str):
 
     from tests.helpers import rest_event
 
-    return rest_event("POST", path, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=urlencode(params))
+    return rest_event(
+        "POST", path, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=urlencode(params)
+    )
 
 
 def _pay(h: CobranzasHarness, cliente: str, concepto: str) -> None:

@@ -28,7 +28,7 @@ def both(aws, monkeypatch):
 
 def test_given_imported_collections_when_a_bank_queries_pays_and_reverses_then_the_export_follows(both):
     p, c = both
-    assert c.importar(open(MODEL_FILE, "rb").read()).body == "OK: 202611 - 22 registros importados"
+    assert c.importar(MODEL_FILE.read_bytes()).body == "OK: 202611 - 22 registros importados"
 
     # Given the bank sees the collections in saldos-persona under the integrator's convenio
     status, saldos = p.get("saldos-persona", "codigoConvenio=CLUB01&identificacion=211")
@@ -40,7 +40,9 @@ def test_given_imported_collections_when_a_bank_queries_pays_and_reverses_then_t
     assert factura in {s["idSaldo"] for s in saldos}
 
     # When it pays one with ejecutar-pago
-    body = json.dumps(p.body(codigoConvenio="CLUB01", periodo="202611", montoTotal="M", numeroFactura=factura)).replace('"M"', "815.70")
+    body = json.dumps(p.body(codigoConvenio="CLUB01", periodo="202611", montoTotal="M", numeroFactura=factura)).replace(
+        '"M"', "815.70"
+    )
     status, reply, _ = p.post("ejecutar-pago", body)
     assert status == 200 and reply[0]["codigoRespuesta"] == 0 and reply[0]["montoPagado"] == p_dec("815.70")
 
@@ -48,7 +50,7 @@ def test_given_imported_collections_when_a_bank_queries_pays_and_reverses_then_t
     states = {(r[0], r[5]): r[10] for r in c.filas()}
     assert states[("211", "6")] == "ACP" and list(states.values()).count("EMI") == 21
     # and a re-import of the same file leaves the paid one alone
-    assert c.importar(open(MODEL_FILE, "rb").read()).body == "OK: 202611 - 22 registros importados"
+    assert c.importar(MODEL_FILE.read_bytes()).body == "OK: 202611 - 22 registros importados"
     assert {(r[0], r[5]): r[10] for r in c.filas()}[("211", "6")] == "ACP"
 
     # When the bank reverses it, Then it is EMI again (and payable)
@@ -65,7 +67,9 @@ def p_dec(text: str):
 
 # ---- round trip ----
 
-_text = st.text(alphabet=string.ascii_letters + string.digits + " áéíóúñÑÜ.,()'/#&=+-@", min_size=0, max_size=30).map(str.strip)
+_text = st.text(alphabet=string.ascii_letters + string.digits + " áéíóúñÑÜ.,()'/#&=+-@", min_size=0, max_size=30).map(
+    str.strip
+)
 _required = _text.filter(bool)
 _amount = st.decimals(min_value="0.01", max_value="9999999999999.99", places=2)
 _row = st.fixed_dictionaries(
@@ -83,7 +87,11 @@ _row = st.fixed_dictionaries(
 
 
 @settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "25")), deadline=None)
-@given(rows=st.lists(_row, min_size=1, max_size=8), encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]), crlf=st.booleans())
+@given(
+    rows=st.lists(_row, min_size=1, max_size=8),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]),
+    crlf=st.booleans(),
+)
 def test_given_any_valid_file_when_imported_then_exported_back_the_same(rows, encoding, crlf):
     from moto import mock_aws
 
@@ -97,7 +105,16 @@ def _round_trip(c, rows, encoding, crlf) -> None:
     lines, expected = [], set()
     for i, r in enumerate(rows):
         cliente = f"C{i}"
-        fields = [cliente, r["nombre"], r["celular"], r["telefono"], r["mail"], r["concepto"], r["descripcion"], str(r["monto"])]
+        fields = [
+            cliente,
+            r["nombre"],
+            r["celular"],
+            r["telefono"],
+            r["mail"],
+            r["concepto"],
+            r["descripcion"],
+            str(r["monto"]),
+        ]
         if r["opcionales"] is not None:
             fields += list(r["opcionales"])
         lines.append(";".join(fields))

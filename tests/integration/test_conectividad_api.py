@@ -18,7 +18,9 @@ def pending_ids(demo, identificacion: str, hasta: date | None = None) -> set[int
     return {
         d.id_saldo
         for d in demo.deudas
-        if d.identificacion == identificacion and d.estado.value == "pendiente" and (hasta is None or d.fecha_corte <= hasta)
+        if d.identificacion == identificacion
+        and d.estado.value == "pendiente"
+        and (hasta is None or d.fecha_corte <= hasta)
     }
 
 
@@ -47,7 +49,13 @@ class TestHappyPaths:
         status, body = get(handler_of, "saldos-persona", "codigoConvenio=004&identificacion=87654321")
         assert status == 200
         first = body[0]
-        assert {"auxiliarContable", "numeroCuenta", "tipoTransaccion", "numeroDocumento", "numeroPersona"} <= first.keys()
+        assert {
+            "auxiliarContable",
+            "numeroCuenta",
+            "tipoTransaccion",
+            "numeroDocumento",
+            "numeroPersona",
+        } <= first.keys()
         assert first["numeroDocumento"] == str(first["idSaldo"])
 
     @pytest.mark.parametrize("alias", ["identificacion", "idDeudor"])
@@ -68,7 +76,11 @@ class TestHappyPaths:
         assert {s["idSaldo"] for s in body} == pending_ids(demo, "12345678", date(2026, 6, 30))
 
     def test_given_a_summary_when_paged_then_pages_partition_the_groups(self, demo, handler_of):
-        groups = {(d.year, d.id_rubro) for d in demo.deudas if d.identificacion == "12345678" and d.estado.value == "pendiente"}
+        groups = {
+            (d.year, d.id_rubro)
+            for d in demo.deudas
+            if d.identificacion == "12345678" and d.estado.value == "pendiente"
+        }
         pages = -(-len(groups) // 5)
         seen = []
         for n in range(1, pages + 1):
@@ -144,8 +156,14 @@ BAD_INPUTS = [
     ("saldos-persona-resumen", "codigoConvenio=001&identificacion=12345678&numeroPagina=1&longitudPagina=101"),
     ("saldos-persona-resumen", "codigoConvenio=001&identificacion=12345678&numeroPagina=1.5&longitudPagina=5"),
     ("saldos-persona-resumen", "codigoConvenio=001&identificacion=12345678&numeroPagina=99&longitudPagina=5"),
-    ("saldos-persona-resumen-detalle", "codigoConvenio=001&identificacion=12345678&numeroPagina=1&longitudPagina=5&year=20x6"),
-    ("saldos-persona-resumen-detalle", "codigoConvenio=001&identificacion=12345678&numeroPagina=1&longitudPagina=5&idRubro=%3Cx%3E"),
+    (
+        "saldos-persona-resumen-detalle",
+        "codigoConvenio=001&identificacion=12345678&numeroPagina=1&longitudPagina=5&year=20x6",
+    ),
+    (
+        "saldos-persona-resumen-detalle",
+        "codigoConvenio=001&identificacion=12345678&numeroPagina=1&longitudPagina=5&idRubro=%3Cx%3E",
+    ),
 ]
 
 

@@ -1,13 +1,13 @@
 """The Conectividad document's own curl examples, replayed against our handlers.
 
-The seed document is read at test time: each query example's URL and headers are sent as API Gateway
+The document's examples live in the repository as data (``tests/data/conectividad_documento.json``,
+reproduced verbatim from seed 000): each query example's URL and headers are sent as API Gateway
 would, and the reply's JSON shape (keys and value types) must equal the document's example reply.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from decimal import Decimal
 from pathlib import Path
@@ -18,21 +18,16 @@ import pytest
 from infra.constants import CONECTIVIDAD_QUERIES
 from tests.helpers import call, rest_event
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_72160a5d4c33732a.txt"
+DOCUMENT = Path(__file__).resolve().parents[1] / "data" / "conectividad_documento.json"
 
 
-def _examples() -> list[tuple[str, str, dict[str, str], object]]:
-    text = SEED.read_text(encoding="utf-8")
+def _examples() -> list[tuple[str, str, dict[str, str], object, str]]:
     out = []
-    for section in re.split(r"\n## ", text):
-        curl = re.search(r"```javascript\n(curl -X GET [^\n]+)\n```", section)
-        reply = re.search(r"devuelve JSON[^\n]*\n\n```javascript\n(.*?)\n```", section, re.S)
-        if not curl or not reply:
-            continue
-        argv = shlex.split(curl.group(1))
+    for example in json.loads(DOCUMENT.read_text(encoding="utf-8"))["examples"]:
+        argv = shlex.split(example["curl"])
         headers = dict(argv[i + 1].split(": ", 1) for i, a in enumerate(argv) if a == "-H")
         url = urlsplit(argv[-1])
-        out.append((section.splitlines()[0], url.path, headers, json.loads(reply.group(1)), url.query))
+        out.append((example["title"], url.path, headers, example["reply"], url.query))
     return out
 
 

@@ -4,8 +4,8 @@ money invariants, checked against the stored data after every step."""
 from __future__ import annotations
 
 import itertools
-import os
 import json
+import os
 from datetime import date
 from decimal import Decimal
 
@@ -22,9 +22,13 @@ from tests.integration.payment_harness import build
 _ids = itertools.count(1)
 DEBTS = 4
 OPERATIONS = st.lists(
-    st.tuples(st.sampled_from(["pay", "replay", "reverse", "rereverse"]), st.integers(0, DEBTS - 1)), min_size=1, max_size=8
+    st.tuples(st.sampled_from(["pay", "replay", "reverse", "rereverse"]), st.integers(0, DEBTS - 1)),
+    min_size=1,
+    max_size=8,
 )
-AMOUNTS = st.lists(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2), min_size=DEBTS, max_size=DEBTS)
+AMOUNTS = st.lists(
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2), min_size=DEBTS, max_size=DEBTS
+)
 
 
 @pytest.fixture
@@ -37,18 +41,32 @@ def harness(aws, monkeypatch):
 def stored(h, ident: str, ids: list[int]) -> tuple[list[dict], list[dict], list[dict]]:
     """(debts, current payments, reversed payments) of one example, straight from DynamoDB."""
     ddb = h.clients["dynamodb"]
-    debts = [from_item(i) for i in ddb.query(
-        TableName="recaudo-ledger", KeyConditionExpression="PK = :pk AND begins_with(SK, :s)",
-        ExpressionAttributeValues={":pk": {"S": f"PER#{ident}"}, ":s": {"S": "SALDO#"}}, ConsistentRead=True)["Items"]]
+    debts = [
+        from_item(i)
+        for i in ddb.query(
+            TableName="recaudo-ledger",
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :s)",
+            ExpressionAttributeValues={":pk": {"S": f"PER#{ident}"}, ":s": {"S": "SALDO#"}},
+            ConsistentRead=True,
+        )["Items"]
+    ]
     current, reversed_ = [], []
     for nf in ids:
-        for item in ddb.query(TableName="recaudo-ledger", KeyConditionExpression="PK = :pk",
-                              ExpressionAttributeValues={":pk": {"S": f"PAGO#{nf}"}}, ConsistentRead=True)["Items"]:
+        for item in ddb.query(
+            TableName="recaudo-ledger",
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"PAGO#{nf}"}},
+            ConsistentRead=True,
+        )["Items"]:
             (current if item["SK"]["S"] == "PAGO" else reversed_).append(from_item(item))
     return debts, current, reversed_
 
 
-@settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "20")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "20")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(operations=OPERATIONS, amounts=AMOUNTS)
 def test_given_random_pay_replay_reverse_sequences_then_money_is_never_created_or_lost(harness, operations, amounts):
     h = harness
@@ -64,8 +82,14 @@ def test_given_random_pay_replay_reverse_sequences_then_money_is_never_created_o
 
     for op, i in operations:
         d = debts[i]
-        common = {"llaveAcceso": h.llave, "codigoConvenio": "001", "codigoBanco": "00152", "codigoAgencia": "1",
-                  "periodo": f"{d.year}{d.periodo}", "numeroFactura": d.id_saldo}
+        common = {
+            "llaveAcceso": h.llave,
+            "codigoConvenio": "001",
+            "codigoBanco": "00152",
+            "codigoAgencia": "1",
+            "periodo": f"{d.year}{d.periodo}",
+            "numeroFactura": d.id_saldo,
+        }
         if op in ("pay", "replay"):
             body = json.dumps(common | {"montoTotal": "M"}).replace('"M"', str(d.monto))
             status, reply, _ = h.post("ejecutar-pago", body)
@@ -73,7 +97,7 @@ def test_given_random_pay_replay_reverse_sequences_then_money_is_never_created_o
             assert isinstance(reply[0]["montoPagado"], Decimal) and reply[0]["montoPagado"] == d.monto
             model_paid[i] = True
         else:
-            status, reply, headers = h.post("reversar-pago", json.dumps(common))
+            status, reply, _ = h.post("reversar-pago", json.dumps(common))
             if model_paid[i] or status == 200:
                 assert (status, reply) == (200, 0)
             else:
@@ -83,7 +107,9 @@ def test_given_random_pay_replay_reverse_sequences_then_money_is_never_created_o
         rows, current, reversed_ = stored(h, ident, ids)
         paid = [r for r in rows if r["estado"] == "pagado"]
         # the ledger agrees with the model
-        assert sorted(int(r["idSaldo"]) for r in paid) == sorted(d.id_saldo for d, p in zip(debts, model_paid) if p)
+        assert sorted(int(r["idSaldo"]) for r in paid) == sorted(
+            d.id_saldo for d, p in zip(debts, model_paid, strict=True) if p
+        )
         # sum of paid debts == confirmed payments minus the reversed ones
         confirmed_ever = sum((Decimal(p["monto"]) for p in current + reversed_), Decimal("0"))
         reversed_total = sum((Decimal(p["monto"]) for p in reversed_), Decimal("0"))
@@ -96,4 +122,6 @@ def test_given_random_pay_replay_reverse_sequences_then_money_is_never_created_o
         assert all(int(r["pagoFactura"]) == int(r["idSaldo"]) for r in paid)
         # amounts stay Decimal end to end
         assert all(isinstance(r["saldo"], Decimal) for r in rows)
-        assert all(isinstance(p["monto"], Decimal) and p["monto"] == p["monto"].quantize(Decimal("0.01")) for p in current)
+        assert all(
+            isinstance(p["monto"], Decimal) and p["monto"] == p["monto"].quantize(Decimal("0.01")) for p in current
+        )

@@ -31,7 +31,12 @@ def pending(h: PaymentHarness, ident: str = "12345678", year: int = 2026, rubro:
 def pay_body(h: PaymentHarness, d: Deuda, convenio: str = "001", **overrides) -> str:
     """The JSON a bank sends, amounts as JSON numbers (not strings)."""
     monto = overrides.pop("montoTotal", d.monto)
-    values = {"codigoConvenio": convenio, "periodo": f"{d.year}{d.periodo}", "montoTotal": "MONTO", "numeroFactura": d.id_saldo}
+    values = {
+        "codigoConvenio": convenio,
+        "periodo": f"{d.year}{d.periodo}",
+        "montoTotal": "MONTO",
+        "numeroFactura": d.id_saldo,
+    }
     text = json.dumps(h.body(**(values | overrides)))
     return text.replace('"MONTO"', str(monto))
 
@@ -46,7 +51,13 @@ class TestPay:
         status, reply, _ = h.post("ejecutar-pago-total", pay_body(h, d))
         assert status == 200
         assert reply == [
-            {"numeroFactura": d.id_saldo, "codigoRespuesta": 0, "idRubro": "13", "descripcion": d.descripcion, "montoPagado": d.monto}
+            {
+                "numeroFactura": d.id_saldo,
+                "codigoRespuesta": 0,
+                "idRubro": "13",
+                "descripcion": d.descripcion,
+                "montoPagado": d.monto,
+            }
         ]
         assert isinstance(reply[0]["montoPagado"], Decimal)
         assert estado(h, d) == "pagado"
@@ -130,8 +141,11 @@ class TestReviewFindings:
         tx = TestCarrito().txs
 
         def cart(d):
-            return json.dumps(h.body(codigoConvenio="004", periodo="202611", numeroFactura=777005, montoTotal="T",
-                                     transacciones=tx([d]))).replace('"T"', str(d.monto))
+            return json.dumps(
+                h.body(
+                    codigoConvenio="004", periodo="202611", numeroFactura=777005, montoTotal="T", transacciones=tx([d])
+                )
+            ).replace('"T"', str(d.monto))
 
         assert h.post("ejecutar-pago", cart(a))[0] == 200
         self.expire_idempotency(h)
@@ -242,8 +256,13 @@ class TestRulesChangeNothing:
 class TestCarrito:
     def txs(self, deudas):
         return [
-            {"numeroPersona": d.numero_persona, "auxiliarContable": d.auxiliar_contable, "numeroCuenta": d.numero_cuenta,
-             "tipoTransaccion": d.tipo_transaccion, "numeroDocumento": d.numero_documento}
+            {
+                "numeroPersona": d.numero_persona,
+                "auxiliarContable": d.auxiliar_contable,
+                "numeroCuenta": d.numero_cuenta,
+                "tipoTransaccion": d.tipo_transaccion,
+                "numeroDocumento": d.numero_documento,
+            }
             for d in deudas
         ]
 
@@ -253,8 +272,15 @@ class TestCarrito:
         chosen = [s for s in saldos[:2]]
         deudas = [h.ledger.get_deuda_por_factura(s["idSaldo"]) for s in chosen]
         total = sum((s["monto"] for s in chosen), Decimal("0.00"))
-        body = json.dumps(h.body(codigoConvenio="004", periodo="202611", numeroFactura=777001, montoTotal="T",
-                                 transacciones=self.txs(deudas))).replace('"T"', str(total))
+        body = json.dumps(
+            h.body(
+                codigoConvenio="004",
+                periodo="202611",
+                numeroFactura=777001,
+                montoTotal="T",
+                transacciones=self.txs(deudas),
+            )
+        ).replace('"T"', str(total))
         status, reply, _ = h.post("ejecutar-pago", body)
         assert (status, reply) == (200, [{"numeroFactura": 777001, "codigoRespuesta": 0}])
         assert all(estado(h, d) == "pagado" for d in deudas)
@@ -278,7 +304,9 @@ class TestCarrito:
 
 class TestReversal:
     def reversal(self, h, d, **overrides) -> str:
-        return json.dumps(h.body(codigoConvenio="001", periodo=f"{d.year}{d.periodo}", numeroFactura=d.id_saldo) | overrides)
+        return json.dumps(
+            h.body(codigoConvenio="001", periodo=f"{d.year}{d.periodo}", numeroFactura=d.id_saldo) | overrides
+        )
 
     def test_given_a_payment_when_reversed_then_0_debts_pending_and_history_clean(self, h):
         d = pending(h)[0]
@@ -397,8 +425,10 @@ class TestFaults:
 
         def run(name, payload):
             h.clients["dynamodb"].update_item(
-                TableName="recaudo-ledger", Key={"PK": {"S": payload["pago"]["deudas"][0]["pk"]}, "SK": {"S": payload["pago"]["deudas"][0]["sk"]}},
-                UpdateExpression="SET version = version + :one", ExpressionAttributeValues={":one": {"N": "1"}},
+                TableName="recaudo-ledger",
+                Key={"PK": {"S": payload["pago"]["deudas"][0]["pk"]}, "SK": {"S": payload["pago"]["deudas"][0]["sk"]}},
+                UpdateExpression="SET version = version + :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
             )
             return original(name, payload)
 

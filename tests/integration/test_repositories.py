@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from recaudo.data.ledger import DuplicateRecord, LedgerRepository
 from recaudo.models.ledger import Convenio, EstadoDeuda, Persona, TipoConvenio
 from tests.fakes import deuda
 
-NOW = datetime(2026, 11, 21, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ class TestBatchPut:
         leftovers = {"rounds": 0}
 
         def flaky(RequestItems):
-            (table, requests), = RequestItems.items()
+            ((table, requests),) = RequestItems.items()
             leftovers["rounds"] += 1
             if leftovers["rounds"] % 2 == 1 and len(requests) > 1:
                 original(RequestItems={table: requests[:1]})
@@ -138,8 +138,12 @@ class TestBatchPut:
         # Then every item is there, in 3 batches each needing a retry
         dynamodb.batch_write_item = original
         assert requests == 6
-        stored = [dynamodb.get_item(TableName=os.environ["LEDGER_TABLE"], Key={"PK": {"S": f"X#{i}"}, "SK": {"S": "X"}}).get("Item")
-                  for i in range(60)]
+        stored = [
+            dynamodb.get_item(TableName=os.environ["LEDGER_TABLE"], Key={"PK": {"S": f"X#{i}"}, "SK": {"S": "X"}}).get(
+                "Item"
+            )
+            for i in range(60)
+        ]
         assert all(stored)
 
     def test_given_items_never_processed_then_it_fails_loudly(self, dynamodb):
@@ -147,4 +151,6 @@ class TestBatchPut:
 
         dynamodb.batch_write_item = lambda RequestItems: {"UnprocessedItems": RequestItems}
         with pytest.raises(RuntimeError, match="unprocessed"):
-            batch_put(dynamodb, os.environ["LEDGER_TABLE"], [{"PK": "A", "SK": "B"}], max_attempts=3, sleep=lambda _s: None)
+            batch_put(
+                dynamodb, os.environ["LEDGER_TABLE"], [{"PK": "A", "SK": "B"}], max_attempts=3, sleep=lambda _s: None
+            )

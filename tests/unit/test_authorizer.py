@@ -44,7 +44,7 @@ def test_given_a_valid_token_when_authorized_then_the_whole_stage_is_allowed_for
     [None, "", "Token RyNrhel3gtc92+4/Ml0RjbXTsJU=", "Token 0123456789abcdef." + "x" * 43],
 )
 def test_given_a_bad_or_foreign_token_when_authorized_then_unauthorized(creds, header):
-    with pytest.raises(Unauthorized, match="^Unauthorized$"):
+    with pytest.raises(Unauthorized, match=r"^Unauthorized$"):
         authorize(header, METHOD_ARN, AuthorizerDeps(creds))
 
 

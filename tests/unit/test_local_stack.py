@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,8 @@ class TestIntrinsics:
         assert s.resolve({"Fn::Select": [1, {"Fn::Split": [",", "a,b,c"]}]}) == "b"
 
     @pytest.mark.parametrize(
-        "value", [{"Ref": "Missing"}, {"Fn::GetAtt": ["Missing", "Arn"]}, {"Fn::ImportValue": "x"}, {"Fn::If": ["c", 1, 2]}]
+        "value",
+        [{"Ref": "Missing"}, {"Fn::GetAtt": ["Missing", "Arn"]}, {"Fn::ImportValue": "x"}, {"Fn::If": ["c", 1, 2]}],
     )
     def test_given_an_unknown_reference_or_intrinsic_then_it_fails_loudly(self, value):
         with pytest.raises(TemplateError):
@@ -57,32 +58,41 @@ class TestResourceTypes:
         assert all(len(reason) > 10 for reason in NOT_EMULATED.values())
         assert not (set(NOT_EMULATED) & (PROVISIONED | SERVED_BY_GATEWAY))
         # the data and compute types the product relies on are emulated, never skipped
-        assert {"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::StepFunctions::StateMachine",
-                "AWS::Lambda::Function", "AWS::Events::Rule"} <= PROVISIONED
+        assert {
+            "AWS::DynamoDB::Table",
+            "AWS::S3::Bucket",
+            "AWS::StepFunctions::StateMachine",
+            "AWS::Lambda::Function",
+            "AWS::Events::Rule",
+        } <= PROVISIONED
         # (a bucket *policy* is access control, like IAM, not data: its TLS-only rule cannot hold on HTTP)
-        skipped = {t for t in NOT_EMULATED if t.startswith(("AWS::DynamoDB", "AWS::S3", "AWS::StepFunctions", "AWS::SQS"))}
+        skipped = {
+            t for t in NOT_EMULATED if t.startswith(("AWS::DynamoDB", "AWS::S3", "AWS::StepFunctions", "AWS::SQS"))
+        }
         assert skipped <= {"AWS::S3::BucketPolicy"}
 
 
 class TestSchedules:
-    NOW = datetime(2026, 11, 21, 10, 7, 30, tzinfo=timezone.utc)  # a Saturday
+    NOW = datetime(2026, 11, 21, 10, 7, 30, tzinfo=UTC)  # a Saturday
 
     @pytest.mark.parametrize(
         ("expression", "expected"),
         [
-            ("rate(1 minute)", datetime(2026, 11, 21, 10, 8, 30, tzinfo=timezone.utc)),
-            ("rate(2 hours)", datetime(2026, 11, 21, 12, 7, 30, tzinfo=timezone.utc)),
-            ("cron(0/15 * * * ? *)", datetime(2026, 11, 21, 10, 15, tzinfo=timezone.utc)),
-            ("cron(0 12 ? * MON-FRI *)", datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)),
-            ("cron(0 8 ? * 2 *)", datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)),  # AWS 2 = Monday
-            ("cron(30 6 1 * ? *)", datetime(2026, 12, 1, 6, 30, tzinfo=timezone.utc)),
-            ("cron(0 0 1 1 ? 2028)", datetime(2028, 1, 1, 0, 0, tzinfo=timezone.utc)),
+            ("rate(1 minute)", datetime(2026, 11, 21, 10, 8, 30, tzinfo=UTC)),
+            ("rate(2 hours)", datetime(2026, 11, 21, 12, 7, 30, tzinfo=UTC)),
+            ("cron(0/15 * * * ? *)", datetime(2026, 11, 21, 10, 15, tzinfo=UTC)),
+            ("cron(0 12 ? * MON-FRI *)", datetime(2026, 11, 23, 12, 0, tzinfo=UTC)),
+            ("cron(0 8 ? * 2 *)", datetime(2026, 11, 23, 8, 0, tzinfo=UTC)),  # AWS 2 = Monday
+            ("cron(30 6 1 * ? *)", datetime(2026, 12, 1, 6, 30, tzinfo=UTC)),
+            ("cron(0 0 1 1 ? 2028)", datetime(2028, 1, 1, 0, 0, tzinfo=UTC)),
         ],
     )
     def test_given_an_expression_then_the_next_fire_time(self, expression, expected):
         assert next_fire(expression, self.NOW) == expected
 
-    @pytest.mark.parametrize("expression", ["rate(0 minutes)", "cron(0 12 * * *)", "cron(0 12 1 * 1 *)", "every day", "rate(5 weeks)"])
+    @pytest.mark.parametrize(
+        "expression", ["rate(0 minutes)", "cron(0 12 * * *)", "cron(0 12 1 * 1 *)", "every day", "rate(5 weeks)"]
+    )
     def test_given_an_invalid_expression_then_refused(self, expression):
         with pytest.raises(ScheduleError):
             next_fire(expression, self.NOW)
@@ -117,10 +127,33 @@ class TestGatewayPieces:
     @pytest.mark.parametrize(
         ("statements", "allowed"),
         [
-            ([{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:us-east-1:1:api/stage/*/*"}], True),
-            ([{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:us-east-1:1:api/stage/POST/*"}], False),
-            ([{"Effect": "Allow", "Action": "*", "Resource": "*"},
-              {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "*/items/*"}], False),
+            (
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": "execute-api:Invoke",
+                        "Resource": "arn:aws:execute-api:us-east-1:1:api/stage/*/*",
+                    }
+                ],
+                True,
+            ),
+            (
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": "execute-api:Invoke",
+                        "Resource": "arn:aws:execute-api:us-east-1:1:api/stage/POST/*",
+                    }
+                ],
+                False,
+            ),
+            (
+                [
+                    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                    {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "*/items/*"},
+                ],
+                False,
+            ),
             ([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}], False),
             ([], False),
         ],
@@ -145,7 +178,9 @@ def test_given_the_moto_lambda_hook_when_moto_invokes_a_function_then_our_dispat
 
     monkeypatch.setattr(LambdaFunction, "_invoke_lambda", LambdaFunction._invoke_lambda)  # restored afterwards
     calls = []
-    emulator.route_lambda_invokes(lambda name, event: calls.append((name, event)) or (json.dumps({"ok": name}), False, ""))
+    emulator.route_lambda_invokes(
+        lambda name, event: calls.append((name, event)) or (json.dumps({"ok": name}), False, "")
+    )
     assert emulator.hooks_installed()["lambda"]
 
     iam = boto3.client("iam")
@@ -164,7 +199,9 @@ def test_given_the_s3_hook_when_a_notification_fires_then_it_is_delivered_from_a
 
     seen = []
     done = threading.Event()
-    monkeypatch.setattr(notifications, "_invoke_awslambda", lambda *args: (seen.append(threading.current_thread()), done.set()))
+    monkeypatch.setattr(
+        notifications, "_invoke_awslambda", lambda *args: (seen.append(threading.current_thread()), done.set())
+    )
     monkeypatch.delitem(emulator._ORIGINALS, "s3", raising=False)
     emulator.async_s3_notifications()
     assert emulator.hooks_installed()["s3"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -54,7 +54,7 @@ class TestDates:
 
     def test_given_utc_after_midnight_when_local_today_in_costa_rica_then_it_is_still_yesterday(self):
         # 03:00 UTC on the 22nd is 21:00 on the 21st in America/Costa_Rica (UTC-6)
-        clock = lambda: datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)  # noqa: E731
+        clock = lambda: datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # noqa: E731
         assert local_today(clock, "America/Costa_Rica") == date(2026, 11, 21)
 
 

@@ -14,7 +14,13 @@ from recaudo.models.ledger import Convenio, TipoConvenio
 from recaudo.money import loads
 from tests.fakes import deuda
 
-BASE = {"llaveAcceso": "k", "codigoConvenio": "001", "codigoBanco": "00152", "codigoAgencia": "033272", "periodo": "202611"}
+BASE = {
+    "llaveAcceso": "k",
+    "codigoConvenio": "001",
+    "codigoBanco": "00152",
+    "codigoAgencia": "033272",
+    "periodo": "202611",
+}
 
 
 def parse(text: str) -> PagoRequest:
@@ -23,16 +29,20 @@ def parse(text: str) -> PagoRequest:
 
 class TestPagoRequest:
     def test_given_the_documents_number_types_then_codes_become_text_and_amounts_exact(self):
-        req = parse('{"llaveAcceso": "k", "codigoConvenio": "001", "codigoBanco": 152, "codigoAgencia": 33272,'
-                    ' "periodo": "202611", "montoTotal": 16188.96, "numeroFactura": 20190906191853}')
+        req = parse(
+            '{"llaveAcceso": "k", "codigoConvenio": "001", "codigoBanco": 152, "codigoAgencia": 33272,'
+            ' "periodo": "202611", "montoTotal": 16188.96, "numeroFactura": 20190906191853}'
+        )
         assert (req.codigoBanco, req.codigoAgencia) == ("152", "33272")
         assert req.montoTotal == Decimal("16188.96") and isinstance(req.montoTotal, Decimal)
         assert req.numeroFactura == 20190906191853
 
     @pytest.mark.parametrize("factura", ['"20190906191853"', "20190906191853.0", "2.0190906191853E13"])
     def test_given_an_integral_invoice_number_in_any_json_form_then_accepted(self, factura):
-        req = parse(f'{{"llaveAcceso": "k", "codigoConvenio": "001", "codigoBanco": "1", "codigoAgencia": "1",'
-                    f' "periodo": "202611", "montoTotal": 1, "numeroFactura": {factura}}}')
+        req = parse(
+            f'{{"llaveAcceso": "k", "codigoConvenio": "001", "codigoBanco": "1", "codigoAgencia": "1",'
+            f' "periodo": "202611", "montoTotal": 1, "numeroFactura": {factura}}}'
+        )
         assert req.numeroFactura == 20190906191853
 
     @pytest.mark.parametrize(
@@ -62,15 +72,25 @@ class TestPagoRequest:
     def test_given_a_cart_with_a_repeated_transaction_then_refused(self):
         tx = {"auxiliarContable": "CUF", "numeroCuenta": 1, "tipoTransaccion": "IBI", "numeroDocumento": "123"}
         with pytest.raises(ValidationError, match="repetidas"):
-            PagoRequest.model_validate(BASE | {"montoTotal": Decimal("2.00"), "numeroFactura": 9, "transacciones": [tx, tx]})
+            PagoRequest.model_validate(
+                BASE | {"montoTotal": Decimal("2.00"), "numeroFactura": 9, "transacciones": [tx, tx]}
+            )
 
     def test_given_a_reversal_then_no_amount_is_needed(self):
         assert ReversaRequest.model_validate(BASE | {"numeroFactura": 5}).numeroFactura == 5
 
 
 class TestRules:
-    @pytest.mark.parametrize(("a", "b", "same"), [("00152", "152", True), ("152", "00152", True), ("00152", "00153", False),
-                                                   ("BN-1", "BN-1", True), ("BN-1", "bn-1", False)])
+    @pytest.mark.parametrize(
+        ("a", "b", "same"),
+        [
+            ("00152", "152", True),
+            ("152", "00152", True),
+            ("00152", "00153", False),
+            ("BN-1", "BN-1", True),
+            ("BN-1", "bn-1", False),
+        ],
+    )
     def test_given_bank_codes_then_numeric_ones_compare_by_value(self, a, b, same):
         assert _same_code(a, b) is same
 

@@ -106,7 +106,9 @@ class TestReplies:
         ]
         assert page.cantidadPaginas == 1
 
-    @pytest.mark.parametrize(("year", "rubro", "expected"), [(2018, "17", 201817), (2019, "1", 201901), (2019, "113", 2019113)])
+    @pytest.mark.parametrize(
+        ("year", "rubro", "expected"), [(2018, "17", 201817), (2019, "1", 201901), (2019, "113", 2019113)]
+    )
     def test_given_year_and_rubro_when_referenced_then_the_document_form(self, year, rubro, expected):
         assert id_referencia(year, rubro) == expected
 

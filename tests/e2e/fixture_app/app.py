@@ -106,7 +106,12 @@ class ProbeStack(Stack):
             event_pattern=events.EventPattern(source=["probe.tests"], detail_type=["Probe"]),
             targets=[targets.LambdaFunction(fn("on_event"))],
         )
-        events.Rule(self, "Tick", schedule=events.Schedule.rate(Duration.minutes(1)), targets=[targets.LambdaFunction(fn("tick"))])
+        events.Rule(
+            self,
+            "Tick",
+            schedule=events.Schedule.rate(Duration.minutes(1)),
+            targets=[targets.LambdaFunction(fn("tick"))],
+        )
 
 
 def synth(outdir: str) -> str:

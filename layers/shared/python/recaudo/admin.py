@@ -9,7 +9,7 @@ import argparse
 import json
 import os
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from recaudo.data.credentials import CredentialsRepository
@@ -41,7 +41,7 @@ def cmd_create_tables(args: argparse.Namespace) -> None:
 
 def cmd_create_bank(args: argparse.Namespace) -> None:
     repo = CredentialsRepository(args.credentials_table, _client(args))
-    creds = repo.create_bank(args.codigo, args.nombre, datetime.now(timezone.utc))
+    creds = repo.create_bank(args.codigo, args.nombre, datetime.now(UTC))
     _print(
         {
             "codigoBanco": creds.codigo_banco,
@@ -54,11 +54,10 @@ def cmd_create_bank(args: argparse.Namespace) -> None:
 
 def cmd_create_integrador(args: argparse.Namespace) -> None:
     """An integrator (Pay per TIC cobranzas) and its convenio (type total) at its institution."""
+    import re
     from zoneinfo import ZoneInfo
 
     from recaudo.data.cobranzas import Integrador, IntegradoresRepository
-
-    import re
 
     if not re.fullmatch(r"[A-Za-z0-9]{1,40}", args.id):
         raise SystemExit("--id: letters and digits only (it is the S3 prefix entrada/<id>/)")
@@ -68,7 +67,7 @@ def cmd_create_integrador(args: argparse.Namespace) -> None:
     LedgerRepository(args.ledger_table, client).put_convenio(
         Convenio(args.convenio, TipoConvenio.TOTAL, f"{args.nombre}: cobranzas", institucion=args.institucion)
     )
-    hash_ = IntegradoresRepository(args.credentials_table, client).crear(integrador, datetime.now(timezone.utc))
+    hash_ = IntegradoresRepository(args.credentials_table, client).crear(integrador, datetime.now(UTC))
     _print(
         {
             "integrador": args.id,
@@ -82,7 +81,7 @@ def cmd_create_integrador(args: argparse.Namespace) -> None:
 
 def cmd_add_token(args: argparse.Namespace) -> None:
     repo = CredentialsRepository(args.credentials_table, _client(args))
-    _print({"codigoBanco": args.codigo, "token": repo.add_token(args.codigo, datetime.now(timezone.utc))})
+    _print({"codigoBanco": args.codigo, "token": repo.add_token(args.codigo, datetime.now(UTC))})
 
 
 def cmd_revoke_token(args: argparse.Namespace) -> None:
@@ -127,7 +126,9 @@ def parser() -> argparse.ArgumentParser:
     bank.add_argument("--nombre", required=True)
     bank.set_defaults(func=cmd_create_bank)
 
-    integ = sub.add_parser("create-integrador", help="create a cobranzas integrator and its convenio; prints its hash once")
+    integ = sub.add_parser(
+        "create-integrador", help="create a cobranzas integrator and its convenio; prints its hash once"
+    )
     integ.add_argument("--id", required=True, help="letters and digits: the S3 prefix entrada/<id>/")
     integ.add_argument("--nombre", required=True)
     integ.add_argument("--institucion", required=True, help="institution code of its debts")

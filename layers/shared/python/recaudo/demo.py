@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from recaudo.dates import end_of_month
 from recaudo.data.ledger import DuplicateRecord, LedgerRepository
+from recaudo.dates import end_of_month
 from recaudo.models.ledger import Convenio, Deuda, EstadoDeuda, Persona, TipoConvenio
 
 RUBROS: dict[str, tuple[str, str, Decimal, bool]] = {

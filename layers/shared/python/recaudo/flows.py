@@ -39,7 +39,11 @@ def payment_flow_definition() -> dict[str, Any]:
                 ],
                 "Next": "Confirmar",
             },
-            "DeudaNoPendiente": {"Type": "Fail", "Error": "DeudaNoPendiente", "Cause": "una deuda ya no está pendiente"},
+            "DeudaNoPendiente": {
+                "Type": "Fail",
+                "Error": "DeudaNoPendiente",
+                "Cause": "una deuda ya no está pendiente",
+            },
             "PagoExistente": {"Type": "Fail", "Error": "PagoExistente", "Cause": "la factura ya tiene un pago"},
             "Confirmar": {
                 "Type": "Task",

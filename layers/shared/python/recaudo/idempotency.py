@@ -38,7 +38,9 @@ class IdempotencyGuard:
             hash_function="sha256",
         )
 
-    def run(self, key: dict[str, Any], payload: dict[str, Any], fn: Callable[[], Any], lambda_context: Any = None) -> Any:
+    def run(
+        self, key: dict[str, Any], payload: dict[str, Any], fn: Callable[[], Any], lambda_context: Any = None
+    ) -> Any:
         from aws_lambda_powertools.utilities.idempotency import idempotent_function
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             IdempotencyAlreadyInProgressError,

@@ -17,7 +17,7 @@ class InvalidAmount(ValueError):
 
 def to_money(value: Any) -> Decimal:
     """Parse an amount exactly. Floats are refused: they have already lost the cents."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InvalidAmount(f"amount must be a decimal string or Decimal, not {type(value).__name__}")
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())

@@ -101,7 +101,9 @@ TEXT_PLAIN = "text/plain; charset=utf-8"
 TEXT_CSV = "text/csv; charset=utf-8"
 
 
-def text_response(body: str, status_code: int = 200, content_type: str = TEXT_PLAIN, headers: dict[str, str] | None = None) -> Response:
+def text_response(
+    body: str, status_code: int = 200, content_type: str = TEXT_PLAIN, headers: dict[str, str] | None = None
+) -> Response:
     return Response(status_code=status_code, content_type=content_type, body=body, headers=headers)
 
 
@@ -127,7 +129,9 @@ def cobranzas_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _content_type(exc: RequestUnsupportedContentType) -> Response:
-        return _refused(CobranzasError("Content-Type no soportado: use multipart/form-data o application/x-www-form-urlencoded"))
+        return _refused(
+            CobranzasError("Content-Type no soportado: use multipart/form-data o application/x-www-form-urlencoded")
+        )
 
     @app.exception_handler(NotFoundError)
     def _no_route(exc: NotFoundError) -> Response:

@@ -327,7 +327,11 @@ class CobranzasRepository:
                 return rechazos
             except self._client.exceptions.TransactionCanceledException as exc:
                 reasons = exc.response.get("CancellationReasons") or []
-                failed = {id(owners[i]): r.get("Code") for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+                failed = {
+                    id(owners[i]): r.get("Code")
+                    for i, r in enumerate(reasons)
+                    if r.get("Code") == "ConditionalCheckFailed"
+                }
                 if failed:
                     for g in grupos:
                         if id(g) in failed and g.fila is not None:
@@ -336,14 +340,22 @@ class CobranzasRepository:
                     continue  # retry the rest at once: nothing was written
                 codes = {r.get("Code") for r in reasons} - {"None", None}
                 # retry only what is known to be transient; an unexplained cancellation is raised
-                if not codes or not codes <= {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}:
+                if not codes or not codes <= {
+                    "TransactionConflict",
+                    "ThrottlingError",
+                    "ProvisionedThroughputExceeded",
+                }:
                     raise
             self._sleep(random.uniform(0, min(2.0, 0.05 * 2**intento)))
-        raise TransaccionNoAplicada(f"{len(grupos)} grupos sin aplicar tras {self._max_intentos} intentos por conflictos")
+        raise TransaccionNoAplicada(
+            f"{len(grupos)} grupos sin aplicar tras {self._max_intentos} intentos por conflictos"
+        )
 
     # ---- import records (claims: one import per file version, even when S3 delivers twice) ----
 
-    def reclamar_importacion(self, integrador: str, importacion: str, fuente: str, archivo: str, now: datetime, ttl_seconds: int) -> bool:
+    def reclamar_importacion(
+        self, integrador: str, importacion: str, fuente: str, archivo: str, now: datetime, ttl_seconds: int
+    ) -> bool:
         """Claim an import. False when it is already done or another invocation is running it."""
         epoch = int(now.timestamp())
         self.solicitudes_escritura += 1
@@ -369,13 +381,17 @@ class CobranzasRepository:
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
 
-    def terminar_importacion(self, integrador: str, importacion: str, resultado: str, reporte: str, importados: int, fallidos: int) -> None:
+    def terminar_importacion(
+        self, integrador: str, importacion: str, resultado: str, reporte: str, importados: int, fallidos: int
+    ) -> None:
         self.solicitudes_escritura += 1
         self._client.update_item(
             TableName=self._table,
             Key=key(f"IMP#{integrador}", importacion),
             UpdateExpression="SET estado = :t, resultado = :r, reporte = :k, importados = :i, fallidos = :f REMOVE expira",
-            ExpressionAttributeValues=to_item({":t": "TERMINADO", ":r": resultado, ":k": reporte, ":i": importados, ":f": fallidos}),
+            ExpressionAttributeValues=to_item(
+                {":t": "TERMINADO", ":r": resultado, ":k": reporte, ":i": importados, ":f": fallidos}
+            ),
         )
 
 
@@ -422,7 +438,9 @@ class IntegradoresRepository:
         import hmac
 
         digest = hash_secret(hash_presentado or "")
-        item = self._client.get_item(TableName=self._table, Key=key(f"HASHINTEG#{digest}", "HASH"), ConsistentRead=True).get("Item")
+        item = self._client.get_item(
+            TableName=self._table, Key=key(f"HASHINTEG#{digest}", "HASH"), ConsistentRead=True
+        ).get("Item")
         stored = from_item(item)["hashDigest"] if item else "0" * 64
         if not (hmac.compare_digest(stored.encode("ascii"), digest.encode("ascii")) and item and hash_presentado):
             return None
@@ -432,7 +450,9 @@ class IntegradoresRepository:
         return _integrador(record)
 
     def get(self, integrador_id: str) -> Integrador | None:
-        item = self._client.get_item(TableName=self._table, Key=key(f"INTEG#{integrador_id}", "INTEG"), ConsistentRead=True).get("Item")
+        item = self._client.get_item(
+            TableName=self._table, Key=key(f"INTEG#{integrador_id}", "INTEG"), ConsistentRead=True
+        ).get("Item")
         return _integrador(from_item(item)) if item else None
 
     def crear(self, integrador: Integrador, now: datetime, hash_plano: str | None = None) -> str:
@@ -459,7 +479,9 @@ class IntegradoresRepository:
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": to_item({"PK": f"HASHINTEG#{digest}", "SK": "HASH", "hashDigest": digest, "activo": True} | values),
+                        "Item": to_item(
+                            {"PK": f"HASHINTEG#{digest}", "SK": "HASH", "hashDigest": digest, "activo": True} | values
+                        ),
                         "ConditionExpression": "attribute_not_exists(PK)",
                     }
                 },

@@ -24,7 +24,9 @@ class CredentialsRepository:
 
     def verify_token(self, key_id: str, secret: str) -> str | None:
         """The bank code the token belongs to, or None. The secret is compared in constant time."""
-        response = self._client.get_item(TableName=self._table, Key=key(f"TOKEN#{key_id}", "TOKEN"), ConsistentRead=True)
+        response = self._client.get_item(
+            TableName=self._table, Key=key(f"TOKEN#{key_id}", "TOKEN"), ConsistentRead=True
+        )
         item = response.get("Item")
         if not item:
             # Compare anyway so an unknown key id costs the same as a wrong secret.
@@ -37,7 +39,9 @@ class CredentialsRepository:
 
     def verify_llave(self, codigo_banco: str, llave: str) -> bool:
         """Whether ``llave`` is the bank's llaveAcceso (compared in constant time)."""
-        response = self._client.get_item(TableName=self._table, Key=key(f"BANCO#{codigo_banco}", "BANCO"), ConsistentRead=True)
+        response = self._client.get_item(
+            TableName=self._table, Key=key(f"BANCO#{codigo_banco}", "BANCO"), ConsistentRead=True
+        )
         item = response.get("Item")
         stored = from_item(item)["llaveAccesoHash"] if item else "0" * 64
         return secret_matches(llave, stored) and item is not None

@@ -137,7 +137,9 @@ class LedgerRepository:
             "institucion": c.institucion,
             "rubros": list(c.rubros) or None,
         }
-        writes = [{"Put": {"TableName": self._table, "Item": to_item({"PK": f"CONV#{c.codigo}", "SK": "CONV"} | values)}}]
+        writes = [
+            {"Put": {"TableName": self._table, "Item": to_item({"PK": f"CONV#{c.codigo}", "SK": "CONV"} | values)}}
+        ]
         if predeterminado:
             pointer = {"PK": f"CONVTIPO#{c.tipo.value}", "SK": "CONVTIPO"} | values
             writes.append({"Put": {"TableName": self._table, "Item": to_item(pointer)}})

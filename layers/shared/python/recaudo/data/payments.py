@@ -68,7 +68,13 @@ class DebtRef:
     @staticmethod
     def of(d: dict[str, Any]) -> DebtRef:
         return DebtRef(
-            d["pk"], d["sk"], int(d["version"]), int(d["idSaldo"]), d["idRubro"], d["descripcion"], Decimal(str(d["monto"]))
+            d["pk"],
+            d["sk"],
+            int(d["version"]),
+            int(d["idSaldo"]),
+            d["idRubro"],
+            d["descripcion"],
+            Decimal(str(d["monto"])),
         )
 
 
@@ -152,7 +158,9 @@ class PaymentsRepository:
     # ---- reads ----
 
     def get(self, numero_factura: int) -> Payment | None:
-        item = self._client.get_item(TableName=self._table, Key=key(payment_pk(numero_factura), "PAGO"), ConsistentRead=True).get("Item")
+        item = self._client.get_item(
+            TableName=self._table, Key=key(payment_pk(numero_factura), "PAGO"), ConsistentRead=True
+        ).get("Item")
         if not item:
             return None
         values = from_item(item)
@@ -234,7 +242,13 @@ class PaymentsRepository:
                         "UpdateExpression": "SET estado = :pagado, version = version + :one, pagoFactura = :nf",
                         "ConditionExpression": "estado = :pendiente AND version = :v",
                         "ExpressionAttributeValues": to_item(
-                            {":pagado": "pagado", ":pendiente": "pendiente", ":one": 1, ":v": debt.version, ":nf": payment.numero_factura}
+                            {
+                                ":pagado": "pagado",
+                                ":pendiente": "pendiente",
+                                ":one": 1,
+                                ":v": debt.version,
+                                ":nf": payment.numero_factura,
+                            }
                         ),
                     }
                 }
@@ -271,7 +285,9 @@ class PaymentsRepository:
                         "TableName": self._table,
                         "Item": to_item(
                             {
-                                **from_item(history_key(payment.identificacion, payment.fecha_local, payment.numero_factura)),
+                                **from_item(
+                                    history_key(payment.identificacion, payment.fecha_local, payment.numero_factura)
+                                ),
                                 "numeroTransaccion": payment.numero_transaccion,
                                 "numeroFactura": payment.numero_factura,
                                 "fechaPago": payment.fecha_local.isoformat(),
@@ -287,7 +303,11 @@ class PaymentsRepository:
         if reasons is None:
             return True
         current = self.get(payment.numero_factura)
-        if current is not None and current.estado == CONFIRMADO and current.numero_transaccion == payment.numero_transaccion:
+        if (
+            current is not None
+            and current.estado == CONFIRMADO
+            and current.numero_transaccion == payment.numero_transaccion
+        ):
             return False
         raise PagoInexistente(f"factura {payment.numero_factura}: no hay pago aplicado que confirmar")
 
@@ -298,7 +318,12 @@ class PaymentsRepository:
             self._delete_payment(
                 payment, "estado IN (:aplicado, :confirmado)", {":aplicado": APLICADO, ":confirmado": CONFIRMADO}
             ),
-            {"Delete": {"TableName": self._table, "Key": history_key(payment.identificacion, payment.fecha_local, payment.numero_factura)}},
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": history_key(payment.identificacion, payment.fecha_local, payment.numero_factura),
+                }
+            },
         ]
         items += [self._back_to_pending(payment, d) for d in payment.deudas]
         return self._transact(items) is None
@@ -315,7 +340,8 @@ class PaymentsRepository:
                 "Put": {
                     "TableName": self._table,
                     "Item": to_item(
-                        {"PK": payment_pk(payment.numero_factura), "SK": f"REV#{payment.numero_transaccion:020d}"} | archived
+                        {"PK": payment_pk(payment.numero_factura), "SK": f"REV#{payment.numero_transaccion:020d}"}
+                        | archived
                     ),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }

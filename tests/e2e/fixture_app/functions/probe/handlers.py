@@ -88,7 +88,9 @@ def authorize(event, context):
         "principalId": "probe",
         "policyDocument": {
             "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"].split("/")[0] + "/*"}],
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"].split("/")[0] + "/*"}
+            ],
         },
         "context": {"calls": _authorizer_calls},
     }
