@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,28 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+# The operator's credentials (the runner's own calls: provisioning, the demo seed). Keys the runner
+# did not issue to a role act as the account's administrator.
+OPERATOR = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+def _now() -> str:
+    return datetime.now().strftime("%H:%M:%S.%f")[:-3]
+
+
+class Terminal:
+    """One line per request, per denied call and per stack event; function logs go to files."""
+
+    def __init__(self, stream: Any = sys.stdout) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def line(self, text: str) -> None:
+        with self._lock, contextlib.suppress(ValueError):  # the stream closed at shutdown
+            print(f"{_now()}  {text}", file=self._stream, flush=True)
+
+    def request(self, method: str, path: str, status: int, millis: float, function: str | None) -> None:
+        self.line(f"{method:<6} {path}  {status}  {millis:.0f} ms  {function or '-'}")
 
 
 @dataclass
@@ -29,32 +52,48 @@ class LocalStack:
     state_file: Path | None = ROOT / ".local" / "stack.json"
     docs: Path | None = ROOT / "docs" / "openapi.json"
     concurrency: int = 4
+    terminal: Terminal = field(default_factory=Terminal)
     state: dict[str, Any] = field(default_factory=dict)
 
     def start(self) -> dict[str, Any]:
         import boto3
 
         from local_stack import emulator
+        from local_stack.authz import Invocations, Principals
         from local_stack.gateway import Gateway, load_apis
         from local_stack.resources import check_types, provision
+        from local_stack.roles import function_policies, role_policies
         from local_stack.schedules import Timer
         from local_stack.template import load_stacks
         from local_stack.workers import WorkerPool
 
         started = time.monotonic()
         stacks = load_stacks(self.cdk_out, REGION, ACCOUNT)
+        policies: dict[str, Any] = {}
+        resource_policies: dict[str, Any] = {}
         for stack in stacks:  # fail before starting anything
             check_types(stack)
-        self.moto = emulator.MotoEmulator(self.aws_port, self.host)
+            policies.update(role_policies(stack))
+            resource_policies.update(function_policies(stack))
+        self.principals = principals = Principals()
+        self.invocations = invocations = Invocations(resource_policies, ACCOUNT)
+        state_dir = self.state_file.parent if self.state_file else None
+        if state_dir:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        self.logs_dir = state_dir / "logs" if state_dir else None
+
+        self.moto = emulator.MotoEmulator(self.aws_port, self.host, principals, REGION, ACCOUNT, self._denied)
         self.moto.start()
-        credentials = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
-        session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
+        session = boto3.session.Session(
+            aws_access_key_id=OPERATOR["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=OPERATOR["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        )
         clients = {
             name: session.client(name, endpoint_url=self.moto.endpoint_url)
             for name in ("dynamodb", "s3", "iam", "lambda", "stepfunctions", "events")
         }
         function_env = {
-            **credentials,
             "AWS_ENDPOINT_URL": self.moto.endpoint_url,
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
@@ -64,9 +103,30 @@ class LocalStack:
             "TZ": "UTC",
         }
         timings = {"emulator": time.monotonic() - started}
-        provisioned = [provision(stack, clients, {}) for stack in stacks]
+        provisioned = [provision(stack, clients, {}, invocations) for stack in stacks]
         timings["provision"] = time.monotonic() - started
-        specs = [spec for p in provisioned for spec in p.functions]
+
+        # Every function signs with its own role's credentials; so do state machines and schedules.
+        specs = [
+            replace(
+                spec,
+                environment={
+                    **spec.environment,
+                    **principals.issue(spec.display_name, spec.role_arn, policies.get(spec.role_arn, ())),
+                },
+            )
+            for p in provisioned
+            for spec in p.functions
+        ]
+        for stack in stacks:
+            for lid in stack.of_type("AWS::StepFunctions::StateMachine"):
+                role = stack.properties(lid)["RoleArn"]
+                principals.issue(stack.physical[lid], role, policies.get(role, ()))
+        schedules = [s for p in provisioned for s in p.schedules]
+        for schedule in schedules:
+            if schedule.role_arn:
+                principals.issue(schedule.name, schedule.role_arn, policies.get(schedule.role_arn, ()))
+
         seeded: dict[str, Any] = {}
         seeding = None
         if self.seed:  # the demo data goes in while the workers start
@@ -74,7 +134,9 @@ class LocalStack:
 
             seeding = threading.Thread(target=lambda: seeded.update(demo=seed_demo(stacks[0], clients["dynamodb"])))
             seeding.start()
-        self.pool = WorkerPool(specs, function_env, max_workers=self.concurrency)
+        self.pool = WorkerPool(
+            specs, function_env, max_workers=self.concurrency, logs_dir=self.logs_dir, terminal=self.terminal.line
+        )
         self.pool.start()
         timings["workers"] = time.monotonic() - started
 
@@ -84,17 +146,24 @@ class LocalStack:
             return json.dumps(payload), not result.ok, "\n".join(result.logs)
 
         emulator.route_lambda_invokes(dispatch)
-        emulator.async_s3_notifications()
+        emulator.async_s3_notifications(self._may_invoke)
         emulator.route_rule_targets(
             lambda name, event: self.pool.by_name(name).invoke(event),
             lambda arn: w.spec.name if (w := self.pool.by_arn(arn)) else None,
+            self._may_invoke,
         )
         self.gateway = Gateway(
-            [api for stack in stacks for api in load_apis(stack)], self.pool, REGION, ACCOUNT, self.docs
+            [api for stack in stacks for api in load_apis(stack)],
+            self.pool,
+            REGION,
+            ACCOUNT,
+            self.docs,
+            invocations=invocations,
+            on_request=self.terminal.request,
+            on_denied=lambda text: self.terminal.line(f"DENIED {text}"),
         )
         host, port = self.gateway.serve(self.host, self.port)
-        schedules = [s for p in provisioned for s in p.schedules]
-        self.timer = Timer(schedules, lambda s, e: self.pool.by_name(s.function_name).invoke(e), REGION, ACCOUNT)
+        self.timer = Timer(schedules, self._fire, REGION, ACCOUNT)
         self.timer.start()
 
         base = f"http://{host}:{port}"
@@ -109,6 +178,9 @@ class LocalStack:
             "stateMachines": {lid: arn for p in provisioned for lid, arn in p.state_machines.items()},
             "functions": {w.spec.display_name: w.spec.name for w in self.pool.workers.values()},
             "schedules": [{"name": s.name, "expression": s.expression, "function": s.function_name} for s in schedules],
+            "iam": {"enforced": True, "principals": len(principals), "resourcePolicies": len(resource_policies)},
+            "logsDir": str(self.logs_dir) if self.logs_dir else None,
+            "python": f"{sys.version.split()[0]} ({sys.executable})",
             "motoHooks": emulator.hooks_installed(),
             "warnings": self._warnings(stacks),
             "demo": None,
@@ -117,22 +189,45 @@ class LocalStack:
             seeding.join()
             timings["seeded"] = time.monotonic() - started
             self.state["demo"] = demo = seeded.get("demo")
-            if demo and self.state_file:  # ready-to-send bodies for the printed curl lines
-                self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            if demo and state_dir:  # ready-to-send bodies for the printed curl lines
                 body = json.dumps(demo["pago"]["body"], indent=2).replace(
                     f'"montoTotal": {demo["pago"]["body"]["montoTotal"]}', f'"montoTotal": {demo["pago"]["monto"]}'
                 )
-                (self.state_file.parent / "pago.json").write_text(body + "\n")
-                (self.state_file.parent / "reversa.json").write_text(
-                    json.dumps(demo["pago"]["reversa"], indent=2) + "\n"
-                )
+                (state_dir / "pago.json").write_text(body + "\n")
+                (state_dir / "reversa.json").write_text(json.dumps(demo["pago"]["reversa"], indent=2) + "\n")
         self.state["startupSeconds"] = round(time.monotonic() - started, 2)
         self.state["startupTimeline"] = {k: round(v, 2) for k, v in timings.items()}
         self.state["stateFile"] = str(self.state_file) if self.state_file else None
         if self.state_file:
-            self.state_file.parent.mkdir(parents=True, exist_ok=True)
             self.state_file.write_text(json.dumps(self.state, indent=2, ensure_ascii=False) + "\n")
         return self.state
+
+    # ---- IAM at the edges: who may invoke a function ----
+
+    def _denied(self, principal: Any, call: Any, request: Any, decision: Any) -> None:
+        self.terminal.line(f"DENIED {principal.name}: {request.action} on {request.resource} ({decision.reason})")
+
+    def _may_invoke(self, function_arn: str, service: str, source_arn: str) -> bool:
+        decision = self.invocations.check(function_arn, service, source_arn)
+        if not decision.allowed:
+            self.terminal.line(f"DENIED {service} -> {function_arn.rsplit(':', 1)[-1]}: {decision.reason}")
+        return decision.allowed
+
+    def _fire(self, schedule: Any, event: dict[str, Any]) -> None:
+        from local_stack.iam import Request, evaluate
+
+        if schedule.rule_arn:  # an EventBridge rule invokes as events.amazonaws.com
+            if not self._may_invoke(schedule.function_arn, "events.amazonaws.com", schedule.rule_arn):
+                return
+        elif schedule.role_arn:  # EventBridge Scheduler assumes the schedule's role
+            credentials = self.principals.credentials(schedule.role_arn) or {}
+            principal = self.principals.by_access_key(credentials.get("AWS_ACCESS_KEY_ID", ""))
+            request = Request("lambda:InvokeFunction", schedule.function_arn)
+            decision = evaluate(principal.policies if principal else (), request)
+            if not decision.allowed:
+                self.terminal.line(f"DENIED schedule {schedule.name}: lambda:InvokeFunction ({decision.reason})")
+                return
+        self.pool.by_name(schedule.function_name).invoke(event)
 
     @staticmethod
     def _warnings(stacks: list[Any]) -> list[str]:
@@ -152,60 +247,9 @@ class LocalStack:
                     print(f"stopping {part}: {exc}", file=sys.stderr)
 
 
-def banner(state: dict[str, Any]) -> str:
-    lines = ["", "recaudo local stack ready", ""]
-    for stage, url in state["apiBaseUrls"].items():
-        lines.append(f"  API ({stage}):     {url}")
-    lines += [
-        f"  Swagger UI:      {state['swaggerUi']}",
-        f"  AWS endpoint:    {state['awsEndpointUrl']}   (AWS_ENDPOINT_URL; any credentials)",
-        f"  state:           {state['stateFile']}   (started in {state['startupSeconds']} s)",
-    ]
-    demo = state.get("demo")
-    if demo:
-        api = state["apiBaseUrls"].get("api", next(iter(state["apiBaseUrls"].values()), ""))
-        ident = demo["persona"]["identificacion"]
-        base = f"{api}/v1/integracion-conectividad"
-        year = datetime.now().year
-        lines += [
-            "",
-            f"  demo bank {demo['bank']['codigoBanco']}: token and llaveAcceso in {state['stateFile']}",
-            f"  demo person {ident} ({demo['persona']['nombre']}): {demo['persona']['pendientes']} pending debts, "
-            f"convenios {', '.join(f'{k}={v}' for k, v in demo['persona']['convenios'].items())}",
-            "",
-            "  Try:",
-            f"    TOKEN=$(python3 -c \"import json;print(json.load(open('{state['stateFile']}'))['demo']['bank']['token'])\")",
-            f'    curl -s -H "Authorization: Token $TOKEN" "{base}/obtener-persona?identificacion={ident}"',
-            f'    curl -s -H "Authorization: Token $TOKEN" "{base}/saldos-persona-resumen?codigoConvenio=001&identificacion={ident}&numeroPagina=1&longitudPagina=5"',
-            f'    curl -s -H "Authorization: Token $TOKEN" "{base}/saldos-vencido-persona?idDeudor={ident}"',
-            f'    curl -s -H "Authorization: Token $TOKEN" "{base}/saldos-persona?codigoConvenio=004&identificacion={ident}"',
-            "",
-            f"  Pay, verify, see the history and reverse invoice {demo['pago']['factura']} ({demo['pago']['monto']}):",
-            f'    curl -s -H "Authorization: Token $TOKEN" -H \'Content-Type: application/json\' -d @{Path(state["stateFile"]).parent}/pago.json "{base}/ejecutar-pago-vencido"',
-            f'    curl -s -o /dev/null -w \'%{{http_code}}\\n\' -H "Authorization: Token $TOKEN" "{base}/verificar-pago?numeroFactura={demo["pago"]["factura"]}"',
-            f'    curl -s -H "Authorization: Token $TOKEN" "{base}/historial-pagos?cedula={ident}&fechaInicio=01/01/{year}&fechaFinal=31/12/{year}"',
-            f'    curl -s -H "Authorization: Token $TOKEN" -H \'Content-Type: application/json\' -d @{Path(state["stateFile"]).parent}/reversa.json "{base}/reversar-pago"',
-        ]
-    cob = (demo or {}).get("cobranzas")
-    if cob:
-        api2 = state["apiBaseUrls"].get("api2", "")
-        model = ROOT / "examples" / "cobranzas" / "cobros-demo.csv"
-        lines += [
-            "",
-            f"  Cobranzas (Pay per TIC), integrator {cob['integrador']} (convenio {cob['convenio']}): hash in {state['stateFile']}",
-            f"    HASH=$(python3 -c \"import json;print(json.load(open('{state['stateFile']}'))['demo']['cobranzas']['hash'])\")",
-            f'    curl -s -F hash=$HASH -F file=@{model} "{api2}/cobranzas/importar/csv"',
-            f'    curl -s "{api2}/cobranzas/exportar/csv?hash=$HASH&periodo=*"',
-            f'    curl -s -OJ -d hash=$HASH -d id_cliente=176 "{api2}/cobranzas/descargar/csv"',
-            f"    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --endpoint-url {state['awsEndpointUrl']} s3 cp {model} s3://{cob['bucket']}/{cob['prefijo']}cobros.csv",
-            f'    curl -s "{api2}/cobranzas/importar/reporte?hash=$HASH&importacion=cobros.csv"',
-        ]
-    lines += [f"  warning: {w}" for w in state.get("warnings", [])]
-    lines += ["", "  Ctrl-C stops everything.", ""]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
+    from local_stack.banner import banner
+
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8787")))
@@ -232,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
     )
     stopping = threading.Event()
+    # Ctrl-C reaches every process of the terminal's group: the workers ignore it and the runner stops
+    # them, so the terminal shows one "stopping" line, not a traceback per worker.
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     try:
@@ -244,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
         return 1
     stack.stop()
+    print("stopped.", flush=True)
     return 0
 
 

@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from local_stack.authz import Invocations
 from local_stack.template import Stack, TemplateError
 from local_stack.workers import FunctionSpec
 
@@ -30,6 +31,15 @@ PROVISIONED = frozenset(
         "Custom::S3BucketNotifications",
     }
 )
+# IAM: every role's policies are enforced on the AWS calls its functions make; Lambda permissions are
+# the resource policies checked when API Gateway, S3 or EventBridge invoke a function (local_stack/roles.py).
+ENFORCED = frozenset(
+    {
+        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::Lambda::Permission",
+    }
+)
 SERVED_BY_GATEWAY = frozenset(
     {
         "AWS::ApiGateway::RestApi",
@@ -45,9 +55,6 @@ SERVED_BY_GATEWAY = frozenset(
 # Deliberately not emulated: they change nothing a request can observe on one machine.
 NOT_EMULATED = {
     "AWS::CDK::Metadata": "CDK bookkeeping",
-    "AWS::IAM::Policy": "IAM is not enforced locally (cdk-nag and the infra tests check the policies)",
-    "AWS::IAM::ManagedPolicy": "IAM is not enforced locally",
-    "AWS::Lambda::Permission": "resource policies are not enforced locally",
     "AWS::Logs::LogGroup": "function logs go to the terminal, prefixed with the function's name",
     "AWS::ApiGateway::Account": "the account-level CloudWatch role for API Gateway logs",
     "AWS::CloudWatch::Alarm": "no metrics are collected locally",
@@ -64,7 +71,7 @@ def check_types(stack: Stack) -> None:
         {
             r["Type"]
             for r in stack.resources.values()
-            if r["Type"] not in PROVISIONED and r["Type"] not in SERVED_BY_GATEWAY and r["Type"] not in NOT_EMULATED
+            if r["Type"] not in PROVISIONED | ENFORCED | SERVED_BY_GATEWAY and r["Type"] not in NOT_EMULATED
         }
     )
     if unknown:
@@ -81,6 +88,9 @@ class Schedule:
     function_name: str
     payload: dict[str, Any] | None = None
     timezone: str = "UTC"
+    rule_arn: str | None = None  # an EventBridge rule: invoked as events.amazonaws.com from this ARN
+    role_arn: str | None = None  # an EventBridge Scheduler schedule: invoked with this role
+    function_arn: str = ""
 
 
 @dataclass
@@ -106,7 +116,9 @@ def _dummy_zip() -> bytes:
     return buffer.getvalue()
 
 
-def provision(stack: Stack, clients: dict[str, Any], base_function_env: dict[str, str]) -> Provisioned:
+def provision(
+    stack: Stack, clients: dict[str, Any], base_function_env: dict[str, str], invocations: Invocations | None = None
+) -> Provisioned:
     check_types(stack)
     out = Provisioned()
     naming = stack.naming
@@ -169,6 +181,7 @@ def provision(stack: Stack, clients: dict[str, Any], base_function_env: dict[str
             display_name=_display_name(stack, lid),
             name=name,
             arn=naming.arn("AWS::Lambda::Function", name),
+            role_arn=props["Role"],
             handler=props["Handler"],
             code_dir=stack.asset_dir(props["Code"]),
             layer_dirs=tuple(layer_dirs),
@@ -220,7 +233,14 @@ def provision(stack: Stack, clients: dict[str, Any], base_function_env: dict[str
                     raise TemplateError(f"schedule {lid}: only Lambda targets in this stack are emulated")
                 payload = json.loads(target["Input"]) if target.get("Input") else None
                 out.schedules.append(
-                    Schedule(stack.physical[lid], props["ScheduleExpression"], functions_by_arn[target["Arn"]], payload)
+                    Schedule(
+                        stack.physical[lid],
+                        props["ScheduleExpression"],
+                        functions_by_arn[target["Arn"]],
+                        payload,
+                        rule_arn=stack.get_att(lid, "Arn"),
+                        function_arn=target["Arn"],
+                    )
                 )
             continue
         bus = props.get("EventBusName", "default")
@@ -248,11 +268,25 @@ def provision(stack: Stack, clients: dict[str, Any], base_function_env: dict[str
                 functions_by_arn[target["Arn"]],
                 payload,
                 props.get("ScheduleExpressionTimezone", "UTC"),
+                role_arn=target.get("RoleArn"),
+                function_arn=target["Arn"],
             )
         )
 
     for lid in stack.of_type("Custom::S3BucketNotifications"):
         props = stack.properties(lid)
+        for config in (props.get("NotificationConfiguration") or {}).get("LambdaFunctionConfigurations") or []:
+            # S3 validates the destination when the configuration is put: without a permission for
+            # s3.amazonaws.com from this bucket, the deployment fails. So does the start-up here.
+            source = naming.arn("AWS::S3::Bucket", props["BucketName"])
+            decision = (
+                invocations.check(config["LambdaFunctionArn"], "s3.amazonaws.com", source) if invocations else None
+            )
+            if decision is not None and not decision.allowed:
+                raise TemplateError(
+                    f"bucket {props['BucketName']}: S3 may not invoke {config['LambdaFunctionArn']} ({decision.reason}); "
+                    "AWS refuses this notification configuration at deploy time"
+                )
         clients["s3"].put_bucket_notification_configuration(
             Bucket=props["BucketName"],
             NotificationConfiguration={

@@ -33,6 +33,8 @@ class Naming:
             "AWS::Events::EventBus": "Name",
             "AWS::Logs::LogGroup": "LogGroupName",
             "AWS::Scheduler::Schedule": "Name",
+            # Ref of a stage is its name (execute-api ARNs in Lambda permissions are built from it)
+            "AWS::ApiGateway::Stage": "StageName",
         }.get(kind)
         if explicit and isinstance(props.get(explicit), str):
             return props[explicit]
@@ -99,6 +101,11 @@ class Stack:
             raise TemplateError(f"Fn::GetAtt on unknown resource {logical_id!r}")
         kind = self.resources[logical_id]["Type"]
         name = self.physical[logical_id]
+        if attribute == "Arn" and kind == "AWS::Events::Rule":
+            bus = self.resolve(self.resources[logical_id].get("Properties", {}).get("EventBusName")) or "default"
+            bus = str(bus).rsplit("/", 1)[-1]
+            if bus != "default":  # a rule on a custom bus: rule/<bus>/<name>, as EventBridge names it
+                return f"arn:aws:events:{self.naming.region}:{self.naming.account}:rule/{bus}/{name}"
         if attribute == "Arn":
             return self.naming.arn(kind, name)
         if attribute in ("Name", "TableName", "BucketName", "FunctionName", "RoleName"):

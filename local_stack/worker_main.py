@@ -13,6 +13,7 @@ import decimal
 import importlib
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -75,6 +76,8 @@ def _forward_output(log_conn: Any) -> None:
 
 
 def serve(conn: Any, log_conn: Any, spec: dict[str, Any], env: dict[str, str]) -> None:
+    # Ctrl-C in the terminal reaches the whole process group: the runner stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.clear()
     os.environ.update(env)
     if hasattr(time, "tzset"):
@@ -103,7 +106,7 @@ def serve(conn: Any, log_conn: Any, spec: dict[str, Any], env: dict[str, str]) -
         except (EOFError, OSError):
             return
         request_id = message.get("request_id") or str(uuid.uuid4())
-        if init_error is not None:
+        if init_error is not None or handler is None:
             conn.send({"ok": False, "error": init_error})
             continue
         context = LambdaContext(spec, request_id, time.monotonic() + spec["timeout"])

@@ -1,5 +1,7 @@
-"""One warm worker process per Lambda function: its resolved environment, its code asset and the
-layer; the template's timeout enforced; its logs prefixed with its name."""
+"""One warm worker process per Lambda function: its resolved environment (its role's credentials
+included), its code asset and the layer; the template's timeout enforced. Its logs go to
+``<logs dir>/<function>.log`` (or, without a logs dir, to the stream prefixed with its name); init
+errors, crashes and timeouts are also told to the terminal in one line."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,6 +29,7 @@ class FunctionSpec:
     display_name: str
     name: str
     arn: str
+    role_arn: str
     handler: str
     code_dir: Path
     layer_dirs: tuple[Path, ...]
@@ -58,11 +62,25 @@ def _forkserver() -> Any:
     return _CONTEXT
 
 
+def _log_file(logs_dir: Path, spec: FunctionSpec) -> TextIO:
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    return (logs_dir / f"{spec.display_name.replace('/', '.')}.log").open("a", encoding="utf-8", buffering=1)
+
+
 class Worker:
-    def __init__(self, spec: FunctionSpec, base_env: dict[str, str], log_stream: TextIO = sys.stdout) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        base_env: dict[str, str],
+        log_stream: TextIO = sys.stdout,
+        terminal: Callable[[str], None] | None = None,
+        prefix: bool = True,
+    ) -> None:
         self.spec = spec
         self._base_env = base_env
         self._log_stream = log_stream
+        self._terminal = terminal
+        self._prefix = prefix
         self._lock = threading.Lock()
         self._process: Any = None
         self._conn: Any = None
@@ -115,7 +133,9 @@ class Worker:
             )
         self.init_ms = message["init_ms"]
         if message.get("init_error"):
-            self._log(f"INIT ERROR {message['init_error']['errorType']}: {message['init_error']['errorMessage']}")
+            self._log(
+                f"INIT ERROR {message['init_error']['errorType']}: {message['init_error']['errorMessage']}", tell=True
+            )
 
     def stop(self) -> None:
         if self._process is not None and self._process.is_alive():
@@ -153,7 +173,7 @@ class Worker:
             duration = (time.monotonic() - started) * 1000
             if message is None:
                 reason = f"Task timed out after {self.spec.timeout:.2f} seconds" if timed_out else "Runtime exited"
-                self._log(f"{reason} (duration {duration:.0f} ms)")
+                self._log(f"{reason} (duration {duration:.0f} ms)", tell=True)
                 self._restart()
                 return Invocation(
                     ok=False,
@@ -192,20 +212,31 @@ class Worker:
                 return
             self._log(line)
 
-    def _log(self, line: str) -> None:
+    def _log(self, line: str, tell: bool = False) -> None:
         self._seq += 1
         self._recent.append((self._seq, line))
         with contextlib.suppress(ValueError):  # the stream was closed at shutdown
-            print(f"[{self.spec.display_name}] {line}", file=self._log_stream, flush=True)
+            print(f"[{self.spec.display_name}] {line}" if self._prefix else line, file=self._log_stream, flush=True)
+        if tell and self._terminal is not None:
+            self._terminal(f"{self.spec.display_name}: {line}")
 
 
 class FunctionWorkers:
     """The instances of one function: one warm from the start, more cold-started on demand up to
     ``max_workers`` concurrent invocations (as Lambda scales out); beyond that, callers wait."""
 
-    def __init__(self, spec: FunctionSpec, base_env: dict[str, str], log_stream: TextIO, max_workers: int) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        base_env: dict[str, str],
+        log_stream: TextIO,
+        max_workers: int,
+        terminal: Callable[[str], None] | None = None,
+        prefix: bool = True,
+    ) -> None:
         self.spec = spec
-        self._factory = lambda: Worker(spec, base_env, log_stream)
+        self._log_stream = log_stream
+        self._factory = lambda: Worker(spec, base_env, log_stream, terminal, prefix)
         self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(max_workers)
         self.instances: list[Worker] = []
@@ -244,13 +275,31 @@ class FunctionWorkers:
             instances = list(self.instances)
         for worker in instances:
             worker.stop()
+        if self._log_stream not in (sys.stdout, sys.stderr):
+            self._log_stream.close()
 
 
 class WorkerPool:
     def __init__(
-        self, specs: list[FunctionSpec], base_env: dict[str, str], log_stream: TextIO = sys.stdout, max_workers: int = 4
+        self,
+        specs: list[FunctionSpec],
+        base_env: dict[str, str],
+        log_stream: TextIO = sys.stdout,
+        max_workers: int = 4,
+        logs_dir: Path | None = None,
+        terminal: Callable[[str], None] | None = None,
     ) -> None:
-        self.workers = {s.name: FunctionWorkers(s, base_env, log_stream, max_workers) for s in specs}
+        self.workers = {
+            s.name: FunctionWorkers(
+                s,
+                base_env,
+                _log_file(logs_dir, s) if logs_dir else log_stream,
+                max_workers,
+                terminal,
+                prefix=logs_dir is None,
+            )
+            for s in specs
+        }
 
     def start(self) -> None:
         started = [(pool, pool.start()) for pool in self.workers.values()]

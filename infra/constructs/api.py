@@ -100,12 +100,13 @@ class TokenRestApi(Construct):
         )
         for response_type, reply in gateway_replies.items():
             text = isinstance(reply.body, str)
+            body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body, ensure_ascii=False)
             self.api.add_gateway_response(
                 f"Reply{response_type.response_type}",
                 type=response_type,
                 status_code=reply.status,
                 response_headers={"Content-Type": "'text/plain; charset=utf-8'"} if text else None,
-                templates={"application/json": reply.body if text else json.dumps(reply.body, ensure_ascii=False)},
+                templates={"application/json": body},
             )
         NagSuppressions.add_resource_suppressions(
             self.api,
@@ -133,7 +134,7 @@ class TokenRestApi(Construct):
         required_query: Sequence[str] = (),
     ) -> apigw.Method:
         resource = self.api.root.resource_for_path(path)
-        method = resource.add_method(
+        added = resource.add_method(
             method,
             apigw.LambdaIntegration(function, proxy=True),
             authorizer=self.authorizer,
@@ -159,5 +160,5 @@ class TokenRestApi(Construct):
                 {"id": "AwsSolutions-APIG4", "reason": reason},
                 {"id": "AwsSolutions-COG4", "reason": reason},
             ]
-        NagSuppressions.add_resource_suppressions(method, suppressions)
-        return method
+        NagSuppressions.add_resource_suppressions(added, suppressions)
+        return added

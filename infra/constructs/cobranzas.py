@@ -88,6 +88,8 @@ class CobranzasConstruct(Construct):
             "importar_url": [hash_check, _allow(["s3:PutObject"], f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*")],
             "importar_reporte": [
                 hash_check,
+                # S3 answers a missing report with 404 only to a caller that may list the bucket (403 otherwise)
+                _allow(["s3:ListBucket"], bucket),
                 _allow(["s3:GetObject"], f"{bucket}/reportes/*", f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*"),
             ],
             "exportar_csv": [hash_check, _allow(["dynamodb:Query"], index)],

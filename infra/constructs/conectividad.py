@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -49,7 +49,14 @@ class ConectividadConstruct(Construct):
         # ---- the payment flow: one function per task, each writing only what its step writes ----
         flow_env = base_env | {"EVENT_BUS_NAME": data.bus.event_bus_name}
         task_access = {
-            "Aplicar": [_allow(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], ledger)],
+            # the transaction (payment Put, debt Updates, pointer ConditionChecks); GetItem: after a failed
+            # condition a retried Aplicar reads the invoice's payment to recognise its own
+            "Aplicar": [
+                _allow(
+                    ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"],
+                    ledger,
+                )
+            ],
             "Confirmar": [
                 _allow(["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"], ledger),
                 _allow(["events:PutEvents"], bus),
@@ -69,13 +76,15 @@ class ConectividadConstruct(Construct):
         flow_logs = logs.LogGroup(
             self, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN
         )
+        # With DefinitionBody.from_string, CDK drops the construct's `timeout`: the limit goes into the
+        # definition itself (TimeoutSeconds), where Step Functions reads it (an infra test checks it).
+        definition = payment_flow_definition() | {"TimeoutSeconds": c.PAYMENT_STATE_MACHINE_TIMEOUT_SECONDS}
         self.state_machine = sfn.StateMachine(
             self,
             "PaymentFlow",
             state_machine_type=sfn.StateMachineType.EXPRESS,
-            definition_body=sfn.DefinitionBody.from_string(json.dumps(payment_flow_definition())),
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(definition)),
             definition_substitutions={f"{state}Arn": fn.function.function_arn for state, fn in tasks.items()},
-            timeout=Duration.seconds(c.PAYMENT_STATE_MACHINE_TIMEOUT_SECONDS),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=flow_logs, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
@@ -105,13 +114,25 @@ class ConectividadConstruct(Construct):
         bank_key = _allow(["dynamodb:GetItem"], credentials)
         access = {
             "ejecutar_pago": [
-                _allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], ledger),  # reads; the transaction-number sequence
+                # reads (GetItem; Query: the invoice's earlier reversals); UpdateItem: the transaction-number sequence
+                _allow(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"], ledger),
                 _allow(["states:StartSyncExecution"], self.state_machine.state_machine_arn),
                 bank_key,
                 idem,
             ],
             "reversar_pago": [
-                _allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], ledger),
+                # reads and the earlier reversals (Query); the reversal is one transaction: the payment
+                # Deleted, its archive Put under REV#, the history entry and the debts Updated
+                _allow(
+                    [
+                        "dynamodb:GetItem",
+                        "dynamodb:Query",
+                        "dynamodb:DeleteItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                    ],
+                    ledger,
+                ),
                 _allow(["events:PutEvents"], bus),
                 bank_key,
                 idem,

@@ -19,6 +19,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 class RunningStack:
     def __init__(self, cdk_out: Path, workdir: Path, seed: bool) -> None:
+        self.cdk_out = cdk_out
         self.state_file = workdir / "stack.json"
         self.log_file = workdir / "runner.log"
         args = [
@@ -44,6 +45,12 @@ class RunningStack:
         self.state = json.loads(self.state_file.read_text())
 
     def logs(self) -> str:
+        """The runner's terminal, then every function's log file."""
+        self._log.flush()
+        functions = sorted((self.state_file.parent / "logs").glob("*.log"))
+        return "\n".join([self.log_file.read_text(), *(f.read_text() for f in functions)])
+
+    def terminal(self) -> str:
         self._log.flush()
         return self.log_file.read_text()
 

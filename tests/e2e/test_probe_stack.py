@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 
 import httpx
@@ -160,14 +161,21 @@ class TestEventSources:
         assert schedule["function"].startswith("Probe-tick")
 
 
-def test_given_function_output_then_the_runner_prefixes_it_with_the_function_name(probe, http):
+def test_given_function_output_then_it_goes_to_the_function_log_and_the_terminal_shows_one_request_line(probe, http):
     import time
 
+    # Given a function that raises / When it is called
     http.get("/boom")
-    deadline = time.monotonic() + 10  # the worker's output reaches the runner's log through a relay thread
-    while (
-        not (lines := [line for line in probe.logs().splitlines() if "RuntimeError: boom" in line])
-        and time.monotonic() < deadline
-    ):
+    log = probe.state_file.parent / "logs" / "boom.log"
+    deadline = time.monotonic() + 10  # the worker's output reaches its log file through a relay thread
+    while not (log.exists() and "RuntimeError: boom" in log.read_text()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert lines and all(line.startswith("[boom] ") for line in lines)
+    # Then its traceback is in its own log file, not on the terminal
+    assert "RuntimeError: boom" in log.read_text()
+    while " /probe/boom " not in probe.terminal() and time.monotonic() < deadline:  # written once the reply is sent
+        time.sleep(0.05)
+    terminal = probe.terminal()
+    assert "RuntimeError: boom" not in terminal
+    # and the terminal has one line for the request: time, method, path, status, milliseconds, function
+    line = [line for line in terminal.splitlines() if " /probe/boom " in line][-1]  # other tests call it too
+    assert re.match(r"^\d\d:\d\d:\d\d\.\d{3}  GET +/probe/boom  502  \d+ ms  boom$", line), line

@@ -94,9 +94,11 @@ def test_given_each_function_then_it_may_only_do_its_own_dynamodb_operations(res
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
+        "dynamodb:GetItem",
     }
     assert actions["conectividad.ejecutar_pago.handler"] == {  # ledger reads + sequence; idempotency records
         "dynamodb:GetItem",
+        "dynamodb:Query",
         "dynamodb:UpdateItem",
         "dynamodb:PutItem",
         "dynamodb:DeleteItem",

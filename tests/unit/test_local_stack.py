@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from local_stack import emulator
-from local_stack.gateway import _path_regex, _policy_allows
+from local_stack.gateway.apis import _path_regex
+from local_stack.gateway.authorizers import policy_allows
 from local_stack.resources import NOT_EMULATED, PROVISIONED, SERVED_BY_GATEWAY, Schedule, check_types
 from local_stack.schedules import ScheduleError, Timer, next_fire
 from local_stack.template import Naming, Stack, TemplateError
@@ -159,7 +160,7 @@ class TestGatewayPieces:
         ],
     )
     def test_given_a_policy_then_deny_wins_and_resources_match_as_globs(self, statements, allowed):
-        assert _policy_allows({"Statement": statements}, self.ARN) is allowed
+        assert policy_allows({"Statement": statements}, self.ARN) is allowed
 
     def test_given_templates_then_static_segments_outrank_parameters_and_greedy_last(self):
         static, _ = _path_regex("/items/special")

@@ -9,6 +9,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
@@ -31,7 +32,7 @@ class ProbeStack(Stack):
         )
         code = lambda_.Code.from_asset(str(CODE))
 
-        def fn(name: str, timeout: int = 5) -> lambda_.Function:
+        def fn(name: str, timeout: int = 5, grant: bool = True) -> lambda_.Function:
             f = lambda_.Function(
                 self,
                 name,
@@ -41,7 +42,8 @@ class ProbeStack(Stack):
                 timeout=Duration.seconds(timeout),
                 environment={"RECORDS_TABLE": records.table_name},
             )
-            records.grant_read_write_data(f)
+            if grant:
+                records.grant_read_write_data(f)
             return f
 
         api = apigw.RestApi(
@@ -85,6 +87,26 @@ class ProbeStack(Stack):
         )
 
         uploads = s3.Bucket(self, "Uploads", removal_policy=RemovalPolicy.DESTROY)
+
+        # IAM, enforced locally: what each role allows is all a function may do.
+        reader = fn("try_write", grant=False)  # may read the table, not write it
+        records.grant_read_data(reader)
+        reader.add_environment("UPLOADS_BUCKET", uploads.bucket_name)
+        uploads.grant_put(reader, "allowed/*")  # may write under allowed/ only
+        # a missing object: 404 with s3:ListBucket, 403 without (as S3 answers)
+        blind = fn("read_missing", grant=False)
+        blind.add_environment("UPLOADS_BUCKET", uploads.bucket_name)
+        blind.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[uploads.arn_for_objects("*")])
+        )
+        sighted = fn("read_missing_listed", grant=False)
+        sighted.add_environment("UPLOADS_BUCKET", uploads.bucket_name)
+        sighted.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[uploads.arn_for_objects("*")])
+        )
+        sighted.add_to_role_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[uploads.bucket_arn]))
+        for name, f in (("try-write", reader), ("read-missing", blind), ("read-missing-listed", sighted)):
+            api.root.add_resource(name).add_method("GET", apigw.LambdaIntegration(f))
         uploads.add_event_notification(
             s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(fn("on_upload")), s3.NotificationKeyFilter(prefix="in/")
         )

@@ -115,3 +115,48 @@ def on_event(event, context):
 
 def tick(event, context):
     _record("tick", {"time": event.get("time")})
+
+
+def _outcome(call):
+    """What an AWS call answered, as the function's own error path sees it."""
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - reported back to the test
+        return getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+    return "ok"
+
+
+def _reply(body):
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+
+
+def try_write(event, context):
+    client, table = _table()
+    s3 = boto3.client("s3")
+    bucket = os.environ["UPLOADS_BUCKET"]
+    return _reply(
+        {
+            "getItem": _outcome(lambda: client.get_item(TableName=table, Key={"PK": {"S": "x"}, "SK": {"S": "y"}})),
+            "putItem": _outcome(lambda: client.put_item(TableName=table, Item={"PK": {"S": "x"}, "SK": {"S": "y"}})),
+            "transactPut": _outcome(
+                lambda: client.transact_write_items(
+                    TransactItems=[{"Put": {"TableName": table, "Item": {"PK": {"S": "x"}, "SK": {"S": "z"}}}}]
+                )
+            ),
+            "scan": _outcome(lambda: client.scan(TableName=table)),
+            "putAllowed": _outcome(lambda: s3.put_object(Bucket=bucket, Key="allowed/a.txt", Body=b"a")),
+            "putElsewhere": _outcome(lambda: s3.put_object(Bucket=bucket, Key="elsewhere/a.txt", Body=b"a")),
+            "getObject": _outcome(lambda: s3.get_object(Bucket=bucket, Key="allowed/a.txt")),
+            "presigned": s3.generate_presigned_url(
+                "put_object", Params={"Bucket": bucket, "Key": "allowed/presigned.txt"}, ExpiresIn=300
+            ),
+        }
+    )
+
+
+def read_missing(event, context):
+    s3 = boto3.client("s3")
+    return _reply({"get": _outcome(lambda: s3.get_object(Bucket=os.environ["UPLOADS_BUCKET"], Key="missing.txt"))})
+
+
+read_missing_listed = read_missing

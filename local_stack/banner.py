@@ -1,0 +1,84 @@
+"""What the runner prints once the stack is up: URLs, then each context's ready-to-paste lines.
+
+Each context adds one function to ``CONTEXTS`` (docs/contexts.md, "banner lines"); it reads only
+``.local/stack.json``'s state and returns its lines (none when its demo was not seeded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def conectividad(state: dict[str, Any]) -> list[str]:
+    """The demo bank's lines: query, pay, verify, list and reverse."""
+    demo = state.get("demo") or {}
+    if "bank" not in demo:
+        return []
+    api = state["apiBaseUrls"].get("api", next(iter(state["apiBaseUrls"].values()), ""))
+    ident = demo["persona"]["identificacion"]
+    base = f"{api}/v1/integracion-conectividad"
+    year = datetime.now().year
+    return [
+        "",
+        f"  demo bank {demo['bank']['codigoBanco']}: token and llaveAcceso in {state['stateFile']}",
+        f"  demo person {ident} ({demo['persona']['nombre']}): {demo['persona']['pendientes']} pending debts, "
+        f"convenios {', '.join(f'{k}={v}' for k, v in demo['persona']['convenios'].items())}",
+        "",
+        "  Try:",
+        f"    TOKEN=$(python3 -c \"import json;print(json.load(open('{state['stateFile']}'))['demo']['bank']['token'])\")",
+        f'    curl -s -H "Authorization: Token $TOKEN" "{base}/obtener-persona?identificacion={ident}"',
+        f'    curl -s -H "Authorization: Token $TOKEN" "{base}/saldos-persona-resumen?codigoConvenio=001&identificacion={ident}&numeroPagina=1&longitudPagina=5"',
+        f'    curl -s -H "Authorization: Token $TOKEN" "{base}/saldos-vencido-persona?idDeudor={ident}"',
+        f'    curl -s -H "Authorization: Token $TOKEN" "{base}/saldos-persona?codigoConvenio=004&identificacion={ident}"',
+        "",
+        f"  Pay, verify, see the history and reverse invoice {demo['pago']['factura']} ({demo['pago']['monto']}):",
+        f'    curl -s -H "Authorization: Token $TOKEN" -H \'Content-Type: application/json\' -d @{Path(state["stateFile"]).parent}/pago.json "{base}/ejecutar-pago-vencido"',
+        f'    curl -s -o /dev/null -w \'%{{http_code}}\\n\' -H "Authorization: Token $TOKEN" "{base}/verificar-pago?numeroFactura={demo["pago"]["factura"]}"',
+        f'    curl -s -H "Authorization: Token $TOKEN" "{base}/historial-pagos?cedula={ident}&fechaInicio=01/01/{year}&fechaFinal=31/12/{year}"',
+        f'    curl -s -H "Authorization: Token $TOKEN" -H \'Content-Type: application/json\' -d @{Path(state["stateFile"]).parent}/reversa.json "{base}/reversar-pago"',
+    ]
+
+
+def cobranzas(state: dict[str, Any]) -> list[str]:
+    """The demo integrator's lines: import, export, download, S3 drop and report."""
+    cob = (state.get("demo") or {}).get("cobranzas")
+    if not cob:
+        return []
+    api2 = state["apiBaseUrls"].get("api2", "")
+    model = ROOT / "examples" / "cobranzas" / "cobros-demo.csv"
+    return [
+        "",
+        f"  Cobranzas (Pay per TIC), integrator {cob['integrador']} (convenio {cob['convenio']}): hash in {state['stateFile']}",
+        f"    HASH=$(python3 -c \"import json;print(json.load(open('{state['stateFile']}'))['demo']['cobranzas']['hash'])\")",
+        f'    curl -s -F hash=$HASH -F file=@{model} "{api2}/cobranzas/importar/csv"',
+        f'    curl -s "{api2}/cobranzas/exportar/csv?hash=$HASH&periodo=*"',
+        f'    curl -s -OJ -d hash=$HASH -d id_cliente=1001 "{api2}/cobranzas/descargar/csv"',
+        f"    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --endpoint-url {state['awsEndpointUrl']} s3 cp {model} s3://{cob['bucket']}/{cob['prefijo']}cobros.csv",
+        f'    curl -s "{api2}/cobranzas/importar/reporte?hash=$HASH&importacion=cobros.csv"',
+    ]
+
+
+CONTEXTS: list[Callable[[dict[str, Any]], list[str]]] = [conectividad, cobranzas]
+
+
+def banner(state: dict[str, Any]) -> str:
+    lines = ["", "recaudo local stack ready", ""]
+    for stage, url in state["apiBaseUrls"].items():
+        lines.append(f"  API ({stage}):     {url}")
+    lines += [
+        f"  Swagger UI:      {state['swaggerUi']}",
+        f"  AWS endpoint:    {state['awsEndpointUrl']}   (AWS_ENDPOINT_URL; any credentials act as the operator)",
+        f"  state:           {state['stateFile']}   (started in {state['startupSeconds']} s)",
+        f"  function logs:   {state['logsDir']}/<function>.log   (one line per request below)",
+        f"  Python:          {state['python']}",
+    ]
+    for context in CONTEXTS:
+        lines += context(state)
+    lines += [f"  warning: {w}" for w in state.get("warnings", [])]
+    lines += ["", "  Ctrl-C stops everything.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,238 @@
+"""Each role, read from the synthesized template, allows every call its function's code makes, and
+each service that invokes a function is allowed by that function's resource policy.
+
+The evaluator is the one the local stack enforces (``local_stack.iam``): what passes here is what the
+e2e suite runs under, and what AWS would evaluate. A new function or a new AWS call in the code needs
+its line here; a test fails when a function has none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra import constants as c
+from local_stack.iam import Request, evaluate
+from local_stack.roles import function_policies, role_policies
+from local_stack.template import Naming, Stack
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+
+# Resources, by the construct path that creates them (resolved to ARNs from the template).
+LEDGER, CREDENTIALS, IDEMPOTENCY = "Data/Ledger", "Data/Credentials", "Data/Idempotency"
+BUS, FLOW, FILES = "Data/Bus", "Conectividad/PaymentFlow", "Cobranzas/Files"
+GSI = f"{LEDGER}@index/GSI1"
+
+
+def get(table: str) -> tuple[str, str]:
+    return ("dynamodb:GetItem", table)
+
+
+IDEMPOTENCY_RECORDS = [(f"dynamodb:{op}", IDEMPOTENCY) for op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")]
+QUERIES = [get(LEDGER), ("dynamodb:Query", LEDGER)]
+PAYMENT = [
+    get(LEDGER),
+    ("dynamodb:Query", LEDGER),  # the invoice's earlier reversals
+    ("dynamodb:UpdateItem", LEDGER),  # the transaction-number sequence
+    get(CREDENTIALS),  # llaveAcceso
+    ("states:StartSyncExecution", FLOW),
+    *IDEMPOTENCY_RECORDS,
+]
+IMPORT = [
+    get(CREDENTIALS),  # the integrator's hash
+    ("dynamodb:Query", GSI),  # the period's look-ahead
+    ("dynamodb:PutItem", LEDGER),  # the import record and claim
+    ("dynamodb:UpdateItem", LEDGER),
+    ("dynamodb:ConditionCheckItem", LEDGER),
+    get(LEDGER),
+]
+OBJECT = f"{FILES}/entrada/clubdemo/cobros.csv"
+REPORT = f"{FILES}/entrada/clubdemo/cobros.csv.resultado.txt"
+HTTP_REPORT = f"{FILES}/reportes/clubdemo/20261121-abc.txt"
+
+# handler -> every (action, resource) its code needs
+REQUIRED: dict[str, list[tuple[str, str]]] = {
+    **{f"conectividad.{m}.handler": QUERIES for m in c.CONECTIVIDAD_QUERIES.values()},
+    **{
+        f"conectividad.{m}.handler": PAYMENT
+        for m, _ in c.CONECTIVIDAD_PAYMENTS.values()
+        if m.startswith("ejecutar_pago")
+    },
+    "conectividad.reversar_pago.handler": [
+        get(LEDGER),
+        ("dynamodb:Query", LEDGER),
+        # one transaction: payment Deleted, archived under REV# (Put), history and debts Updated
+        ("dynamodb:DeleteItem", LEDGER),
+        ("dynamodb:PutItem", LEDGER),
+        ("dynamodb:UpdateItem", LEDGER),
+        ("events:PutEvents", BUS),
+        get(CREDENTIALS),
+        *IDEMPOTENCY_RECORDS,
+    ],
+    "conectividad.historial_pagos.handler": QUERIES,
+    "conectividad.verificar_pago.handler": [get(LEDGER)],
+    "conectividad.flujo.aplicar": [
+        ("dynamodb:PutItem", LEDGER),
+        ("dynamodb:UpdateItem", LEDGER),
+        ("dynamodb:ConditionCheckItem", LEDGER),
+        get(LEDGER),  # after a failed condition: is it our own payment?
+    ],
+    "conectividad.flujo.confirmar": [
+        get(LEDGER),
+        ("dynamodb:UpdateItem", LEDGER),
+        ("dynamodb:PutItem", LEDGER),
+        ("events:PutEvents", BUS),
+    ],
+    "conectividad.flujo.verificar": [get(LEDGER)],
+    "conectividad.flujo.compensar": [
+        ("dynamodb:DeleteItem", LEDGER),
+        ("dynamodb:UpdateItem", LEDGER),
+        ("events:PutEvents", BUS),
+    ],
+    "authorizer.token.handler": [get(CREDENTIALS)],
+    "cobranzas.importar_csv.handler": [*IMPORT, ("s3:PutObject", HTTP_REPORT)],
+    "cobranzas.importar_s3.handler": [*IMPORT, ("s3:GetObject", OBJECT), ("s3:PutObject", REPORT)],
+    "cobranzas.importar_url.handler": [get(CREDENTIALS), ("s3:PutObject", OBJECT)],  # the presigned PUT
+    "cobranzas.importar_reporte.handler": [
+        get(CREDENTIALS),
+        ("s3:GetObject", HTTP_REPORT),
+        ("s3:GetObject", REPORT),
+        ("s3:ListBucket", FILES),  # a missing report is 404, not 403
+    ],
+    "cobranzas.exportar_csv.handler": [get(CREDENTIALS), ("dynamodb:Query", GSI)],
+    "cobranzas.descargar_csv.handler": [get(CREDENTIALS), ("dynamodb:Query", GSI)],
+}
+
+# Calls no role may make, whatever its function: a scan on a request path, writes from a reader.
+FORBIDDEN: dict[str, list[tuple[str, str]]] = {
+    **{
+        f"conectividad.{m}.handler": [("dynamodb:PutItem", LEDGER), ("dynamodb:Scan", LEDGER)]
+        for m in c.CONECTIVIDAD_QUERIES.values()
+    },
+    "conectividad.verificar_pago.handler": [("dynamodb:Query", LEDGER), ("dynamodb:UpdateItem", LEDGER)],
+    "authorizer.token.handler": [("dynamodb:PutItem", CREDENTIALS), get(LEDGER)],
+    "cobranzas.exportar_csv.handler": [("dynamodb:Query", LEDGER), ("s3:GetObject", OBJECT)],
+    "cobranzas.importar_url.handler": [("s3:GetObject", OBJECT), ("s3:PutObject", HTTP_REPORT)],
+    "conectividad.flujo.verificar": [("dynamodb:UpdateItem", LEDGER), ("events:PutEvents", BUS)],
+}
+
+
+@pytest.fixture(scope="module")
+def app(synthesized):
+    construct, template, artifact = synthesized
+    name = construct.stack_name
+    return Stack(name, template.to_json(), Path(artifact.assembly.directory), Naming(name, REGION, ACCOUNT))
+
+
+def _arn(stack: Stack, where: str) -> str:
+    path, _, index = where.partition("@")
+    construct, _, key = path.partition("/")
+    construct_path = f"{construct}/{key.split('/', 1)[0]}"
+    suffix = key.split("/", 1)[1] if "/" in key else ""
+    for lid, res in stack.resources.items():
+        if res.get("Metadata", {}).get("aws:cdk:path", "").removesuffix("/Resource").endswith(construct_path):
+            arn = stack.naming.arn(res["Type"], stack.physical[lid])
+            if index:
+                arn = f"{arn}/{index}"
+            return f"{arn}/{suffix}" if suffix else arn
+    raise AssertionError(f"no resource at {where}")
+
+
+def _functions(stack: Stack) -> dict[str, dict]:
+    return {
+        r["Properties"]["Handler"]: stack.properties(lid)
+        for lid, r in stack.of_type("AWS::Lambda::Function").items()
+        if not lid.startswith("BucketNotificationsHandler")
+    }
+
+
+def test_given_the_template_then_every_function_has_its_calls_listed(app):
+    # Given every function of the app / Then each one names the calls its code makes
+    assert set(_functions(app)) == set(REQUIRED)
+
+
+@pytest.mark.parametrize("handler", sorted(REQUIRED))
+def test_given_a_function_when_its_role_is_evaluated_then_every_call_its_code_makes_is_allowed(app, handler):
+    # Given the function's role and its policies as synthesized
+    policies = role_policies(app)[_functions(app)[handler]["Role"]]
+    # When each call the code makes is evaluated as AWS would
+    denied = [
+        (action, where)
+        for action, where in REQUIRED[handler]
+        if not evaluate(policies, Request(action, _arn(app, where))).allowed
+    ]
+    # Then none is refused
+    assert denied == []
+
+
+@pytest.mark.parametrize("handler", sorted(FORBIDDEN))
+def test_given_a_function_when_it_tries_what_it_does_not_need_then_its_role_refuses(app, handler):
+    policies = role_policies(app)[_functions(app)[handler]["Role"]]
+    allowed = [
+        (action, where)
+        for action, where in FORBIDDEN[handler]
+        if evaluate(policies, Request(action, _arn(app, where))).allowed
+    ]
+    assert allowed == []
+
+
+def test_given_the_payment_flow_then_its_role_may_invoke_each_task_and_nothing_else(app):
+    # Given the state machine's role
+    (machine,) = app.of_type("AWS::StepFunctions::StateMachine")
+    policies = role_policies(app)[app.properties(machine)["RoleArn"]]
+    arns = {
+        r["Properties"]["Handler"]: app.naming.arn("AWS::Lambda::Function", app.physical[lid])
+        for lid, r in app.of_type("AWS::Lambda::Function").items()
+    }
+    # When it invokes its tasks / Then allowed; any other function / Then refused
+    for task in c.PAYMENT_FLOW_TASKS.values():
+        assert evaluate(policies, Request("lambda:InvokeFunction", arns[f"conectividad.flujo.{task}"])).allowed, task
+    assert not evaluate(policies, Request("lambda:InvokeFunction", arns["conectividad.ejecutar_pago.handler"])).allowed
+
+
+def test_given_the_files_bucket_then_s3_may_invoke_the_importer_for_that_bucket_only(app):
+    resource_policies = function_policies(app)
+    importer = next(
+        app.naming.arn("AWS::Lambda::Function", app.physical[lid])
+        for lid, r in app.of_type("AWS::Lambda::Function").items()
+        if r["Properties"]["Handler"] == "cobranzas.importar_s3.handler"
+    )
+    bucket = _arn(app, FILES)
+
+    def may(source: str) -> bool:
+        request = Request(
+            "lambda:InvokeFunction",
+            importer,
+            {"aws:SourceArn": [source], "aws:SourceAccount": [ACCOUNT]},
+            principal="s3.amazonaws.com",
+        )
+        return evaluate([resource_policies[importer]], request, resource_policy=True).allowed
+
+    assert may(bucket)
+    assert not may("arn:aws:s3:::someone-elses-bucket")
+
+
+def test_given_every_route_then_api_gateway_may_invoke_its_function_from_that_route_only(app):
+    from local_stack.gateway import load_apis
+
+    resource_policies = function_policies(app)
+    for api in load_apis(app):
+        for route in api.routes:
+            method = "GET" if route.http_method == "ANY" else route.http_method
+            source = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.api_id}/{api.stage}/{method}{route.template_path}"
+            request = Request(
+                "lambda:InvokeFunction",
+                route.function_arn,
+                {"aws:SourceArn": [source], "aws:SourceAccount": [ACCOUNT]},
+                principal="apigateway.amazonaws.com",
+            )
+            assert evaluate([resource_policies[route.function_arn]], request, resource_policy=True).allowed, source
+            other = source.replace(f"/{api.stage}/", "/another-stage/")
+            request = Request(
+                "lambda:InvokeFunction",
+                route.function_arn,
+                {"aws:SourceArn": [other]},
+                principal="apigateway.amazonaws.com",
+            )
+            assert not evaluate([resource_policies[route.function_arn]], request, resource_policy=True).allowed, other
