@@ -20,7 +20,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 class RunningStack:
     def __init__(self, cdk_out: Path, workdir: Path, seed: bool) -> None:
         self.cdk_out = cdk_out
-        self.state_file = workdir / "stack.json"
+        # as `make run` on a fresh clone: the state goes to a .local/ that does not exist yet
+        self.state_file = workdir / ".local" / "stack.json"
         self.log_file = workdir / "runner.log"
         args = [
             sys.executable,
@@ -36,7 +37,10 @@ class RunningStack:
         if not seed:
             args.append("--no-seed")
         self._log = self.log_file.open("w")
-        self.process = subprocess.Popen(args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+        # its own process group, as a terminal's foreground job: Ctrl-C reaches the runner and its workers
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + 120
         while not self.state_file.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -55,11 +59,19 @@ class RunningStack:
         return self.log_file.read_text()
 
     def stop(self) -> int:
-        self.process.send_signal(signal.SIGINT)
+        """Ctrl-C, as a terminal sends it: SIGINT to the whole process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
         try:
             return self.process.wait(timeout=30)
         finally:
             self._log.close()
+
+    def stop_cleanly(self) -> None:
+        """Stopped with Ctrl-C: exit 0, and the terminal ends with the runner's own lines, no traceback."""
+        assert self.stop() == 0
+        terminal = self.log_file.read_text()
+        assert "Traceback" not in terminal, terminal[-3000:]
+        assert terminal.rstrip().endswith("stopped."), terminal[-500:]
 
     def aws(self, service: str):
         import boto3
@@ -82,7 +94,7 @@ def probe(tmp_path_factory) -> Iterator[RunningStack]:
     synth(str(out))
     stack = RunningStack(out, tmp_path_factory.mktemp("probe-run"), seed=False)
     yield stack
-    assert stack.stop() == 0
+    stack.stop_cleanly()
 
 
 @pytest.fixture(scope="session")
@@ -95,4 +107,4 @@ def recaudo(tmp_path_factory) -> Iterator[RunningStack]:
     app.synth()
     stack = RunningStack(out, tmp_path_factory.mktemp("recaudo-run"), seed=True)
     yield stack
-    assert stack.stop() == 0
+    stack.stop_cleanly()

@@ -137,7 +137,7 @@ def trimmed_probe(probe: RunningStack, tmp_path_factory) -> Iterator[RunningStac
     out = mutated_assembly(source, tmp_path_factory.mktemp("trimmed") / "cdk.out", change)
     stack = RunningStack(out, tmp_path_factory.mktemp("trimmed-run"), seed=False)
     yield stack
-    assert stack.stop() == 0
+    stack.stop_cleanly()
 
 
 class TestPermissionsRemovedFromCdkOut:
@@ -216,7 +216,7 @@ def recaudo_without_start(recaudo: RunningStack, tmp_path_factory) -> Iterator[R
     out = mutated_assembly(Path(recaudo.cdk_out), tmp_path_factory.mktemp("recaudo-trim") / "cdk.out", change)
     stack = RunningStack(out, tmp_path_factory.mktemp("recaudo-trim-run"), seed=True)
     yield stack
-    assert stack.stop() == 0
+    stack.stop_cleanly()
 
 
 def test_given_one_action_removed_from_one_role_then_the_local_stack_refuses_that_call_and_nothing_is_charged(

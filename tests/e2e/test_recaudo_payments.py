@@ -23,26 +23,6 @@ def bank(recaudo):
         yield client
 
 
-def test_given_the_demo_files_when_a_newcomer_pays_verifies_and_reverses_then_it_all_works(recaudo, bank):
-    demo = recaudo.state["demo"]
-    state_dir = recaudo.state_file.parent
-    factura = demo["pago"]["factura"]
-    pay = bank.post(f"{BASE}/ejecutar-pago-vencido", content=(state_dir / "pago.json").read_bytes())
-    assert pay.status_code == 200, pay.text
-    reply = loads(pay.content)
-    assert reply[0]["numeroFactura"] == factura and reply[0]["codigoRespuesta"] == 0
-    assert str(reply[0]["montoPagado"]) == demo["pago"]["monto"]
-    assert bank.get(f"{BASE}/verificar-pago", params={"numeroFactura": factura}).status_code == 200
-    history = bank.get(
-        f"{BASE}/historial-pagos",
-        params={"cedula": "12345678", "fechaInicio": "01/01/2000", "fechaFinal": "31/12/2000"},
-    )
-    assert history.status_code == 200
-    reverse = bank.post(f"{BASE}/reversar-pago", content=(state_dir / "reversa.json").read_bytes())
-    assert (reverse.status_code, reverse.text, reverse.headers["X-Recaudo-Reversa"]) == (200, "0", "aplicada")
-    assert bank.get(f"{BASE}/verificar-pago", params={"numeroFactura": factura}).status_code == 404
-
-
 def test_given_50_concurrent_identical_payments_for_each_of_20_receipts_then_exactly_one_payment_each(recaudo, bank):
     demo = recaudo.state["demo"]
     saldos = loads(

@@ -193,19 +193,35 @@ def test_given_the_moto_lambda_hook_when_moto_invokes_a_function_then_our_dispat
     assert calls == [("f", {"n": 1})]
 
 
-def test_given_the_s3_hook_when_a_notification_fires_then_it_is_delivered_from_another_thread(monkeypatch):
+@pytest.mark.parametrize("allowed", [True, False])
+def test_given_the_s3_hook_when_a_notification_fires_then_delivered_from_another_thread_only_if_permitted(
+    monkeypatch, allowed
+):
     import threading
 
     from moto.s3 import notifications
 
     seen = []
     done = threading.Event()
+    checked = []
     monkeypatch.setattr(
         notifications, "_invoke_awslambda", lambda *args: (seen.append(threading.current_thread()), done.set())
     )
     monkeypatch.delitem(emulator._ORIGINALS, "s3", raising=False)
-    emulator.async_s3_notifications()
+
+    def guard(function_arn, service, source_arn):  # the function's resource policy, as the runner checks it
+        checked.append((function_arn, service, source_arn))
+        return allowed
+
+    emulator.async_s3_notifications(guard)
     assert emulator.hooks_installed()["s3"]
-    notifications._invoke_awslambda("123456789012", {"Records": []}, "arn", "us-east-1")
-    assert done.wait(5) and seen[0] is not threading.current_thread()
+    # When S3 notifies for a bucket
+    event = {"Records": [{"s3": {"bucket": {"arn": "arn:aws:s3:::b"}}}]}
+    notifications._invoke_awslambda("123456789012", event, "arn:fn", "us-east-1")
+    # Then the permission is asked for that service and bucket, and the delivery is async, or refused
+    assert checked == [("arn:fn", "s3.amazonaws.com", "arn:aws:s3:::b")]
+    if allowed:
+        assert done.wait(5) and seen[0] is not threading.current_thread()
+    else:
+        assert not done.wait(0.5) and seen == []
     monkeypatch.delitem(emulator._ORIGINALS, "s3")

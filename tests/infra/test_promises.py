@@ -1,0 +1,140 @@
+"""Every runtime promise docs/decisions.md makes that the template must keep, read from the template
+as synthesized (not from the construct's arguments: CDK may drop one, as it dropped the payment
+flow's timeout given beside ``DefinitionBody.from_string``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra import constants as c
+
+API_GATEWAY_INTEGRATION_LIMIT_SECONDS = 29
+
+
+@pytest.fixture(scope="module")
+def resources(synthesized) -> dict:
+    return synthesized[1].to_json()["Resources"]
+
+
+def of_type(resources: dict, kind: str) -> dict:
+    return {k: v for k, v in resources.items() if v["Type"] == kind}
+
+
+def functions(resources: dict) -> dict[str, dict]:
+    """handler -> properties, for our functions (not CDK's deploy-time notifications handler)."""
+    return {
+        f["Properties"]["Handler"]: f["Properties"]
+        for k, f in of_type(resources, "AWS::Lambda::Function").items()
+        if not k.startswith("BucketNotificationsHandler")
+    }
+
+
+def definition(resources: dict) -> dict:
+    (machine,) = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    text = machine["Properties"]["DefinitionString"]
+    if isinstance(text, dict):  # Fn::Join of literal parts and task ARNs: the literal parts are the JSON
+        text = "".join(p if isinstance(p, str) else '"arn"' for p in text["Fn::Join"][1])
+    return json.loads(text)
+
+
+def test_given_the_payment_flow_then_its_timeout_is_in_the_definition_step_functions_reads(resources):
+    # Given the synthesized definition / Then TimeoutSeconds is there (a construct-level timeout is not)
+    assert definition(resources)["TimeoutSeconds"] == c.PAYMENT_STATE_MACHINE_TIMEOUT_SECONDS
+
+
+def test_given_the_payment_flow_then_each_task_function_ends_before_the_flow_gives_up(resources):
+    # Given the four task functions of the flow
+    by_handler = functions(resources)
+    for task in c.PAYMENT_FLOW_TASKS.values():
+        timeout = by_handler[f"conectividad.flujo.{task}"]["Timeout"]
+        # Then one attempt fits in the flow's time limit with room for its retries
+        assert timeout * 2 <= c.PAYMENT_STATE_MACHINE_TIMEOUT_SECONDS, task
+
+
+def test_given_the_payment_flow_then_throttling_is_retried_with_backoff_and_compensation_persists(resources):
+    states = definition(resources)["States"]
+    for state in ("Aplicar", "Confirmar", "Verificar"):
+        (retry,) = states[state]["Retry"]
+        assert "Throttled" in retry["ErrorEquals"] and "Lambda.TooManyRequestsException" in retry["ErrorEquals"]
+        assert (retry["MaxAttempts"], retry["BackoffRate"]) == (3, 2.0), state
+    # a failure after apply is compensated; a refusal at apply is not
+    assert states["Confirmar"]["Catch"][0]["Next"] == "Compensar"
+    assert {c["Next"] for c in states["Aplicar"]["Catch"]} == {"DeudaNoPendiente", "PagoExistente", "Compensar"}
+    (compensation,) = states["Compensar"]["Retry"]
+    assert compensation["ErrorEquals"] == ["States.ALL"] and compensation["MaxAttempts"] == 5
+
+
+def test_given_every_api_function_then_it_ends_before_api_gateway_stops_waiting(resources):
+    # Given each function behind a REST API method
+    targets = set()
+    for method in of_type(resources, "AWS::ApiGateway::Method").values():
+        uri = json.dumps(method["Properties"]["Integration"]["Uri"])
+        targets |= {k for k in of_type(resources, "AWS::Lambda::Function") if f'"{k}"' in uri}
+    assert targets
+    for logical in targets:
+        props = resources[logical]["Properties"]
+        # Then its timeout is within API Gateway's 29 s integration limit
+        assert props["Timeout"] <= API_GATEWAY_INTEGRATION_LIMIT_SECONDS, props["Handler"]
+    assert functions(resources)["cobranzas.importar_csv.handler"]["Timeout"] == c.COBRANZAS_HTTP_IMPORT_TIMEOUT_SECONDS
+
+
+def test_given_the_s3_import_then_its_claim_outlives_the_function_by_five_minutes(resources):
+    # decisions.md: "A claim still EN_CURSO after the function's timeout plus 5 minutes can be retaken"
+    importer = functions(resources)["cobranzas.importar_s3.handler"]
+    assert importer["Timeout"] == c.COBRANZAS_IMPORT_TIMEOUT_SECONDS
+    assert int(importer["Environment"]["Variables"]["IMPORT_CLAIM_SECONDS"]) == importer["Timeout"] + 300
+
+
+def test_given_every_log_group_then_it_keeps_logs_for_the_promised_retention(resources):
+    groups = of_type(resources, "AWS::Logs::LogGroup")
+    assert groups
+    for name, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] == c.LOG_RETENTION_DAYS, name
+        assert group["DeletionPolicy"] == "Retain", name
+
+
+def test_given_every_function_then_it_logs_to_its_own_retained_group(resources):
+    groups = set(of_type(resources, "AWS::Logs::LogGroup"))
+    for handler, props in functions(resources).items():
+        assert props["LoggingConfig"]["LogGroup"]["Ref"] in groups, handler
+
+
+# Reserved concurrency, where set: handler -> reserved executions. None is set yet; a function that
+# gets one must be listed here, so the promise is written down and checked.
+RESERVED_CONCURRENCY: dict[str, int] = {}
+
+
+def test_given_reserved_concurrency_then_exactly_where_promised(resources):
+    reserved = {
+        handler: props["ReservedConcurrentExecutions"]
+        for handler, props in functions(resources).items()
+        if "ReservedConcurrentExecutions" in props
+    }
+    assert reserved == RESERVED_CONCURRENCY
+
+
+def test_given_the_token_authorizer_then_its_cache_lasts_what_decisions_says(resources):
+    (authorizer,) = of_type(resources, "AWS::ApiGateway::Authorizer").values()
+    assert authorizer["Properties"]["AuthorizerResultTtlInSeconds"] == c.AUTHORIZER_CACHE_SECONDS == 300
+
+
+def test_given_the_cobranzas_bucket_then_versioned_tls_only_and_expiring(resources):
+    files = next(b for k, b in of_type(resources, "AWS::S3::Bucket").items() if k.startswith("CobranzasFiles"))
+    props = files["Properties"]
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == c.COBRANZAS_RETENTION_DAYS
+    policies = [p for p in of_type(resources, "AWS::S3::BucketPolicy").values() if "CobranzasFiles" in json.dumps(p)]
+    statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    assert any(
+        s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+    )
+
+
+def test_given_the_s3_import_then_only_csv_keys_under_the_inbox_trigger_it(resources):
+    (notifications,) = of_type(resources, "Custom::S3BucketNotifications").values()
+    (config,) = notifications["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"]
+    rules = {r["Name"]: r["Value"] for r in config["Filter"]["Key"]["FilterRules"]}
+    assert rules == {"prefix": c.COBRANZAS_INBOX_PREFIX, "suffix": ".csv"}
