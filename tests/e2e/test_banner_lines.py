@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import time
+from urllib.parse import urlsplit
 
 PASTED = ("TOKEN=", "HASH=", "curl ", "AWS_ACCESS_KEY_ID=")
 
@@ -36,7 +37,9 @@ def test_given_the_banner_when_each_line_is_pasted_into_a_shell_then_each_answer
             while not out.startswith("OK:") and time.monotonic() < deadline:
                 time.sleep(0.5)
                 out = _run(command, tmp_path, variables)
-        answers[re.sub(r"^.*?(/v1/integracion-conectividad/|/cobranzas/|s3 cp)([\w/-]*).*$", r"\2", command)] = out
+        urls = re.findall(r'"(http://[^"]+)"', command)
+        path = urlsplit(urls[-1]).path.split("/", 2)[2] if urls else "s3 cp"  # after /<stage>/
+        answers[path.removeprefix("v1/integracion-conectividad/").removeprefix("cobranzas/")] = out
     # Then each one answers what the banner promises
     assert '"identificacion":"12345678"' in answers["obtener-persona"]
     assert '"saldosPersonaResumen"' in answers["saldos-persona-resumen"]
