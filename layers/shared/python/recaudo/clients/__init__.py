@@ -1,0 +1,1 @@
+"""Clients of the upstream systems we call (httpx), each behind a port of the logic."""
