@@ -186,8 +186,8 @@ class FakeCarrier:
 
         self._server = Server((host, port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True, name="fake-carrier").start()
-        address = self._server.server_address
-        return f"http://{address[0]}:{address[1]}"
+        bound_host, bound_port = self._server.server_address[:2]
+        return f"http://{bound_host!s}:{int(bound_port)}"
 
     def stop(self) -> None:
         if self._server is not None:
