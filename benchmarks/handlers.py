@@ -87,7 +87,7 @@ def warm(requests: int) -> None:
     # A sampled trace, as Lambda sets it: subsegments are really emitted (UDP to the local daemon port).
     os.environ["_X_AMZN_TRACE_ID"] = "Root=1-6740a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
     from conectividad import obtener_persona, queries, saldos_persona
-    from recaudo.demo import load_demo
+    from ops.demo import load_demo
     from tests.fakes import FakeLedger
     from tests.helpers import LambdaContext, rest_event
 

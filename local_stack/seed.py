@@ -18,9 +18,9 @@ def find_table(stack: Stack, construct_path_suffix: str) -> str | None:
 
 
 def seed_demo(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
+    from ops.demo import load_demo
     from recaudo.data.credentials import CredentialsRepository
     from recaudo.data.ledger import LedgerRepository
-    from recaudo.demo import load_demo
     from recaudo.models.ledger import EstadoDeuda
 
     ledger_table = find_table(stack, "Data/Ledger")

@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 
 from conectividad import queries
+from ops.demo import DemoDataset, load_demo
 from recaudo.aws import client
 from recaudo.data.ledger import LedgerRepository
 from recaudo.data.tables import CREDENTIALS, LEDGER
-from recaudo.demo import DemoDataset, load_demo
 from recaudo.models.ledger import EstadoDeuda, Persona
 from recaudo.settings import LedgerSettings, load
 from tests.conftest import NOW

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from conectividad import flujo, pagos
+from infra.flows.pago import TASKS, payment_flow_definition, substitute
 from local_stack import emulator
-from recaudo import flows
 from recaudo.data.credentials import CredentialsRepository
 from recaudo.data.ledger import LedgerRepository
 from recaudo.data.payments import PaymentsRepository
@@ -103,7 +103,7 @@ def load_subset(ledger: LedgerRepository, today: Any) -> Any:
     """The demo's convenios and persons with a slice of its debts (fewer writes per test)."""
     from dataclasses import replace
 
-    from recaudo.demo import demo_dataset
+    from ops.demo import demo_dataset
 
     data = demo_dataset(today)
     keep = tuple(
@@ -146,12 +146,12 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
 
     role = clients["iam"].create_role(RoleName="flow", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     arns = {}
-    for task in flows.TASKS:
+    for task in TASKS:
         arns[task] = clients["lambda"].create_function(
             FunctionName=f"task-{task}", Runtime="python3.13", Role=role, Handler="x.h", Code={"ZipFile": b"PK"}
         )["FunctionArn"]
     machine = clients["stepfunctions"].create_state_machine(
-        name="pagos", definition=flows.substitute(flows.payment_flow_definition(), arns), roleArn=role, type="EXPRESS"
+        name="pagos", definition=substitute(payment_flow_definition(), arns), roleArn=role, type="EXPRESS"
     )["stateMachineArn"]
 
     ledger = LedgerRepository(os.environ["LEDGER_TABLE"], ddb, page_limit=3)

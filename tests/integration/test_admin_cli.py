@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from recaudo import admin, auth
+from ops import admin
+from recaudo import auth
 from recaudo.data.credentials import CredentialsRepository
 from recaudo.data.ledger import LedgerRepository
 from recaudo.models.ledger import TipoConvenio
