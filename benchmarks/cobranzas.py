@@ -47,8 +47,8 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-from recaudo.cobranzas.archivo import Fallida, Lector  # noqa: E402
 from recaudo.data.cobranzas import MAX_ACCIONES, Acciones, Grupo, Integrador, Periodo  # noqa: E402
+from recaudo.formats.cobranzas import Fallida, Lector  # noqa: E402
 
 CHUNK_BYTES = 64 * 1024
 TABLE = "recaudo-ledger"

@@ -18,7 +18,6 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from recaudo.cobranzas.archivo import MAX_FALLIDAS_EN_REPORTE, Fallida, Lector, linea_exportacion, reporte
 from recaudo.data.cobranzas import (
     MAX_ACCIONES,
     Acciones,
@@ -31,6 +30,7 @@ from recaudo.data.cobranzas import (
 )
 from recaudo.dates import Clock, end_of_month, utc_now
 from recaudo.errors import CobranzasError
+from recaudo.formats.cobranzas import MAX_FALLIDAS_EN_REPORTE, Fallida, Lector, linea_exportacion, reporte
 from recaudo.models.ledger import EstadoDeuda
 from recaudo.observability import logger
 
@@ -154,7 +154,7 @@ class _Lote:
 def importar(integrador: Integrador, chunks: Iterable[bytes], importacion: str, deps: CobranzasDeps) -> Resultado:
     """Import one file for the integrator's current period. Whole-file problems give an ERROR
     result with nothing written; row problems are counted and reported by line."""
-    from recaudo.cobranzas.archivo import ArchivoInvalido
+    from recaudo.formats.cobranzas import ArchivoInvalido
 
     periodo = periodo_en_curso(integrador, deps)
     resultado = Resultado(periodo.codigo)

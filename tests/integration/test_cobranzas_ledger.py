@@ -100,7 +100,7 @@ def test_given_any_valid_file_when_imported_then_exported_back_the_same(rows, en
 
 
 def _round_trip(c, rows, encoding, crlf) -> None:
-    from recaudo.cobranzas.archivo import celda
+    from recaudo.formats.cobranzas import celda
 
     lines, expected = [], set()
     for i, r in enumerate(rows):

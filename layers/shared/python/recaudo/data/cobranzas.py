@@ -23,9 +23,9 @@ from hashlib import blake2b
 from typing import Any
 
 from recaudo.auth import hash_secret, new_secret
-from recaudo.cobranzas.archivo import Fila, format_monto
 from recaudo.data.dynamo import from_item, key, query_all, to_item
 from recaudo.data.ledger import factura_pk, persona_pk
+from recaudo.formats.cobranzas import Fila, format_monto
 from recaudo.models.ledger import EstadoDeuda
 
 GSI = "GSI1"
