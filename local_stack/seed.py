@@ -70,8 +70,9 @@ def seed_cobranzas(
     stack: Stack, dynamodb: Any, ledger_table: str, credentials_table: str, now: datetime
 ) -> dict[str, Any] | None:
     """A demo integrator (its hash printed once, stored as a digest) with its convenio."""
-    from recaudo.data.cobranzas import Integrador, IntegradoresRepository
+    from recaudo.data.integradores import IntegradoresRepository
     from recaudo.data.ledger import LedgerRepository
+    from recaudo.models.cobranzas import Integrador
     from recaudo.models.ledger import Convenio, TipoConvenio
 
     bucket = find_bucket(stack, "Cobranzas/Files")

@@ -57,7 +57,8 @@ def cmd_create_integrador(args: argparse.Namespace) -> None:
     import re
     from zoneinfo import ZoneInfo
 
-    from recaudo.data.cobranzas import Integrador, IntegradoresRepository
+    from recaudo.data.integradores import IntegradoresRepository
+    from recaudo.models.cobranzas import Integrador
 
     if not re.fullmatch(r"[A-Za-z0-9]{1,40}", args.id):
         raise SystemExit("--id: letters and digits only (it is the S3 prefix entrada/<id>/)")

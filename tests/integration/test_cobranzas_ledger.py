@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recaudo.data.cobranzas import id_saldo
+from recaudo.models.cobranzas import id_saldo
 from tests.conftest import NOW
 from tests.integration import cobranzas_harness
 from tests.integration.cobranzas_harness import MODEL_FILE

@@ -39,3 +39,30 @@ def test_given_the_layer_when_its_imports_are_read_then_it_never_reaches_repo_on
 def test_given_the_layer_then_tooling_and_state_machines_live_outside_it(module):
     # The admin CLI and demo data are in ops/, the state-machine definitions in infra/flows/
     assert not (LAYER / f"{module}.py").exists()
+
+
+# DynamoDB's attribute-value tags and request/response fields: only recaudo/data may spell them.
+WIRE = {"S", "N", "B", "SS", "NS", "BOOL", "NULL", "M", "L", "Item", "Items", "Key", "Attributes"}
+FUNCTIONS = ROOT / "functions"
+
+
+def wire_format_uses(path: Path) -> list[str]:
+    """Dict keys, subscripts and ``.get()`` arguments that are DynamoDB wire names, with their line."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        candidates: list[ast.expr] = []
+        if isinstance(node, ast.Dict):
+            candidates += [k for k in node.keys if k is not None]
+        elif isinstance(node, ast.Subscript):
+            candidates.append(node.slice)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            candidates += node.args[:1]
+        found += [f"{c.lineno}: {c.value!r}" for c in candidates if isinstance(c, ast.Constant) and c.value in WIRE]
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(FUNCTIONS.rglob("*.py")), ids=lambda p: str(p.relative_to(FUNCTIONS)))
+def test_given_a_function_module_then_it_never_handles_dynamodb_wire_format(path):
+    # Given a handler or logic module: it reaches DynamoDB only through repositories returning entities
+    assert not {m for m in imported_modules(path) if m.startswith(("boto3.dynamodb", "recaudo.data.dynamo"))}
+    assert wire_format_uses(path) == []
