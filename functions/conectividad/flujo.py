@@ -6,7 +6,6 @@ exceptions (``recaudo.data.payments``) that the state machine retries or compens
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -15,6 +14,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools.metrics import MetricUnit
 
 from recaudo.data.payments import CONFIRMADO, Payment, PaymentError, Throttled
+from recaudo.events import EventPublisher, PublishFailed
 from recaudo.observability import lambda_handler, logger, metrics
 
 
@@ -30,26 +30,23 @@ class Payments(Protocol):
     def get_debt_state(self, ref: Any) -> dict[str, Any] | None: ...
 
 
-class EventBus(Protocol):
-    def put_events(self, **kwargs: Any) -> dict[str, Any]: ...
-
-
 @dataclass(frozen=True)
 class FlowDeps:
     payments: Payments
-    events: EventBus
-    bus_name: str
+    events: EventPublisher
 
 
 @cache
 def default_deps() -> FlowDeps:
     from recaudo.aws import client
     from recaudo.data.payments import PaymentsRepository
+    from recaudo.events import EventBridgePublisher
     from recaudo.settings import FlowSettings, load
 
     settings = load(FlowSettings)
     return FlowDeps(
-        PaymentsRepository(settings.ledger_table, client("dynamodb")), client("events"), settings.event_bus_name
+        PaymentsRepository(settings.ledger_table, client("dynamodb")),
+        EventBridgePublisher(client("events"), settings.event_bus_name, "recaudo.conectividad"),
     )
 
 
@@ -74,18 +71,10 @@ def _publish(deps: FlowDeps, detail_type: str, payment: Payment) -> None:
         "monto": str(payment.monto),
         "idSaldos": [d.id_saldo for d in payment.deudas],
     }
-    response = deps.events.put_events(
-        Entries=[
-            {
-                "EventBusName": deps.bus_name,
-                "Source": "recaudo.conectividad",
-                "DetailType": detail_type,
-                "Detail": json.dumps(detail),
-            }
-        ]
-    )
-    if response.get("FailedEntryCount"):
-        raise Throttled(f"PutEvents failed: {response.get('Entries')}")
+    try:
+        deps.events.publish(detail_type, detail)
+    except PublishFailed as exc:
+        raise Throttled(str(exc)) from exc  # the state machine retries the task with backoff
 
 
 def confirmar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[str, Any]:

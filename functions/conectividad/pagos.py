@@ -25,6 +25,7 @@ from recaudo.errors import (
     ParametrosIncorrectos,
     SinFacturasPendientes,
 )
+from recaudo.events import EventPublisher, PublishFailed
 from recaudo.idempotency import EnProceso
 from recaudo.models.conectividad import HistorialReply, PagoItemReply, PagoRequest, ReversaRequest, fingerprint
 from recaudo.models.ledger import Convenio, Deuda, EstadoDeuda, TipoConvenio
@@ -48,8 +49,7 @@ class PaymentDeps:
     credentials: Any
     flow: Flow
     idempotency: Guard
-    events: Any
-    bus_name: str
+    events: EventPublisher
     time_zone: str
     clock: Clock = utc_now
 
@@ -60,6 +60,7 @@ def default_deps() -> PaymentDeps:
     from recaudo.data.credentials import CredentialsRepository
     from recaudo.data.ledger import LedgerRepository
     from recaudo.data.payments import PaymentsRepository
+    from recaudo.events import EventBridgePublisher
     from recaudo.idempotency import IdempotencyGuard
     from recaudo.settings import PaymentSettings, load
     from recaudo.stepfunctions import SyncStateMachine
@@ -72,8 +73,7 @@ def default_deps() -> PaymentDeps:
         credentials=CredentialsRepository(s.credentials_table, ddb),
         flow=SyncStateMachine(client("stepfunctions"), s.state_machine_arn),
         idempotency=IdempotencyGuard(s.idempotency_table, s.idempotency_seconds, ddb),
-        events=client("events"),
-        bus_name=s.event_bus_name,
+        events=EventBridgePublisher(client("events"), s.event_bus_name, "recaudo.conectividad"),
         time_zone=s.time_zone,
     )
 
@@ -260,25 +260,16 @@ def _ya_reversado(req: ReversaRequest, banco: str, reversed_payments: list[Payme
 
 def _publish_reversal(payment: Payment, deps: PaymentDeps) -> None:
     """At least once: also on a repeated reversal, in case the first one's event was lost."""
-    response = deps.events.put_events(
-        Entries=[
-            {
-                "EventBusName": deps.bus_name,
-                "Source": "recaudo.conectividad",
-                "DetailType": "PaymentReversed",
-                "Detail": dumps(
-                    {
-                        "numeroFactura": payment.numero_factura,
-                        "numeroTransaccion": payment.numero_transaccion,
-                        "banco": payment.banco,
-                        "monto": str(payment.monto),
-                    }
-                ),
-            }
-        ]
-    )
-    if response.get("FailedEntryCount"):
-        raise ErrorSistema("la reversa se aplicó pero su evento no se publicó; reintente")
+    detail = {
+        "numeroFactura": payment.numero_factura,
+        "numeroTransaccion": payment.numero_transaccion,
+        "banco": payment.banco,
+        "monto": str(payment.monto),
+    }
+    try:
+        deps.events.publish("PaymentReversed", detail)
+    except PublishFailed as exc:
+        raise ErrorSistema("la reversa se aplicó pero su evento no se publicó; reintente") from exc
 
 
 def _reversar(

@@ -17,6 +17,7 @@ from recaudo.data.credentials import CredentialsRepository
 from recaudo.data.ledger import LedgerRepository
 from recaudo.data.payments import PaymentsRepository
 from recaudo.data.tables import CREDENTIALS, IDEMPOTENCY, LEDGER
+from recaudo.events import EventBridgePublisher
 from recaudo.idempotency import IdempotencyGuard
 from recaudo.stepfunctions import SyncStateMachine
 from tests.helpers import LambdaContext, call, rest_event
@@ -160,7 +161,8 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
     bank = credentials.create_bank("00152", "Banco Demo", now)
     credentials.create_bank("00999", "Otro Banco", now)
     faults = Faults()
-    flow_deps = flujo.FlowDeps(payments=payments, events=clients["events"], bus_name=bus)
+    events = EventBridgePublisher(clients["events"], bus, "recaudo.conectividad")
+    flow_deps = flujo.FlowDeps(payments=payments, events=events)
     monkeypatch.setattr(flujo, "default_deps", lambda: flow_deps)
 
     def dispatch(function_name: str, event: Any) -> tuple[str, bool, str]:
@@ -180,8 +182,7 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
         credentials=credentials,
         flow=SyncStateMachine(clients["stepfunctions"], machine),
         idempotency=IdempotencyGuard(os.environ["IDEMPOTENCY_TABLE"], 36 * 3600, ddb),
-        events=clients["events"],
-        bus_name=bus,
+        events=events,
         time_zone="America/Costa_Rica",
         clock=lambda: now,
     )

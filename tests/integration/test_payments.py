@@ -171,12 +171,13 @@ class TestReviewFindings:
         d = pending(h)[0]
         h.post("ejecutar-pago", pay_body(h, d))
         h.events()
-        original = h.deps.events.put_events
-        h.deps.events.put_events = lambda **kw: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+        bus = h.clients["events"]  # the client behind the deps' EventBridgePublisher
+        original = bus.put_events
+        bus.put_events = lambda **kw: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
         body = TestReversal().reversal(h, d)
         status, reply, _ = h.post("reversar-pago", body)
         assert (status, reply["codigoRespuesta"]) == (500, 1)
-        h.deps.events.put_events = original
+        bus.put_events = original
         status, reply, headers = h.post("reversar-pago", body)
         assert (status, reply, headers["X-Recaudo-Reversa"]) == (200, 0, "previa")
         assert [e["detail-type"] for e in h.events()] == ["PaymentReversed"]
