@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from conectividad import flujo, pagos
+from conectividad import flujo, pagos, reversas
+from conectividad.deps import EVENT_SOURCE, FlowDeps, PaymentDeps
 from infra.flows.pago import TASKS, payment_flow_definition, substitute
 from local_stack import emulator
 from recaudo.data.credentials import CredentialsRepository
@@ -64,7 +65,7 @@ class PaymentHarness:
     ledger: LedgerRepository
     payments: PaymentsRepository
     credentials: CredentialsRepository
-    deps: pagos.PaymentDeps
+    deps: PaymentDeps
     token: str
     llave: str
     faults: Faults = field(default_factory=Faults)
@@ -161,9 +162,9 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
     bank = credentials.create_bank("00152", "Banco Demo", now)
     credentials.create_bank("00999", "Otro Banco", now)
     faults = Faults()
-    events = EventBridgePublisher(clients["events"], bus, "recaudo.conectividad")
-    flow_deps = flujo.FlowDeps(payments=payments, events=events)
-    monkeypatch.setattr(flujo, "default_deps", lambda: flow_deps)
+    events = EventBridgePublisher(clients["events"], bus, EVENT_SOURCE)
+    flow_deps = FlowDeps(payments=payments, events=events)
+    monkeypatch.setattr(flujo, "default_flow_deps", lambda: flow_deps)
 
     def dispatch(function_name: str, event: Any) -> tuple[str, bool, str]:
         task = function_name.removeprefix("task-")
@@ -176,7 +177,7 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), True, ""
 
     emulator.route_lambda_invokes(dispatch)
-    deps = pagos.PaymentDeps(
+    deps = PaymentDeps(
         ledger=ledger,
         payments=payments,
         credentials=credentials,
@@ -186,7 +187,8 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
         time_zone="America/Costa_Rica",
         clock=lambda: now,
     )
-    monkeypatch.setattr(pagos, "default_deps", lambda: deps)
+    for logic in (pagos, reversas):
+        monkeypatch.setattr(logic, "default_payment_deps", lambda: deps)
     return PaymentHarness(
         clients, ledger, payments, credentials, deps, bank.token, bank.llave_acceso, faults, queue_url
     )

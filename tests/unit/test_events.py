@@ -11,17 +11,14 @@ from typing import Any
 
 import pytest
 
-from conectividad import flujo, pagos
-from conectividad.flujo import FlowDeps
-from conectividad.pagos import PaymentDeps
-from recaudo.data.payments import CONFIRMADO, DebtRef, Payment, Throttled
+from conectividad import flujo, reversas
+from conectividad.deps import EVENT_SOURCE, FlowDeps, PaymentDeps
 from recaudo.errors import CodigoRespuesta, ErrorSistema
 from recaudo.events import EventBridgePublisher, PublishFailed
 from recaudo.models.conectividad import ReversaRequest
+from recaudo.models.pagos import CONFIRMADO, DebtRef, Payment, Throttled
 from tests.conftest import NOW
 from tests.fakes import FakeEvents
-
-EVENT_SOURCE = "recaudo.conectividad"
 
 PAYMENT = Payment(
     numero_factura=2026011300001,
@@ -196,7 +193,7 @@ class TestReversalEvents:
         # Given a confirmed payment and a recording publisher
         events = FakeEvents()
         # When the bank reverses it
-        assert pagos.reversar_pago(REVERSA, "00152", reversal_deps(events)) == "aplicada"
+        assert reversas.reversar_pago(REVERSA, "00152", reversal_deps(events)) == "aplicada"
         # Then one PaymentReversed, amount as a string
         assert events.published == [
             (
@@ -210,7 +207,7 @@ class TestReversalEvents:
         deps = reversal_deps(FakeEvents(refuse=True))
         # When the reversal is applied but its event cannot go out
         with pytest.raises(ErrorSistema, match="reintente") as raised:
-            pagos.reversar_pago(REVERSA, "00152", deps)
+            reversas.reversar_pago(REVERSA, "00152", deps)
         # Then the bank gets code 1 and the retry will answer "previa" and publish again
         assert raised.value.codigo is CodigoRespuesta.ERROR_SISTEMA
         assert len(deps.payments.reversed(PAYMENT.numero_factura)) == 1
