@@ -7,7 +7,7 @@
    In-process, pinned to one core. Rows/s: median of N runs; goal >= 15,000 rows/s.
    Memory: the peak traced by ``tracemalloc`` (a separate run) and the growth of the process's max
    RSS (``getrusage``) over the timed runs; goal <= 100 MB.
-2. DynamoDB write requests per 1,000 rows: a whole import (claim + ``servicio.importar`` + finish,
+2. DynamoDB write requests per 1,000 rows: a whole import (claim + ``importacion.importar`` + finish,
    as the HTTP/S3 paths do) of a generated 1,000-row file against moto in-process, every write call
    counted on the boto3 client. Typical file (~4 concepts per client), worst case (1 concept per
    client) and a re-import of the same file. Goal <= 41.
@@ -47,8 +47,9 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-from recaudo.cobranzas.archivo import Fallida, Lector  # noqa: E402
-from recaudo.data.cobranzas import MAX_ACCIONES, Acciones, Grupo, Integrador, Periodo  # noqa: E402
+from recaudo.data.cobranzas_acciones import MAX_ACCIONES, Acciones, Grupo  # noqa: E402
+from recaudo.formats.cobranzas import Fallida, Lector  # noqa: E402
+from recaudo.models.cobranzas import Integrador, Periodo  # noqa: E402
 
 CHUNK_BYTES = 64 * 1024
 TABLE = "recaudo-ledger"
@@ -183,10 +184,10 @@ def pipeline(path: Path) -> tuple[int, int, int, int]:
             fallidas += 1
             continue
         nuevos = []
-        if fila.id_cliente not in personas:  # the payer's profile, once per client (as servicio.importar)
+        if fila.id_cliente not in personas:  # the payer's profile, once per client (as importacion.importar)
             personas.add(fila.id_cliente)
-            nuevos.append(Grupo(None, [acciones.persona(fila)]))
-        nuevos.append(Grupo(fila, acciones.fila(fila, fila.huella(), nueva=True)))
+            nuevos.append(acciones.persona(fila))
+        nuevos.append(acciones.fila(fila, fila.huella(), nueva=True))
         n = sum(len(g.acciones) for g in nuevos)
         if en_lote + n > MAX_ACCIONES:  # a row's actions (and its profile) never split
             request = [a for g in grupos for a in g.acciones]  # the TransactItems, then dropped
@@ -284,15 +285,15 @@ class Contador:
         self.llamadas.clear()
 
 
-def importacion_completa(deps, contenido: bytes, importacion: str):
+def importacion_completa(deps, contenido: bytes, nombre: str):
     """What importar_http / importar_objeto do around the logic: claim, import, finish."""
-    from cobranzas import servicio
+    from cobranzas import importacion
 
     now = deps.clock()
-    deps.cobranzas.reclamar_importacion(INTEGRADOR.id, importacion, "http", "", now, deps.claim_seconds)
-    resultado = servicio.importar(INTEGRADOR, servicio.trozos(contenido), importacion, deps)
+    deps.cobranzas.reclamar_importacion(INTEGRADOR.id, nombre, "http", "", now, deps.claim_seconds)
+    resultado = importacion.importar(INTEGRADOR, importacion.trozos(contenido), nombre, deps)
     deps.cobranzas.terminar_importacion(
-        INTEGRADOR.id, importacion, resultado.linea(), "bench", resultado.importados, resultado.fallidos
+        INTEGRADOR.id, nombre, resultado.linea(), "bench", resultado.importados, resultado.fallidos
     )
     return resultado
 
@@ -301,7 +302,7 @@ def escrituras() -> None:
     import boto3
     from moto import mock_aws
 
-    from cobranzas import servicio
+    from cobranzas.deps import CobranzasDeps
     from recaudo.data.cobranzas import CobranzasRepository
     from recaudo.data.tables import LEDGER
 
@@ -318,7 +319,7 @@ def escrituras() -> None:
             ddb.create_table(**LEDGER.create_table_kwargs(TABLE))
             contador = Contador(ddb)
             repo = CobranzasRepository(TABLE, ddb)
-            deps = servicio.CobranzasDeps(cobranzas=repo, integradores=None, archivos=None, clock=lambda: NOW)
+            deps = CobranzasDeps(cobranzas=repo, integradores=None, archivos=None, clock=lambda: NOW)
             for vez, nombre in ((1, titulo), (2, "re-import of the same file")):
                 contador.reset()
                 repo.solicitudes_escritura = 0

@@ -46,12 +46,12 @@ BASELINE = "import boto3; boto3.client('dynamodb')"
 TIMED = "import time; t0 = time.perf_counter(); {code}; print(time.perf_counter() - t0)"
 
 HANDLERS = {
-    "conectividad.obtener_persona": "import conectividad.obtener_persona; from conectividad import queries; queries.default_deps()",
-    "conectividad.saldos_persona": "import conectividad.saldos_persona; from conectividad import queries; queries.default_deps()",
-    "conectividad.saldos_persona_resumen": "import conectividad.saldos_persona_resumen; from conectividad import queries; queries.default_deps()",
-    "conectividad.saldos_total_persona": "import conectividad.saldos_total_persona; from conectividad import queries; queries.default_deps()",
-    "conectividad.ejecutar_pago": "import conectividad.ejecutar_pago; from conectividad import pagos; pagos.default_deps()",
-    "conectividad.flujo (payment tasks)": "import conectividad.flujo as f; f.default_deps()",
+    "conectividad.obtener_persona": "import conectividad.obtener_persona; from conectividad import deps; deps.default_query_deps()",
+    "conectividad.saldos_persona": "import conectividad.saldos_persona; from conectividad import deps; deps.default_query_deps()",
+    "conectividad.saldos_persona_resumen": "import conectividad.saldos_persona_resumen; from conectividad import deps; deps.default_query_deps()",
+    "conectividad.saldos_total_persona": "import conectividad.saldos_total_persona; from conectividad import deps; deps.default_query_deps()",
+    "conectividad.ejecutar_pago": "import conectividad.ejecutar_pago; from conectividad import deps; deps.default_payment_deps()",
+    "conectividad.flujo (payment tasks)": "import conectividad.flujo; from conectividad import deps; deps.default_flow_deps()",
     "authorizer.token": "import authorizer.token as a; a.default_deps()",
 }
 
@@ -87,15 +87,16 @@ def warm(requests: int) -> None:
     # A sampled trace, as Lambda sets it: subsegments are really emitted (UDP to the local daemon port).
     os.environ["_X_AMZN_TRACE_ID"] = "Root=1-6740a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
     from conectividad import obtener_persona, queries, saldos_persona
-    from recaudo.demo import load_demo
+    from conectividad.deps import QueryDeps
+    from ops.demo import load_demo
     from tests.fakes import FakeLedger
     from tests.helpers import LambdaContext, rest_event
 
     now = datetime(2026, 11, 21, 15, tzinfo=UTC)
     ledger = FakeLedger()
     load_demo(ledger, now.date())
-    deps = queries.QueryDeps(ledger=ledger, time_zone="America/Costa_Rica", clock=lambda: now)
-    queries.default_deps = lambda: deps
+    deps = QueryDeps(ledger=ledger, time_zone="America/Costa_Rica", clock=lambda: now)
+    queries.default_query_deps = lambda: deps
     context = LambdaContext()
 
     def timed(fn) -> float:

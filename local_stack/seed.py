@@ -18,9 +18,9 @@ def find_table(stack: Stack, construct_path_suffix: str) -> str | None:
 
 
 def seed_demo(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
+    from ops.demo import load_demo
     from recaudo.data.credentials import CredentialsRepository
     from recaudo.data.ledger import LedgerRepository
-    from recaudo.demo import load_demo
     from recaudo.models.ledger import EstadoDeuda
 
     ledger_table = find_table(stack, "Data/Ledger")
@@ -70,8 +70,9 @@ def seed_cobranzas(
     stack: Stack, dynamodb: Any, ledger_table: str, credentials_table: str, now: datetime
 ) -> dict[str, Any] | None:
     """A demo integrator (its hash printed once, stored as a digest) with its convenio."""
-    from recaudo.data.cobranzas import Integrador, IntegradoresRepository
+    from recaudo.data.integradores import IntegradoresRepository
     from recaudo.data.ledger import LedgerRepository
+    from recaudo.models.cobranzas import Integrador
     from recaudo.models.ledger import Convenio, TipoConvenio
 
     bucket = find_bucket(stack, "Cobranzas/Files")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from recaudo.events import PublishFailed
 from recaudo.models.ledger import Convenio, Deuda, EstadoDeuda, Persona, TipoConvenio
 
 
@@ -56,6 +58,20 @@ class FakeLedger:
 
     def put_deuda(self, d: Deuda) -> None:
         self.deudas.append(d)
+
+
+@dataclass
+class FakeEvents:
+    """An ``EventPublisher`` that records what is published; ``refuse`` makes every publication fail
+    as EventBridge's ``FailedEntryCount`` would."""
+
+    published: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    refuse: bool = False
+
+    def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:
+        if self.refuse:
+            raise PublishFailed("PutEvents failed: [{'ErrorCode': 'InternalFailure'}]")
+        self.published.append((detail_type, dict(detail)))
 
 
 def deuda(

@@ -1,6 +1,6 @@
 """GET|POST /api2/cobranzas/descargar/csv: the collections' state as a CSV file to download."""
 
-from cobranzas.exportacion import register
+from cobranzas.exportacion_endpoint import register
 from recaudo.observability import lambda_handler
 from recaudo.rest import cobranzas_resolver
 

@@ -1,67 +1,76 @@
-"""exportar/csv and descargar/csv share their routes' parameters (GET: query string; POST: form)."""
+"""The logic behind exportar/csv and descargar/csv: an integrator's collections as CSV lines (the
+import's columns, Estado EMI/ACP/RCH and MotivoRechazo), filtered by period, client, concept and the
+optional fields."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+import re
 
-from cobranzas import servicio
-from cobranzas.params import Filtro, HashForm, HashQuery, first
-from recaudo.rest import TEXT_CSV, text_response, text_responses
+from cobranzas.deps import CobranzasDeps, default_cobranzas_deps
+from cobranzas.integradores import autenticar, periodo_en_curso
+from recaudo.errors import CobranzasError
+from recaudo.formats.cobranzas import linea_exportacion
+from recaudo.models.cobranzas import Filtros, Integrador
 
-BOM = "\ufeff"
+_PERIODO = re.compile(r"^[0-9]{4}(0[1-9]|1[0-2])$")
+# Lambda's response limit is 6 MB; UTF-8 text stays well under it at this many characters.
+MAX_EXPORT_CHARS = 2_500_000
 
 
-def register(app: APIGatewayRestResolver, path: str, summary: str, attachment: bool) -> None:
-    def reply(hash_: str | None, periodo: str | None, **otros: str | None) -> Response:
-        integrador, filtros, body = servicio.exportar(hash_, periodo, **otros)
-        if not attachment:
-            return text_response(body, content_type=TEXT_CSV)
-        # A file for spreadsheets: the BOM makes them read UTF-8 (the import accepts it back).
-        name = servicio.nombre_descarga(integrador, filtros)
-        return text_response(
-            BOM + body, content_type=TEXT_CSV, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-        )
+def filtros(
+    integrador: Integrador,
+    periodo: str | None,
+    deps: CobranzasDeps,
+    id_cliente: str | None = None,
+    id_concepto: str | None = None,
+    opcional1: str | None = None,
+    opcional2: str | None = None,
+) -> Filtros:
+    """The request's filters: ``periodo`` YYYYMM, ``*`` (every period) or empty (the current one);
+    an empty filter is no filter."""
+    periodo = (periodo or "").strip()
+    if periodo == "*":
+        codigo = None
+    elif not periodo:
+        codigo = periodo_en_curso(integrador, deps).codigo
+    elif _PERIODO.match(periodo):
+        codigo = periodo
+    else:
+        raise CobranzasError("periodo debe ser YYYYMM o *")
+    return Filtros(codigo, _filtro(id_cliente), _filtro(id_concepto), _filtro(opcional1), _filtro(opcional2))
 
-    responses = text_responses("CSV: columnas de importación + Estado (EMI/ACP/RCH) + MotivoRechazo", "text/csv")
 
-    @app.get(path, tags=["Cobranzas"], summary=summary, responses=responses)
-    def get(
-        hash_query: HashQuery = None,
-        periodo: Filtro.PeriodoQ = None,
-        id_cliente: Filtro.ClienteQ = None,
-        id_concepto: Filtro.ConceptoQ = None,
-        opcional1: Filtro.Opcional1Q = None,
-        opcional2: Filtro.Opcional2Q = None,
+def _filtro(valor: str | None) -> str | None:
+    return valor if valor not in (None, "") else None
+
+
+def exportar(
+    hash_: str | None,
+    periodo: str | None,
+    id_cliente: str | None = None,
+    id_concepto: str | None = None,
+    opcional1: str | None = None,
+    opcional2: str | None = None,
+    deps: CobranzasDeps | None = None,
+) -> tuple[Integrador, Filtros, str]:
+    """The integrator's collections as CSV lines (import columns + estado + motivo de rechazo)."""
+    deps = deps or default_cobranzas_deps()
+    integrador = autenticar(hash_, deps)
+    f = filtros(integrador, periodo, deps, id_cliente, id_concepto, opcional1, opcional2)
+    lines = []
+    size = 0
+    for cobranza in deps.cobranzas.cobranzas(
+        integrador.id, f.periodo, f.id_cliente, f.id_concepto, f.opcional1, f.opcional2
     ):
-        return reply(
-            hash_query,
-            periodo,
-            id_cliente=id_cliente,
-            id_concepto=id_concepto,
-            opcional1=opcional1,
-            opcional2=opcional2,
-        )
+        line = linea_exportacion(cobranza.textos, cobranza.monto, cobranza.estado, cobranza.motivo_rechazo)
+        size += len(line)
+        if size > MAX_EXPORT_CHARS:
+            raise CobranzasError(
+                "la exportación supera lo que el endpoint puede enviar: filtre por periodo, cliente o concepto", 413
+            )
+        lines.append(line)
+    return integrador, f, "".join(lines)
 
-    @app.post(path, tags=["Cobranzas"], summary=summary, responses=responses)
-    def post(
-        hash_form: HashForm = None,
-        periodo_f: Filtro.PeriodoF = None,
-        id_cliente_f: Filtro.ClienteF = None,
-        id_concepto_f: Filtro.ConceptoF = None,
-        opcional1_f: Filtro.Opcional1F = None,
-        opcional2_f: Filtro.Opcional2F = None,
-        hash_query: HashQuery = None,
-        periodo: Filtro.PeriodoQ = None,
-        id_cliente: Filtro.ClienteQ = None,
-        id_concepto: Filtro.ConceptoQ = None,
-        opcional1: Filtro.Opcional1Q = None,
-        opcional2: Filtro.Opcional2Q = None,
-    ):
-        return reply(
-            first(hash_form, hash_query),
-            first(periodo_f, periodo),
-            id_cliente=first(id_cliente_f, id_cliente),
-            id_concepto=first(id_concepto_f, id_concepto),
-            opcional1=first(opcional1_f, opcional1),
-            opcional2=first(opcional2_f, opcional2),
-        )
+
+def nombre_descarga(integrador: Integrador, f: Filtros) -> str:
+    return f"cobranzas-{integrador.id}-{f.periodo or 'todos'}.csv"

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import File, UploadFile
 
-from cobranzas import servicio
+from cobranzas import importacion
 from cobranzas.params import HashForm, HashQuery, first
 from recaudo.observability import lambda_handler
 from recaudo.rest import cobranzas_resolver, text_response, text_responses
@@ -24,9 +24,11 @@ def importar_csv(
     file: Annotated[UploadFile | None, File(description="CSV sin encabezado, ';', 8 o 10 campos")] = None,
     hash_query: HashQuery = None,
 ):
-    line, importacion = servicio.importar_http(first(hash_form, hash_query), file.content if file is not None else None)
+    line, id_importacion = importacion.importar_http(
+        first(hash_form, hash_query), file.content if file is not None else None
+    )
     # The reply line is exactly the document's; the report of failed rows is fetched by this id.
-    return text_response(line, headers={"X-Recaudo-Importacion": importacion})
+    return text_response(line, headers={"X-Recaudo-Importacion": id_importacion})
 
 
 handler = lambda_handler(app.resolve)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Form, Query
 
-from cobranzas import servicio
+from cobranzas.importacion import obtener_reporte
 from cobranzas.params import HashForm, HashQuery, first
 from recaudo.observability import lambda_handler
 from recaudo.rest import cobranzas_resolver, text_response, text_responses
@@ -19,7 +19,7 @@ responses = text_responses("El reporte: la línea OK/ERROR y una línea por fila
 def get(
     hash_query: HashQuery = None, importacion: Annotated[str | None, Query(description=DESC, max_length=200)] = None
 ):
-    return text_response(servicio.obtener_reporte(hash_query, importacion))
+    return text_response(obtener_reporte(hash_query, importacion))
 
 
 @app.post("/cobranzas/importar/reporte", tags=["Cobranzas"], summary="Reporte de una importación", responses=responses)
@@ -29,7 +29,7 @@ def post(
     hash_query: HashQuery = None,
     importacion: Annotated[str | None, Query(description=DESC, max_length=200)] = None,
 ):
-    return text_response(servicio.obtener_reporte(first(hash_form, hash_query), first(importacion_f, importacion)))
+    return text_response(obtener_reporte(first(hash_form, hash_query), first(importacion_f, importacion)))
 
 
 handler = lambda_handler(app.resolve)

@@ -2,7 +2,7 @@
 The file lands under the integrator's prefix and is imported by the S3 notification; its report
 is ``<name>.resultado.txt`` next to it, also served by importar/reporte?importacion=<name>."""
 
-from cobranzas import servicio
+from cobranzas import importacion
 from cobranzas.params import HashForm, HashQuery, first
 from recaudo.observability import lambda_handler
 from recaudo.rest import cobranzas_resolver, text_response, text_responses
@@ -17,7 +17,7 @@ app = cobranzas_resolver()
     responses=text_responses("OK: <url de carga, válida 15 minutos>"),
 )
 def importar_url(hash_form: HashForm = None, hash_query: HashQuery = None):
-    url, nombre = servicio.url_de_carga(first(hash_form, hash_query))
+    url, nombre = importacion.url_de_carga(first(hash_form, hash_query))
     return text_response(f"OK: {url}", headers={"X-Recaudo-Importacion": nombre})
 
 

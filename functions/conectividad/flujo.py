@@ -1,60 +1,25 @@
 """The payment state machine's tasks: one Lambda each (``conectividad.flujo.<task>``).
 
 Each task gets the execution state ``{"pago": {...}, "cuentaOrigen": "..."}`` and raises named
-exceptions (``recaudo.data.payments``) that the state machine retries or compensates.
+exceptions (``recaudo.models.pagos``) that the state machine retries or compensates.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from recaudo.data.payments import CONFIRMADO, Payment, PaymentError, Throttled
+from conectividad.deps import FlowDeps, default_flow_deps
+from recaudo.events import PublishFailed
+from recaudo.models.ledger import EstadoDeuda
+from recaudo.models.pagos import CONFIRMADO, Payment, Throttled, VerificacionFallida
 from recaudo.observability import lambda_handler, logger, metrics
 
 
-class VerificacionFallida(PaymentError):
-    """The payment read back does not match its debts."""
-
-
-class Payments(Protocol):
-    def apply(self, payment: Payment) -> None: ...
-    def confirm(self, payment: Payment, cuenta_origen: str) -> bool: ...
-    def compensate(self, payment: Payment) -> bool: ...
-    def get(self, numero_factura: int) -> Payment | None: ...
-    def get_debt_state(self, ref: Any) -> dict[str, Any] | None: ...
-
-
-class EventBus(Protocol):
-    def put_events(self, **kwargs: Any) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class FlowDeps:
-    payments: Payments
-    events: EventBus
-    bus_name: str
-
-
-@cache
-def default_deps() -> FlowDeps:
-    from recaudo.aws import client
-    from recaudo.data.payments import PaymentsRepository
-    from recaudo.settings import FlowSettings, load
-
-    settings = load(FlowSettings)
-    return FlowDeps(
-        PaymentsRepository(settings.ledger_table, client("dynamodb")), client("events"), settings.event_bus_name
-    )
-
-
 def aplicar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[str, Any]:
-    deps = deps or default_deps()
+    deps = deps or default_flow_deps()
     payment = Payment.of(state["pago"])
     deps.payments.apply(payment)
     metrics.add_metric(name="PagoAplicado", unit=MetricUnit.Count, value=1)
@@ -74,22 +39,14 @@ def _publish(deps: FlowDeps, detail_type: str, payment: Payment) -> None:
         "monto": str(payment.monto),
         "idSaldos": [d.id_saldo for d in payment.deudas],
     }
-    response = deps.events.put_events(
-        Entries=[
-            {
-                "EventBusName": deps.bus_name,
-                "Source": "recaudo.conectividad",
-                "DetailType": detail_type,
-                "Detail": json.dumps(detail),
-            }
-        ]
-    )
-    if response.get("FailedEntryCount"):
-        raise Throttled(f"PutEvents failed: {response.get('Entries')}")
+    try:
+        deps.events.publish(detail_type, detail)
+    except PublishFailed as exc:
+        raise Throttled(str(exc)) from exc  # the state machine retries the task with backoff
 
 
 def confirmar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[str, Any]:
-    deps = deps or default_deps()
+    deps = deps or default_flow_deps()
     payment = Payment.of(state["pago"])
     first_time = deps.payments.confirm(payment, state["cuentaOrigen"])
     _publish(deps, "PaymentConfirmed", payment)  # after the commit
@@ -98,7 +55,7 @@ def confirmar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
 
 
 def verificar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[str, Any]:
-    deps = deps or default_deps()
+    deps = deps or default_flow_deps()
     expected = Payment.of(state["pago"])
     stored = deps.payments.get(expected.numero_factura)
     if stored is None or stored.estado != CONFIRMADO or stored.numero_transaccion != expected.numero_transaccion:
@@ -106,13 +63,9 @@ def verificar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
     total = Decimal("0.00")
     for ref in stored.deudas:
         debt = deps.payments.get_debt_state(ref)
-        if (
-            debt is None
-            or debt.get("estado") != "pagado"
-            or int(debt.get("pagoFactura", -1)) != expected.numero_factura
-        ):
+        if debt is None or debt.estado != EstadoDeuda.PAGADO.value or debt.pago_factura != expected.numero_factura:
             raise VerificacionFallida(f"factura {expected.numero_factura}: la deuda {ref.id_saldo} no quedó pagada")
-        total += Decimal(debt["saldo"]) + Decimal(debt["saldoInteres"])
+        total += debt.monto
     if total != stored.monto or stored.monto != expected.monto:
         raise VerificacionFallida(f"factura {expected.numero_factura}: {total} pagado frente a {stored.monto}")
     metrics.add_metric(name="PagoVerificado", unit=MetricUnit.Count, value=1)
@@ -120,7 +73,7 @@ def verificar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
 
 
 def compensar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[str, Any]:
-    deps = deps or default_deps()
+    deps = deps or default_flow_deps()
     payment = Payment.of(state["pago"])
     undone = deps.payments.compensate(payment)
     # every attempt publishes: a retry after a lost event finds nothing left to undo

@@ -1,4 +1,4 @@
-"""The logic behind ejecutar-pago*, reversar-pago, historial-pagos and verificar-pago.
+"""The logic behind ejecutar-pago*, historial-pagos and verificar-pago (reversar-pago: ``reversas``).
 
 A payment is checked here (bank, llaveAcceso, convenio, invoice, period, amount), then run through
 the Express state machine (apply -> confirm -> verify, compensated on failure) under Powertools
@@ -8,16 +8,13 @@ idempotency. Data-level conditions in the ledger make a double payment impossibl
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
+from conectividad.deps import PaymentDeps, default_payment_deps
 from conectividad.queries import corte_hasta
-from recaudo.data.ledger import deuda_key
-from recaudo.data.payments import APLICADO, CONFIRMADO, DebtRef, PagoInexistente, Payment
-from recaudo.dates import Clock, format_ddmmyyyy, local_today, utc_now
+from recaudo.dates import format_ddmmyyyy, local_today
 from recaudo.errors import (
     DeudorNoExiste,
     ErrorSistema,
@@ -26,56 +23,11 @@ from recaudo.errors import (
     SinFacturasPendientes,
 )
 from recaudo.idempotency import EnProceso
-from recaudo.models.conectividad import HistorialReply, PagoItemReply, PagoRequest, ReversaRequest, fingerprint
+from recaudo.models.conectividad import HistorialReply, PagoItemReply, PagoRequest, fingerprint
 from recaudo.models.ledger import Convenio, Deuda, EstadoDeuda, TipoConvenio
+from recaudo.models.pagos import APLICADO, CONFIRMADO, Payment
 from recaudo.money import dumps
 from recaudo.observability import logger
-from recaudo.stepfunctions import FlowOutcome
-
-
-class Flow(Protocol):
-    def run(self, name: str, payload: dict[str, Any]) -> FlowOutcome: ...
-
-
-class Guard(Protocol):
-    def run(self, key: dict[str, Any], payload: dict[str, Any], fn: Any, lambda_context: Any = None) -> Any: ...
-
-
-@dataclass(frozen=True)
-class PaymentDeps:
-    ledger: Any
-    payments: Any
-    credentials: Any
-    flow: Flow
-    idempotency: Guard
-    events: Any
-    bus_name: str
-    time_zone: str
-    clock: Clock = utc_now
-
-
-@cache
-def default_deps() -> PaymentDeps:
-    from recaudo.aws import client
-    from recaudo.data.credentials import CredentialsRepository
-    from recaudo.data.ledger import LedgerRepository
-    from recaudo.data.payments import PaymentsRepository
-    from recaudo.idempotency import IdempotencyGuard
-    from recaudo.settings import PaymentSettings, load
-    from recaudo.stepfunctions import SyncStateMachine
-
-    s = load(PaymentSettings)
-    ddb = client("dynamodb")
-    return PaymentDeps(
-        ledger=LedgerRepository(s.ledger_table, ddb, page_limit=s.query_page_limit),
-        payments=PaymentsRepository(s.ledger_table, ddb),
-        credentials=CredentialsRepository(s.credentials_table, ddb),
-        flow=SyncStateMachine(client("stepfunctions"), s.state_machine_arn),
-        idempotency=IdempotencyGuard(s.idempotency_table, s.idempotency_seconds, ddb),
-        events=client("events"),
-        bus_name=s.event_bus_name,
-        time_zone=s.time_zone,
-    )
 
 
 def _same_code(a: str, b: str) -> bool:
@@ -83,7 +35,8 @@ def _same_code(a: str, b: str) -> bool:
     return str(int(a)) == str(int(b)) if a.isdigit() and b.isdigit() else a == b
 
 
-def _autenticar(codigo_banco: str, llave: str, banco_autenticado: str | None, deps: PaymentDeps) -> str:
+def autenticar_banco(codigo_banco: str, llave: str, banco_autenticado: str | None, deps: PaymentDeps) -> str:
+    """The authenticated bank's code, once the body's codigoBanco and llaveAcceso match the token's bank."""
     if not banco_autenticado or not _same_code(codigo_banco, banco_autenticado):
         raise NoAutenticado("codigoBanco no corresponde al token")
     if not deps.credentials.verify_llave(banco_autenticado, llave):
@@ -106,11 +59,6 @@ def _reply(payment: Payment) -> str:
             for d in payment.deudas
         ]
     return dumps([i.model_dump(mode="python", exclude_none=True) for i in items])
-
-
-def _ref(d: Deuda) -> DebtRef:
-    pk, sk = deuda_key(d)
-    return DebtRef(pk, sk, d.version, d.id_saldo, d.id_rubro, d.descripcion, d.monto)
 
 
 def _in_convenio(d: Deuda, convenio: Convenio, today: date) -> bool:
@@ -208,7 +156,7 @@ def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, deps: Paymen
         periodo=req.periodo,
         monto=owed,
         identificacion=deudas[0].identificacion,
-        deudas=tuple(_ref(d) for d in deudas),
+        deudas=tuple(deps.payments.debt_ref(d) for d in deudas),
         carrito=carrito,
         fecha_pago=deps.clock().isoformat(),
         fecha_local=today,
@@ -238,8 +186,8 @@ def ejecutar_pago(
     lambda_context: Any = None,
 ) -> str:
     """The reply body (JSON text) of ejecutar-pago / -total / -parcial / -vencido."""
-    deps = deps or default_deps()
-    banco = _autenticar(req.codigoBanco, req.llaveAcceso, banco_autenticado, deps)
+    deps = deps or default_payment_deps()
+    banco = autenticar_banco(req.codigoBanco, req.llaveAcceso, banco_autenticado, deps)
     # After a reversal the invoice is pending again: paying it again is a new operation.
     reversas = len(deps.payments.reversed(req.numeroFactura))
     key = {"operacion": "pago", "banco": banco, "numeroFactura": req.numeroFactura, "reversas": reversas}
@@ -250,101 +198,11 @@ def ejecutar_pago(
     return deps.idempotency.run(key, payload, lambda: _pagar(req, tipo, banco, deps), lambda_context)
 
 
-# ---- reversal ----
-
-
-def _ya_reversado(req: ReversaRequest, banco: str, reversed_payments: list[Payment]) -> Payment | None:
-    matches = [p for p in reversed_payments if p.banco == banco and p.convenio == req.codigoConvenio]
-    return matches[-1] if matches else None
-
-
-def _publish_reversal(payment: Payment, deps: PaymentDeps) -> None:
-    """At least once: also on a repeated reversal, in case the first one's event was lost."""
-    response = deps.events.put_events(
-        Entries=[
-            {
-                "EventBusName": deps.bus_name,
-                "Source": "recaudo.conectividad",
-                "DetailType": "PaymentReversed",
-                "Detail": dumps(
-                    {
-                        "numeroFactura": payment.numero_factura,
-                        "numeroTransaccion": payment.numero_transaccion,
-                        "banco": payment.banco,
-                        "monto": str(payment.monto),
-                    }
-                ),
-            }
-        ]
-    )
-    if response.get("FailedEntryCount"):
-        raise ErrorSistema("la reversa se aplicó pero su evento no se publicó; reintente")
-
-
-def _reversar(
-    req: ReversaRequest, banco: str, payment: Payment | None, reversed_before: list[Payment], deps: PaymentDeps
-) -> dict[str, Any]:
-    """``payment`` and ``reversed_before`` were just read to build the idempotency key; the
-    reversal's own conditions guard against anything that changed since."""
-    if payment is None:
-        earlier = _ya_reversado(req, banco, reversed_before)
-        if earlier is None:
-            raise ParametrosIncorrectos(f"no existe un pago para la factura {req.numeroFactura}")
-        _publish_reversal(earlier, deps)
-        return {"reversa": "previa"}
-    if payment.banco != banco:
-        raise NoAutenticado("el pago fue registrado por otro banco")
-    if payment.convenio != req.codigoConvenio or payment.periodo != req.periodo:
-        raise ParametrosIncorrectos(
-            f"el pago de la factura {req.numeroFactura} no es del convenio {req.codigoConvenio} y periodo {req.periodo}"
-        )
-    if payment.estado == APLICADO:
-        raise EnProceso("el pago de esta factura está en proceso")
-    try:
-        deps.payments.reverse(payment, deps.clock().isoformat())
-    except PagoInexistente:
-        earlier = _ya_reversado(req, banco, deps.payments.reversed(req.numeroFactura))  # fresh: a race was lost
-        if earlier is None:  # not reversed by a concurrent call either
-            raise
-        _publish_reversal(earlier, deps)
-        return {"reversa": "previa"}
-    _publish_reversal(payment, deps)
-    return {"reversa": "aplicada"}
-
-
-def reversar_pago(
-    req: ReversaRequest, banco_autenticado: str | None, deps: PaymentDeps | None = None, lambda_context: Any = None
-) -> str:
-    """``aplicada`` when this call reversed the payment, ``previa`` when it already was (a replay or a
-    second reversal): both are the documented ``0``, and nothing changes the second time."""
-    deps = deps or default_deps()
-    banco = _autenticar(req.codigoBanco, req.llaveAcceso, banco_autenticado, deps)
-    # The key names the payment being reversed: after pay -> reverse -> pay again, a new reversal
-    # must reverse the new payment, not replay the first reversal.
-    current = deps.payments.get(req.numeroFactura)
-    earlier = deps.payments.reversed(req.numeroFactura)
-    transaccion = current.numero_transaccion if current else (earlier[-1].numero_transaccion if earlier else 0)
-    key = {"operacion": "reversa", "banco": banco, "numeroFactura": req.numeroFactura, "transaccion": transaccion}
-    payload = req.model_dump(mode="json", exclude={"llaveAcceso", "codigoBanco"})
-    ran: list[str] = []
-
-    def reverse_once() -> dict[str, Any]:
-        result = _reversar(req, banco, current, earlier, deps)
-        ran.append(result["reversa"])
-        return result
-
-    try:
-        deps.idempotency.run(key, payload, reverse_once, lambda_context)
-    except PagoInexistente as exc:
-        raise ParametrosIncorrectos(str(exc)) from exc
-    return ran[0] if ran else "previa"
-
-
 # ---- history and verification ----
 
 
 def historial_pagos(cedula: str, inicio: date, fin: date, deps: PaymentDeps | None = None) -> list[HistorialReply]:
-    deps = deps or default_deps()
+    deps = deps or default_payment_deps()
     if inicio > fin:
         raise ParametrosIncorrectos("fechaInicio posterior a fechaFinal")
     if fin - inicio > timedelta(days=366):
@@ -353,18 +211,18 @@ def historial_pagos(cedula: str, inicio: date, fin: date, deps: PaymentDeps | No
         raise DeudorNoExiste(cedula)
     return [
         HistorialReply(
-            numeroTransaccion=int(item["numeroTransaccion"]),
-            fechaPago=format_ddmmyyyy(date.fromisoformat(item["fechaPago"])),
-            montoPago=Decimal(item["montoPago"]),
-            cuentaOrigen=item["cuentaOrigen"],
+            numeroTransaccion=entry.numero_transaccion,
+            fechaPago=format_ddmmyyyy(entry.fecha_pago),
+            montoPago=entry.monto_pago,
+            cuentaOrigen=entry.cuenta_origen,
         )
-        for item in deps.payments.history(cedula, inicio, fin)
-        if item.get("estado") == CONFIRMADO
+        for entry in deps.payments.history(cedula, inicio, fin)
+        if entry.estado == CONFIRMADO  # reversed payments are left out
     ]
 
 
 def verificar_pago(numero_factura: int, deps: PaymentDeps | None = None) -> bool:
     """True while a confirmed, unreversed payment exists for the invoice."""
-    deps = deps or default_deps()
+    deps = deps or default_payment_deps()
     payment = deps.payments.get(numero_factura)
     return payment is not None and payment.estado == CONFIRMADO

@@ -1,17 +1,14 @@
 """The logic behind the Conectividad queries. Handlers call one function each; the data access and
-the clock arrive through ``QueryDeps`` so tests can replace them."""
+the clock arrive through ``QueryDeps`` (``conectividad.deps``) so tests can replace them."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cache
-from typing import Protocol
 
-from recaudo.dates import Clock, end_of_month, format_ddmmyyyy, local_today, utc_now
+from conectividad.deps import QueryDeps, default_query_deps
+from recaudo.dates import end_of_month, format_ddmmyyyy, local_today
 from recaudo.errors import DeudorNoExiste, ErrorSistema, ParametrosIncorrectos, SinFacturasPendientes
 from recaudo.models.conectividad import (
     PersonaReply,
@@ -21,35 +18,6 @@ from recaudo.models.conectividad import (
     SaldosResumenPage,
 )
 from recaudo.models.ledger import Convenio, Deuda, Persona, TipoConvenio
-
-
-class Ledger(Protocol):
-    def get_persona(self, identificacion: str) -> Persona | None: ...
-    def get_convenio(self, codigo: str) -> Convenio | None: ...
-    def get_convenio_predeterminado(self, tipo: TipoConvenio) -> Convenio | None: ...
-    def deudas_pendientes(
-        self, identificacion: str, institucion: str, rubros: Sequence[str] = (), corte_hasta: date | None = None
-    ) -> list[Deuda]: ...
-
-
-@dataclass(frozen=True)
-class QueryDeps:
-    ledger: Ledger
-    time_zone: str
-    clock: Clock = utc_now
-
-
-@cache
-def default_deps() -> QueryDeps:
-    """Built once per container from the validated environment."""
-    from recaudo.aws import client
-    from recaudo.data.ledger import LedgerRepository
-    from recaudo.settings import LedgerSettings, load
-
-    settings = load(LedgerSettings)
-    ledger = LedgerRepository(settings.ledger_table, client("dynamodb"), page_limit=settings.query_page_limit)
-    return QueryDeps(ledger=ledger, time_zone=settings.time_zone)
-
 
 # ---- convenio rules (docs/decisions.md, "What each convenio type selects") ----
 
@@ -94,16 +62,7 @@ def _pendientes(deps: QueryDeps, identificacion: str, convenio: Convenio, fecha_
 
 
 def saldo_reply(d: Deuda, carrito: bool) -> SaldoReply:
-    extra = (
-        {
-            "auxiliarContable": d.auxiliar_contable,
-            "numeroCuenta": d.numero_cuenta,
-            "tipoTransaccion": d.tipo_transaccion,
-            "numeroDocumento": d.numero_documento,
-        }
-        if carrito
-        else {}
-    )
+    """A debt as the saldos endpoints reply it; only carrito carries the transaction fields."""
     return SaldoReply(
         descripcion=d.descripcion,
         estado=d.estado.value,
@@ -117,7 +76,10 @@ def saldo_reply(d: Deuda, carrito: bool) -> SaldoReply:
         saldoInteres=d.saldo_interes,
         tipoCobro=d.tipo_cobro,
         year=str(d.year),
-        **extra,
+        auxiliarContable=d.auxiliar_contable if carrito else None,
+        numeroCuenta=d.numero_cuenta if carrito else None,
+        tipoTransaccion=d.tipo_transaccion if carrito else None,
+        numeroDocumento=d.numero_documento if carrito else None,
     )
 
 
@@ -140,7 +102,7 @@ def pagina(total: int, numero: int, longitud: int) -> tuple[int, slice]:
 
 
 def obtener_persona(identificacion: str, deps: QueryDeps | None = None) -> PersonaReply:
-    persona = _persona(deps or default_deps(), identificacion)
+    persona = _persona(deps or default_query_deps(), identificacion)
     return PersonaReply(
         identificacion=persona.identificacion, nombre=persona.nombre, tipoIdentificacion=persona.tipo_identificacion
     )
@@ -149,7 +111,7 @@ def obtener_persona(identificacion: str, deps: QueryDeps | None = None) -> Perso
 def saldos_persona(
     identificacion: str, codigo_convenio: str, fecha_limite: date | None, deps: QueryDeps | None = None
 ) -> list[SaldoReply]:
-    deps = deps or default_deps()
+    deps = deps or default_query_deps()
     convenio = _convenio(deps, codigo_convenio)
     carrito = convenio.tipo is TipoConvenio.CARRITO
     return [saldo_reply(d, carrito) for d in _pendientes(deps, identificacion, convenio, fecha_limite)]
@@ -159,7 +121,7 @@ def saldos_por_tipo(
     identificacion: str, tipo: TipoConvenio, fecha_limite: date | None, deps: QueryDeps | None = None
 ) -> list[SaldoReply]:
     """saldos-total-persona, -parcial- and -vencido-: the institution's default convenio of that type."""
-    deps = deps or default_deps()
+    deps = deps or default_query_deps()
     convenio = deps.ledger.get_convenio_predeterminado(tipo)
     if convenio is None:
         raise ErrorSistema(f"no hay convenio predeterminado de tipo {tipo.value}")
@@ -174,7 +136,7 @@ def saldos_resumen(
     fecha_limite: date | None,
     deps: QueryDeps | None = None,
 ) -> SaldosResumenPage:
-    deps = deps or default_deps()
+    deps = deps or default_query_deps()
     deudas = _pendientes(deps, identificacion, _convenio(deps, codigo_convenio), fecha_limite)
     grupos: dict[tuple[int, str], list[Deuda]] = {}
     for d in deudas:
@@ -208,7 +170,7 @@ def saldos_resumen_detalle(
     fecha_limite: date | None,
     deps: QueryDeps | None = None,
 ) -> SaldosDetallePage:
-    deps = deps or default_deps()
+    deps = deps or default_query_deps()
     convenio = _convenio(deps, codigo_convenio)
     deudas = [
         d

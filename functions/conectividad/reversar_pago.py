@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from conectividad import pagos
+from conectividad import reversas
 from recaudo.models.conectividad import ReversaRequest
 from recaudo.observability import lambda_handler
 from recaudo.rest import authorizer_value, conectividad_resolver, ok_responses
@@ -16,7 +16,7 @@ app = conectividad_resolver()
     responses=ok_responses(int, "0: pago reversado (o ya lo estaba)"),
 )
 def reversar_pago(reversa: ReversaRequest):
-    result = pagos.reversar_pago(reversa, authorizer_value(app, "codigoBanco"), lambda_context=app.lambda_context)
+    result = reversas.reversar_pago(reversa, authorizer_value(app, "codigoBanco"), lambda_context=app.lambda_context)
     # The documented reply is the bare 0; the header tells a first reversal from a repeated one.
     return Response(200, content_types.APPLICATION_JSON, "0", headers={"X-Recaudo-Reversa": result})
 

@@ -1,6 +1,6 @@
 """GET /v1/integracion-conectividad/saldos-vencido-persona (identificacion or its alias idDeudor)"""
 
-from conectividad.por_tipo import build
+from conectividad.saldos_endpoint import build
 from recaudo.models.ledger import TipoConvenio
 
 app, handler = build(TipoConvenio.VENCIDO)

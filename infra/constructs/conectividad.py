@@ -18,7 +18,7 @@ from infra.constructs.api import TokenRestApi
 from infra.constructs.data import DataConstruct
 from infra.constructs.functions import PythonFunction
 from infra.constructs.functions import allow as _allow
-from recaudo.flows import payment_flow_definition
+from infra.flows.pago import payment_flow_definition
 
 
 class ConectividadConstruct(Construct):

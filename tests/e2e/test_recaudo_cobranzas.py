@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 import httpx
 import pytest
 
-from recaudo.data.cobranzas import id_saldo
+from recaudo.models.cobranzas import id_saldo
 from recaudo.money import loads
 from tests.integration.cobranzas_harness import MODEL_FILE
 

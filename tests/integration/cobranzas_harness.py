@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from cobranzas import servicio
+from cobranzas import exportacion, importacion
+from cobranzas.deps import CobranzasDeps
 from recaudo.aws import client
 from recaudo.data.archivos import Archivos
-from recaudo.data.cobranzas import CobranzasRepository, Integrador, IntegradoresRepository
+from recaudo.data.cobranzas import CobranzasRepository
+from recaudo.data.integradores import IntegradoresRepository
 from recaudo.data.ledger import LedgerRepository
 from recaudo.data.tables import CREDENTIALS, LEDGER
+from recaudo.models.cobranzas import Integrador
 from recaudo.models.ledger import Convenio, TipoConvenio
 from tests.helpers import LambdaContext, rest_event
 
@@ -57,7 +60,7 @@ class Reply:
 
 @dataclass
 class CobranzasHarness:
-    deps: servicio.CobranzasDeps
+    deps: CobranzasDeps
     hash: str
     ddb: Any
     s3: Any
@@ -148,8 +151,7 @@ def build(now: datetime, monkeypatch: Any, page_limit: int = 3, create_tables: b
     ledger = LedgerRepository(os.environ["LEDGER_TABLE"], ddb, page_limit=page_limit)
     ledger.put_convenio(Convenio("CLUB01", TipoConvenio.TOTAL, "Club Atlético: cobranzas", institucion="CLUB"))
     repo = CobranzasRepository(os.environ["LEDGER_TABLE"], ddb, page_limit=page_limit, sleep=lambda s: None)
-    deps = servicio.CobranzasDeps(
-        cobranzas=repo, integradores=integradores, archivos=Archivos(s3, BUCKET), clock=lambda: now
-    )
-    monkeypatch.setattr(servicio, "default_deps", lambda: deps)
+    deps = CobranzasDeps(cobranzas=repo, integradores=integradores, archivos=Archivos(s3, BUCKET), clock=lambda: now)
+    for logic in (importacion, exportacion):
+        monkeypatch.setattr(logic, "default_cobranzas_deps", lambda: deps)
     return CobranzasHarness(deps, hash_, ddb, s3, ledger, repo)

@@ -9,10 +9,11 @@ from datetime import date
 import pytest
 
 from conectividad import queries
+from conectividad.deps import QueryDeps
+from ops.demo import DemoDataset, load_demo
 from recaudo.aws import client
 from recaudo.data.ledger import LedgerRepository
 from recaudo.data.tables import CREDENTIALS, LEDGER
-from recaudo.demo import DemoDataset, load_demo
 from recaudo.models.ledger import EstadoDeuda, Persona
 from recaudo.settings import LedgerSettings, load
 from tests.conftest import NOW
@@ -48,8 +49,8 @@ def demo() -> DemoDataset:
                     estado=EstadoDeuda.PAGADO,
                 )
             )
-        deps = queries.QueryDeps(ledger=ledger, time_zone=settings.time_zone, clock=lambda: NOW)
-        patch.setattr(queries, "default_deps", lambda: deps)
+        deps = QueryDeps(ledger=ledger, time_zone=settings.time_zone, clock=lambda: NOW)
+        patch.setattr(queries, "default_query_deps", lambda: deps)
         yield data
         client.cache_clear()
 

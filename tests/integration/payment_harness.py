@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from conectividad import flujo, pagos
+from conectividad import flujo, pagos, reversas
+from conectividad.deps import EVENT_SOURCE, FlowDeps, PaymentDeps
+from infra.flows.pago import TASKS, payment_flow_definition, substitute
 from local_stack import emulator
-from recaudo import flows
 from recaudo.data.credentials import CredentialsRepository
 from recaudo.data.ledger import LedgerRepository
 from recaudo.data.payments import PaymentsRepository
 from recaudo.data.tables import CREDENTIALS, IDEMPOTENCY, LEDGER
+from recaudo.events import EventBridgePublisher
 from recaudo.idempotency import IdempotencyGuard
 from recaudo.stepfunctions import SyncStateMachine
 from tests.helpers import LambdaContext, call, rest_event
@@ -63,7 +65,7 @@ class PaymentHarness:
     ledger: LedgerRepository
     payments: PaymentsRepository
     credentials: CredentialsRepository
-    deps: pagos.PaymentDeps
+    deps: PaymentDeps
     token: str
     llave: str
     faults: Faults = field(default_factory=Faults)
@@ -103,7 +105,7 @@ def load_subset(ledger: LedgerRepository, today: Any) -> Any:
     """The demo's convenios and persons with a slice of its debts (fewer writes per test)."""
     from dataclasses import replace
 
-    from recaudo.demo import demo_dataset
+    from ops.demo import demo_dataset
 
     data = demo_dataset(today)
     keep = tuple(
@@ -146,12 +148,12 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
 
     role = clients["iam"].create_role(RoleName="flow", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     arns = {}
-    for task in flows.TASKS:
+    for task in TASKS:
         arns[task] = clients["lambda"].create_function(
             FunctionName=f"task-{task}", Runtime="python3.13", Role=role, Handler="x.h", Code={"ZipFile": b"PK"}
         )["FunctionArn"]
     machine = clients["stepfunctions"].create_state_machine(
-        name="pagos", definition=flows.substitute(flows.payment_flow_definition(), arns), roleArn=role, type="EXPRESS"
+        name="pagos", definition=substitute(payment_flow_definition(), arns), roleArn=role, type="EXPRESS"
     )["stateMachineArn"]
 
     ledger = LedgerRepository(os.environ["LEDGER_TABLE"], ddb, page_limit=3)
@@ -160,8 +162,9 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
     bank = credentials.create_bank("00152", "Banco Demo", now)
     credentials.create_bank("00999", "Otro Banco", now)
     faults = Faults()
-    flow_deps = flujo.FlowDeps(payments=payments, events=clients["events"], bus_name=bus)
-    monkeypatch.setattr(flujo, "default_deps", lambda: flow_deps)
+    events = EventBridgePublisher(clients["events"], bus, EVENT_SOURCE)
+    flow_deps = FlowDeps(payments=payments, events=events)
+    monkeypatch.setattr(flujo, "default_flow_deps", lambda: flow_deps)
 
     def dispatch(function_name: str, event: Any) -> tuple[str, bool, str]:
         task = function_name.removeprefix("task-")
@@ -174,18 +177,18 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), True, ""
 
     emulator.route_lambda_invokes(dispatch)
-    deps = pagos.PaymentDeps(
+    deps = PaymentDeps(
         ledger=ledger,
         payments=payments,
         credentials=credentials,
         flow=SyncStateMachine(clients["stepfunctions"], machine),
         idempotency=IdempotencyGuard(os.environ["IDEMPOTENCY_TABLE"], 36 * 3600, ddb),
-        events=clients["events"],
-        bus_name=bus,
+        events=events,
         time_zone="America/Costa_Rica",
         clock=lambda: now,
     )
-    monkeypatch.setattr(pagos, "default_deps", lambda: deps)
+    for logic in (pagos, reversas):
+        monkeypatch.setattr(logic, "default_payment_deps", lambda: deps)
     return PaymentHarness(
         clients, ledger, payments, credentials, deps, bank.token, bank.llave_acceso, faults, queue_url
     )

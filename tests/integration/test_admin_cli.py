@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from recaudo import admin, auth
+from ops import admin
+from recaudo import auth
 from recaudo.data.credentials import CredentialsRepository
 from recaudo.data.ledger import LedgerRepository
 from recaudo.models.ledger import TipoConvenio
@@ -58,7 +59,7 @@ def test_given_a_bank_code_in_use_when_created_again_then_the_cli_fails_and_the_
 
 def test_given_the_cli_when_an_integrator_is_created_then_its_hash_authenticates_and_its_convenio_exists(aws, capsys):
     from recaudo.aws import client
-    from recaudo.data.cobranzas import IntegradoresRepository
+    from recaudo.data.integradores import IntegradoresRepository
     from recaudo.data.ledger import LedgerRepository
 
     run(capsys, "create-tables")

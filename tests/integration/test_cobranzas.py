@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import pytest
 
-from recaudo.data.cobranzas import id_saldo
+from recaudo.models.cobranzas import id_saldo
 from tests.conftest import NOW
 from tests.integration.cobranzas_harness import BUCKET, MODEL_FILE, CobranzasHarness, build
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recaudo.data.cobranzas import id_saldo
+from recaudo.models.cobranzas import id_saldo
 from tests.conftest import NOW
 from tests.integration import cobranzas_harness
 from tests.integration.cobranzas_harness import MODEL_FILE
@@ -100,7 +100,7 @@ def test_given_any_valid_file_when_imported_then_exported_back_the_same(rows, en
 
 
 def _round_trip(c, rows, encoding, crlf) -> None:
-    from recaudo.cobranzas.archivo import celda
+    from recaudo.formats.cobranzas import celda
 
     lines, expected = [], set()
     for i, r in enumerate(rows):

@@ -182,6 +182,6 @@ def test_given_the_ledger_fails_when_queried_then_code_1_without_a_stack_trace(d
     def broken(_identificacion):
         raise RuntimeError("connection reset by peer (internal detail)")
 
-    monkeypatch.setattr(queries.default_deps().ledger, "get_persona", broken)
+    monkeypatch.setattr(queries.default_query_deps().ledger, "get_persona", broken)
     status, body = get(handler_of, "obtener-persona", "identificacion=12345678")
     assert (status, body) == (500, {"codigoRespuesta": 1, "descripcion": "Error de sistema"})

@@ -123,7 +123,7 @@ class TestReviewFindings:
     """Each found by a review; each once let money or a reply go wrong."""
 
     def test_given_aplicar_committed_but_its_reply_was_lost_when_retried_then_the_payment_completes(self, h):
-        from recaudo.data.payments import Throttled
+        from recaudo.models.pagos import Throttled
 
         d = pending(h)[0]
         h.faults.arm_after("Aplicar", Throttled("reply lost after the commit"))
@@ -171,12 +171,13 @@ class TestReviewFindings:
         d = pending(h)[0]
         h.post("ejecutar-pago", pay_body(h, d))
         h.events()
-        original = h.deps.events.put_events
-        h.deps.events.put_events = lambda **kw: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+        bus = h.clients["events"]  # the client behind the deps' EventBridgePublisher
+        original = bus.put_events
+        bus.put_events = lambda **kw: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
         body = TestReversal().reversal(h, d)
         status, reply, _ = h.post("reversar-pago", body)
         assert (status, reply["codigoRespuesta"]) == (500, 1)
-        h.deps.events.put_events = original
+        bus.put_events = original
         status, reply, headers = h.post("reversar-pago", body)
         assert (status, reply, headers["X-Recaudo-Reversa"]) == (200, 0, "previa")
         assert [e["detail-type"] for e in h.events()] == ["PaymentReversed"]
@@ -368,7 +369,7 @@ class TestReversal:
 class TestFaults:
     @pytest.mark.parametrize("task", ["Aplicar", "Confirmar", "Verificar"])
     def test_given_throttling_at_a_step_then_retried_with_backoff_and_paid_once(self, h, task):
-        from recaudo.data.payments import Throttled
+        from recaudo.models.pagos import Throttled
 
         d = pending(h)[0]
         h.faults.arm(task, Throttled("slow down"), times=2)

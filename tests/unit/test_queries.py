@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from conectividad import params, queries
-from conectividad.queries import QueryDeps, corte_hasta, id_referencia, pagina
+from conectividad.deps import QueryDeps
+from conectividad.queries import corte_hasta, id_referencia, pagina
 from recaudo.errors import DeudorNoExiste, ErrorSistema, ParametrosIncorrectos, SinFacturasPendientes
 from recaudo.models.ledger import Convenio, EstadoDeuda, Persona, TipoConvenio
 from tests.conftest import NOW

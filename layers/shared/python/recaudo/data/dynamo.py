@@ -1,4 +1,6 @@
-"""Small helpers over the low-level DynamoDB client: typed (de)serialisation and full pagination."""
+"""Small helpers over the low-level DynamoDB client: typed (de)serialisation, full pagination, and
+conditional transactions whose throttling surfaces as a retryable error. Only ``recaudo.data`` uses
+them: nothing outside the repositories sees DynamoDB's wire format."""
 
 from __future__ import annotations
 
@@ -61,3 +63,40 @@ def batch_put(client: Any, table: str, items: list[dict[str, Any]], max_attempts
         else:
             raise RuntimeError(f"{len(pending)} items still unprocessed after {max_attempts} attempts")
     return requests
+
+
+# Error and cancellation-reason codes that mean "DynamoDB was busy": the same request may succeed later.
+THROTTLING = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "TransactionInProgressException",
+    }
+)
+
+
+def guarded(call: Any, *, throttled: type[Exception], **kwargs: Any) -> Any:
+    """``call(**kwargs)``, with throttling raised as ``throttled`` (the caller's retryable error)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in THROTTLING:
+            raise throttled(str(exc)) from exc
+        raise
+
+
+def transact(client: Any, items: list[dict[str, Any]], *, throttled: type[Exception]) -> list[str] | None:
+    """One ``TransactWriteItems``: None on success, else the cancellation reason code of every item
+    (in order). A cancellation caused by throttling, or a throttled call, raises ``throttled``."""
+    try:
+        guarded(client.transact_write_items, throttled=throttled, TransactItems=items)
+        return None
+    except client.exceptions.TransactionCanceledException as exc:
+        reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+        if any(r in THROTTLING for r in reasons):
+            raise throttled(f"transaction throttled: {reasons}") from exc
+        return reasons

@@ -7,139 +7,27 @@ transaction-number sequence ``SEQ#transacciones``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from recaudo.data.dynamo import from_item, key, to_item
-
-APLICADO, CONFIRMADO, REVERSADO = "APLICADO", "CONFIRMADO", "REVERSADO"
-_THROTTLING = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "TransactionInProgressException",
-}
-
-
-class PaymentError(Exception):
-    """Base of the named errors the payment flow raises (Step Functions sees the class name)."""
-
-
-class DeudaNoPendiente(PaymentError):
-    """A debt is no longer pending (paid by someone else, or changed since it was read)."""
-
-
-class PagoExistente(PaymentError):
-    """A payment for that invoice already exists."""
-
-
-class PagoInexistente(PaymentError):
-    """No payment for that invoice, or not in a state the operation needs."""
-
-
-class Throttled(PaymentError):
-    """DynamoDB throttled or was briefly unavailable: safe to retry."""
-
-
-@dataclass(frozen=True)
-class DebtRef:
-    pk: str
-    sk: str
-    version: int
-    id_saldo: int
-    id_rubro: str
-    descripcion: str
-    monto: Decimal
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "pk": self.pk,
-            "sk": self.sk,
-            "version": self.version,
-            "idSaldo": self.id_saldo,
-            "idRubro": self.id_rubro,
-            "descripcion": self.descripcion,
-            "monto": str(self.monto),
-        }
-
-    @staticmethod
-    def of(d: dict[str, Any]) -> DebtRef:
-        return DebtRef(
-            d["pk"],
-            d["sk"],
-            int(d["version"]),
-            int(d["idSaldo"]),
-            d["idRubro"],
-            d["descripcion"],
-            Decimal(str(d["monto"])),
-        )
-
-
-@dataclass(frozen=True)
-class Payment:
-    numero_factura: int
-    numero_transaccion: int
-    banco: str
-    agencia: str
-    convenio: str
-    periodo: str
-    monto: Decimal
-    identificacion: str
-    deudas: tuple[DebtRef, ...]
-    carrito: bool
-    fecha_pago: str  # ISO instant (UTC)
-    fecha_local: date
-    estado: str = APLICADO
-    # SHA-256 of what the bank asked for (recaudo.models.conectividad.fingerprint): a replay from the
-    # ledger is only answered when the new request has the same one.
-    solicitud: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "numeroFactura": self.numero_factura,
-            "numeroTransaccion": self.numero_transaccion,
-            "banco": self.banco,
-            "agencia": self.agencia,
-            "convenio": self.convenio,
-            "periodo": self.periodo,
-            "monto": str(self.monto),
-            "identificacion": self.identificacion,
-            "deudas": [d.as_dict() for d in self.deudas],
-            "carrito": self.carrito,
-            "fechaPago": self.fecha_pago,
-            "fechaLocal": self.fecha_local.isoformat(),
-            "estado": self.estado,
-            "solicitud": self.solicitud,
-        }
-
-    def as_item(self) -> dict[str, Any]:
-        """The DynamoDB attributes: amounts as numbers (Decimal), not the JSON strings of ``as_dict``."""
-        values = self.as_dict()
-        values["monto"] = self.monto
-        values["deudas"] = [d.as_dict() | {"monto": d.monto} for d in self.deudas]
-        return values
-
-    @staticmethod
-    def of(d: dict[str, Any]) -> Payment:
-        return Payment(
-            numero_factura=int(d["numeroFactura"]),
-            numero_transaccion=int(d["numeroTransaccion"]),
-            banco=str(d["banco"]),
-            agencia=str(d["agencia"]),
-            convenio=str(d["convenio"]),
-            periodo=str(d["periodo"]),
-            monto=Decimal(str(d["monto"])),
-            identificacion=str(d["identificacion"]),
-            deudas=tuple(DebtRef.of(x) for x in d["deudas"]),
-            carrito=bool(d["carrito"]),
-            fecha_pago=str(d["fechaPago"]),
-            fecha_local=date.fromisoformat(str(d["fechaLocal"])),
-            estado=str(d.get("estado", APLICADO)),
-            solicitud=str(d.get("solicitud", "")),
-        )
+from recaudo.data.dynamo import from_item, guarded, key, query_all, to_item, transact
+from recaudo.data.ledger import deuda_key
+from recaudo.models.ledger import Deuda
+from recaudo.models.pagos import (
+    APLICADO,
+    CONFIRMADO,
+    REVERSADO,
+    DebtRef,
+    DebtState,
+    DeudaNoPendiente,
+    HistorialPago,
+    PagoExistente,
+    PagoInexistente,
+    Payment,
+    PaymentError,
+    Throttled,
+)
 
 
 def payment_pk(numero_factura: int) -> str:
@@ -148,6 +36,14 @@ def payment_pk(numero_factura: int) -> str:
 
 def history_key(identificacion: str, fecha_local: date, numero_factura: int) -> dict[str, Any]:
     return key(f"HIST#{identificacion}", f"{fecha_local.isoformat()}#{numero_factura:020d}")
+
+
+def _attributes(payment: Payment) -> dict[str, Any]:
+    """The payment's DynamoDB attributes: the flow payload's fields, amounts as numbers (Decimal)."""
+    values = payment.as_dict()
+    values["monto"] = payment.monto
+    values["deudas"] = [d.as_dict() | {"monto": d.monto} for d in payment.deudas]
+    return values
 
 
 class PaymentsRepository:
@@ -169,8 +65,6 @@ class PaymentsRepository:
 
     def reversed(self, numero_factura: int) -> list[Payment]:
         """The invoice's earlier payments that were reversed (kept under the invoice, newest last)."""
-        from recaudo.data.dynamo import query_all
-
         items = query_all(
             self._client,
             TableName=self._table,
@@ -180,24 +74,46 @@ class PaymentsRepository:
         )
         return [Payment.of(item | {"deudas": [dict(x) for x in item["deudas"]]}) for item in items]
 
-    def get_debt_state(self, ref: DebtRef) -> dict[str, Any] | None:
+    def get_debt_state(self, ref: DebtRef) -> DebtState | None:
         item = self._client.get_item(TableName=self._table, Key=key(ref.pk, ref.sk), ConsistentRead=True).get("Item")
-        return from_item(item) if item else None
-
-    def history(self, identificacion: str, desde: date, hasta: date) -> list[dict[str, Any]]:
-        from recaudo.data.dynamo import query_all
-
-        return list(
-            query_all(
-                self._client,
-                TableName=self._table,
-                KeyConditionExpression="PK = :pk AND SK BETWEEN :desde AND :hasta",
-                ExpressionAttributeValues=to_item(
-                    {":pk": f"HIST#{identificacion}", ":desde": desde.isoformat(), ":hasta": f"{hasta.isoformat()}#~"}
-                ),
-                ConsistentRead=True,
-            )
+        if not item:
+            return None
+        values = from_item(item)
+        pago_factura = values.get("pagoFactura")
+        return DebtState(
+            estado=str(values.get("estado")),
+            pago_factura=int(pago_factura) if pago_factura is not None else None,
+            monto=Decimal(values["saldo"]) + Decimal(values["saldoInteres"]),
         )
+
+    def history(self, identificacion: str, desde: date, hasta: date) -> list[HistorialPago]:
+        """The person's history entries whose local payment date is in [desde, hasta], oldest first."""
+        items = query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :desde AND :hasta",
+            ExpressionAttributeValues=to_item(
+                {":pk": f"HIST#{identificacion}", ":desde": desde.isoformat(), ":hasta": f"{hasta.isoformat()}#~"}
+            ),
+            ConsistentRead=True,
+        )
+        return [
+            HistorialPago(
+                numero_transaccion=int(item["numeroTransaccion"]),
+                numero_factura=int(item["numeroFactura"]),
+                fecha_pago=date.fromisoformat(item["fechaPago"]),
+                monto_pago=Decimal(item["montoPago"]),
+                cuenta_origen=item["cuentaOrigen"],
+                estado=str(item.get("estado", "")),
+            )
+            for item in items
+        ]
+
+    @staticmethod
+    def debt_ref(deuda: Deuda) -> DebtRef:
+        """How a payment names a debt it settles: the debt's key and the version it was read at."""
+        pk, sk = deuda_key(deuda)
+        return DebtRef(pk, sk, deuda.version, deuda.id_saldo, deuda.id_rubro, deuda.descripcion, deuda.monto)
 
     def next_transaction_number(self) -> int:
         response = self._guard(
@@ -218,7 +134,7 @@ class PaymentsRepository:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": to_item({"PK": payment_pk(payment.numero_factura), "SK": "PAGO"} | payment.as_item()),
+                    "Item": to_item({"PK": payment_pk(payment.numero_factura), "SK": "PAGO"} | _attributes(payment)),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             }
@@ -331,7 +247,7 @@ class PaymentsRepository:
     def reverse(self, payment: Payment, reversed_at: str) -> None:
         """The confirmed payment moves to the invoice's reversed list (``REV#<transaction>``) and every
         debt goes back to pending, all or nothing; the invoice can then be paid again."""
-        archived = payment.as_item() | {"estado": REVERSADO, "fechaReversa": reversed_at}
+        archived = _attributes(payment) | {"estado": REVERSADO, "fechaReversa": reversed_at}
         items: list[dict[str, Any]] = [
             self._delete_payment(
                 payment, "estado = :confirmado AND banco = :banco", {":confirmado": CONFIRMADO, ":banco": payment.banco}
@@ -388,22 +304,7 @@ class PaymentsRepository:
         }
 
     def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
-        """None on success, else the cancellation reason code of every item (in order)."""
-        try:
-            self._guard(self._client.transact_write_items, TransactItems=items)
-            return None
-        except self._client.exceptions.TransactionCanceledException as exc:
-            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-            if any(r in _THROTTLING for r in reasons):
-                raise Throttled(f"transaction throttled: {reasons}") from exc
-            return reasons
+        return transact(self._client, items, throttled=Throttled)
 
     def _guard(self, call: Any, **kwargs: Any) -> Any:
-        from botocore.exceptions import ClientError
-
-        try:
-            return call(**kwargs)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _THROTTLING:
-                raise Throttled(str(exc)) from exc
-            raise
+        return guarded(call, throttled=Throttled, **kwargs)

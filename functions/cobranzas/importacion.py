@@ -1,5 +1,5 @@
-"""The logic behind the cobranzas endpoints and the S3 import: authenticate the integrator's hash,
-import a collections file into the ledger, report, export.
+"""The logic behind importar/csv, importar/url, importar/reporte and the S3 drop: import a collections
+file into the ledger and report it.
 
 An import streams the file (``Lector``), looks up what the period already holds (one GSI query),
 and writes only new or changed rows, 100 actions per conditional transaction. Re-import semantics
@@ -13,109 +13,24 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
-from zoneinfo import ZoneInfo
+from hashlib import blake2b
 
-from recaudo.cobranzas.archivo import MAX_FALLIDAS_EN_REPORTE, Fallida, Lector, linea_exportacion, reporte
-from recaudo.data.cobranzas import (
-    MAX_ACCIONES,
-    Acciones,
-    Grupo,
-    Integrador,
-    Periodo,
-    estado_exportado,
-    monto_item,
-    textos_item,
-)
-from recaudo.dates import Clock, end_of_month, utc_now
+from cobranzas.deps import CobranzasDeps, default_cobranzas_deps
+from cobranzas.integradores import autenticar, periodo_en_curso
+from recaudo.data.cobranzas_acciones import MAX_ACCIONES, Grupo
 from recaudo.errors import CobranzasError
+from recaudo.formats.cobranzas import ArchivoInvalido, Fallida, Lector
+from recaudo.models.cobranzas import Integrador, Resultado
 from recaudo.models.ledger import EstadoDeuda
 from recaudo.observability import logger
 
 CHUNK_BYTES = 64 * 1024
 PREFIJO_ENTRADA = "entrada"
 PREFIJO_REPORTES = "reportes"
-_PERIODO = re.compile(r"^[0-9]{4}(0[1-9]|1[0-2])$")
 # an import id or a dropped file's name: one path segment under the integrator's own prefix
 _NOMBRE_IMPORTACION = re.compile(r"^[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,199}$")
 MOTIVO_PAGADA = "la cobranza ya fue pagada (ACP): no se modifica"
 MOTIVO_CONDICION = "la cobranza fue pagada durante la importación o su número de factura está en uso: no se modificó"
-
-
-@dataclass
-class CobranzasDeps:
-    cobranzas: Any  # CobranzasRepository
-    integradores: Any  # IntegradoresRepository
-    archivos: Any  # Archivos (S3)
-    max_http_bytes: int = 4 * 1024 * 1024
-    upload_url_seconds: int = 900
-    claim_seconds: int = 1200
-    clock: Clock = utc_now
-
-
-@cache
-def default_deps() -> CobranzasDeps:
-    from recaudo.aws import client
-    from recaudo.data.archivos import Archivos
-    from recaudo.data.cobranzas import CobranzasRepository, IntegradoresRepository
-    from recaudo.settings import CobranzasSettings, load
-
-    s = load(CobranzasSettings)
-    ddb = client("dynamodb")
-    return CobranzasDeps(
-        cobranzas=CobranzasRepository(s.ledger_table, ddb, page_limit=s.query_page_limit),
-        integradores=IntegradoresRepository(s.credentials_table, ddb),
-        archivos=Archivos(client("s3"), s.bucket),
-        max_http_bytes=s.max_http_bytes,
-        upload_url_seconds=s.upload_url_seconds,
-        claim_seconds=s.claim_seconds,
-    )
-
-
-# ---- authentication ----
-
-
-def autenticar(hash_: str | None, deps: CobranzasDeps) -> Integrador:
-    if not hash_:
-        raise CobranzasError("falta el hash", 401)
-    integrador = deps.integradores.autenticar(hash_)
-    if integrador is None:
-        raise CobranzasError("hash inválido", 401)
-    return integrador
-
-
-def periodo_en_curso(integrador: Integrador, deps: CobranzasDeps) -> Periodo:
-    today = deps.clock().astimezone(ZoneInfo(integrador.zona_horaria)).date()
-    return Periodo(f"{today.year:04d}{today.month:02d}", end_of_month(today))
-
-
-# ---- import ----
-
-
-@dataclass
-class Resultado:
-    periodo: str
-    importados: int = 0
-    fallidos: int = 0
-    escritas: int = 0  # rows actually written (new or changed)
-    fallidas: list[Fallida] = field(default_factory=list)
-    error: str | None = None
-
-    def linea(self) -> str:
-        if self.error is not None:
-            return f"ERROR: {self.error}"
-        text = f"OK: {self.periodo} - {self.importados} registros importados"
-        return text + (f" - {self.fallidos} registros fallidos" if self.fallidos else "")
-
-    def reporte(self) -> str:
-        return reporte(self.linea(), self.fallidas, max(0, self.fallidos - len(self.fallidas)))
-
-    def fallar(self, fallida: Fallida) -> None:
-        self.fallidos += 1
-        if len(self.fallidas) < MAX_FALLIDAS_EN_REPORTE:
-            self.fallidas.append(fallida)
 
 
 class _Lote:
@@ -147,20 +62,18 @@ class _Lote:
         self.resultado.escritas += len(escritas)
         if not escritas:  # nothing was sent: the profiles in this batch were not written either
             for g in grupos:
-                if g.fila is None:
-                    self.personas.discard(g.acciones[0]["Update"]["Key"]["PK"]["S"].removeprefix("PER#"))
+                if g.cliente is not None:
+                    self.personas.discard(g.cliente)
 
 
 def importar(integrador: Integrador, chunks: Iterable[bytes], importacion: str, deps: CobranzasDeps) -> Resultado:
     """Import one file for the integrator's current period. Whole-file problems give an ERROR
     result with nothing written; row problems are counted and reported by line."""
-    from recaudo.cobranzas.archivo import ArchivoInvalido
-
     periodo = periodo_en_curso(integrador, deps)
     resultado = Resultado(periodo.codigo)
     existentes = deps.cobranzas.existentes(integrador.id, periodo.codigo)
     personas = {cliente for cliente, _ in existentes}
-    acciones = Acciones(deps.cobranzas.table, integrador, periodo, importacion)
+    acciones = deps.cobranzas.acciones(integrador, periodo, importacion)
     lote = _Lote(deps, resultado, personas)
     lector = Lector()
     try:
@@ -176,13 +89,13 @@ def importar(integrador: Integrador, chunks: Iterable[bytes], importacion: str, 
                 elif antes.estado != EstadoDeuda.PENDIENTE.value:
                     resultado.fallar(Fallida(fila.linea, MOTIVO_PAGADA))
                 else:
-                    lote.agregar([Grupo(fila, acciones.fila(fila, huella, nueva=False))])
+                    lote.agregar([acciones.fila(fila, huella, nueva=False)])
                 continue
-            grupos = []
+            grupos: list[Grupo] = []
             if fila.id_cliente not in personas:
                 personas.add(fila.id_cliente)
-                grupos.append(Grupo(None, [acciones.persona(fila)]))
-            grupos.append(Grupo(fila, acciones.fila(fila, huella, nueva=True)))
+                grupos.append(acciones.persona(fila))
+            grupos.append(acciones.fila(fila, huella, nueva=True))
             lote.agregar(grupos)
         lote.enviar()
     except ArchivoInvalido as exc:
@@ -209,7 +122,7 @@ def trozos(data: bytes) -> Iterator[bytes]:
 
 def importar_http(hash_: str | None, contenido: bytes | None, deps: CobranzasDeps | None = None) -> tuple[str, str]:
     """POST importar/csv: -> (reply line, importacion id). Whole-file errors raise CobranzasError."""
-    deps = deps or default_deps()
+    deps = deps or default_cobranzas_deps()
     integrador = autenticar(hash_, deps)
     if contenido is None:
         raise CobranzasError("falta el archivo (campo 'file' del formulario multipart)")
@@ -243,7 +156,7 @@ def clave_reporte(integrador: Integrador, importacion: str) -> str:
 
 def obtener_reporte(hash_: str | None, importacion: str | None, deps: CobranzasDeps | None = None) -> str:
     """The report of an HTTP import (its id) or of an S3 drop (the file's name under the prefix)."""
-    deps = deps or default_deps()
+    deps = deps or default_cobranzas_deps()
     integrador = autenticar(hash_, deps)
     if not importacion:
         raise CobranzasError("falta importacion")
@@ -255,7 +168,7 @@ def obtener_reporte(hash_: str | None, importacion: str | None, deps: CobranzasD
 
 def url_de_carga(hash_: str | None, deps: CobranzasDeps | None = None) -> tuple[str, str]:
     """A presigned PUT for a file too large for the HTTP endpoint -> (url, name of the report)."""
-    deps = deps or default_deps()
+    deps = deps or default_cobranzas_deps()
     integrador = autenticar(hash_, deps)
     nombre = f"{deps.clock():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}.csv"
     clave = f"{PREFIJO_ENTRADA}/{integrador.id}/{nombre}"
@@ -269,7 +182,7 @@ def importar_objeto(bucket_key: str, version: str, deps: CobranzasDeps | None = 
     """Import a file dropped at ``entrada/<integrador>/<name>.csv``; the report goes next to it.
     ``version`` (the event's sequencer or ETag) names this version of the object: a second delivery
     of the same event finds the import claimed and does nothing. Returns the reply line, or None."""
-    deps = deps or default_deps()
+    deps = deps or default_cobranzas_deps()
     partes = bucket_key.split("/")
     if len(partes) != 3 or partes[0] != PREFIJO_ENTRADA or not partes[2]:
         logger.warning("object outside an integrator prefix ignored", extra={"key": bucket_key})
@@ -278,8 +191,6 @@ def importar_objeto(bucket_key: str, version: str, deps: CobranzasDeps | None = 
     if integrador is None:
         logger.warning("object under an unknown integrator prefix ignored", extra={"key": bucket_key})
         return None
-    from hashlib import blake2b
-
     importacion = "s3-" + blake2b(f"{bucket_key}\x1f{version}".encode(), digest_size=16).hexdigest()
     now = deps.clock()
     if not deps.cobranzas.reclamar_importacion(integrador.id, importacion, "s3", bucket_key, now, deps.claim_seconds):
@@ -292,60 +203,3 @@ def importar_objeto(bucket_key: str, version: str, deps: CobranzasDeps | None = 
         integrador.id, importacion, resultado.linea(), clave, resultado.importados, resultado.fallidos
     )
     return resultado.linea()
-
-
-# ---- export ----
-
-
-@dataclass(frozen=True)
-class Filtros:
-    periodo: str | None  # None: every period ("*")
-    id_cliente: str | None = None
-    id_concepto: str | None = None
-    opcional1: str | None = None
-    opcional2: str | None = None
-
-
-def filtros(integrador: Integrador, periodo: str | None, deps: CobranzasDeps, **otros: str | None) -> Filtros:
-    periodo = (periodo or "").strip()
-    if periodo == "*":
-        codigo = None
-    elif not periodo:
-        codigo = periodo_en_curso(integrador, deps).codigo
-    elif _PERIODO.match(periodo):
-        codigo = periodo
-    else:
-        raise CobranzasError("periodo debe ser YYYYMM o *")
-    return Filtros(codigo, **{k: (v if v not in (None, "") else None) for k, v in otros.items()})
-
-
-def exportar(
-    hash_: str | None, periodo: str | None, deps: CobranzasDeps | None = None, **otros: str | None
-) -> tuple[Integrador, Filtros, str]:
-    """The integrator's collections as CSV lines (import columns + estado + motivo de rechazo)."""
-    deps = deps or default_deps()
-    integrador = autenticar(hash_, deps)
-    f = filtros(integrador, periodo, deps, **otros)
-    lines = []
-    size = 0
-    for item in deps.cobranzas.cobranzas(
-        integrador.id, f.periodo, f.id_cliente, f.id_concepto, f.opcional1, f.opcional2
-    ):
-        line = linea_exportacion(
-            textos_item(item), monto_item(item), estado_exportado(item), item.get("motivoRechazo", "")
-        )
-        size += len(line)
-        if size > MAX_EXPORT_CHARS:
-            raise CobranzasError(
-                "la exportación supera lo que el endpoint puede enviar: filtre por periodo, cliente o concepto", 413
-            )
-        lines.append(line)
-    return integrador, f, "".join(lines)
-
-
-# Lambda's response limit is 6 MB; UTF-8 text stays well under it at this many characters.
-MAX_EXPORT_CHARS = 2_500_000
-
-
-def nombre_descarga(integrador: Integrador, f: Filtros) -> str:
-    return f"cobranzas-{integrador.id}-{f.periodo or 'todos'}.csv"

@@ -1,4 +1,4 @@
-"""Admin CLI for any DynamoDB endpoint: ``python -m recaudo.admin --help``.
+"""Admin CLI for any DynamoDB endpoint: ``python -m ops.admin --help``.
 
 Secrets (bank tokens, llaveAcceso) are printed once, at creation, and stored only as hashes.
 """
@@ -12,10 +12,10 @@ import sys
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ops.demo import load_demo
 from recaudo.data.credentials import CredentialsRepository
 from recaudo.data.ledger import LedgerRepository
 from recaudo.data.tables import CREDENTIALS, LEDGER
-from recaudo.demo import load_demo
 from recaudo.models.ledger import MUNICIPALIDAD, Convenio, TipoConvenio
 
 
@@ -57,7 +57,8 @@ def cmd_create_integrador(args: argparse.Namespace) -> None:
     import re
     from zoneinfo import ZoneInfo
 
-    from recaudo.data.cobranzas import Integrador, IntegradoresRepository
+    from recaudo.data.integradores import IntegradoresRepository
+    from recaudo.models.cobranzas import Integrador
 
     if not re.fullmatch(r"[A-Za-z0-9]{1,40}", args.id):
         raise SystemExit("--id: letters and digits only (it is the S3 prefix entrada/<id>/)")
@@ -110,7 +111,7 @@ def cmd_load_demo(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m recaudo.admin", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m ops.admin", description=__doc__)
     p.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
     p.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     p.add_argument("--ledger-table", default=os.environ.get("LEDGER_TABLE", "recaudo-ledger"))

@@ -1,0 +1,165 @@
+"""What the Conectividad logic needs from outside itself: its ports (small Protocols listing only the
+methods the logic calls), the deps dataclasses that carry them, and the factories that build the
+real adapters once per container from the validated environment. Tests pass fakes instead.
+
+Every adapter here is an AWS call some function makes: its construct (infra/constructs/conectividad.py)
+must grant it, and the local stack enforces each function's role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Any, Protocol
+
+from recaudo.dates import Clock, utc_now
+from recaudo.events import EventPublisher
+from recaudo.models.ledger import Convenio, Deuda, Persona, TipoConvenio
+from recaudo.models.pagos import DebtRef, DebtState, HistorialPago, Payment
+from recaudo.stepfunctions import FlowOutcome
+
+EVENT_SOURCE = "recaudo.conectividad"
+
+# ---- ports ----
+
+
+class Ledger(Protocol):
+    """Persons, convenios and debts, as the saldos queries read them."""
+
+    def get_persona(self, identificacion: str) -> Persona | None: ...
+    def get_convenio(self, codigo: str) -> Convenio | None: ...
+    def get_convenio_predeterminado(self, tipo: TipoConvenio) -> Convenio | None: ...
+    def deudas_pendientes(
+        self, identificacion: str, institucion: str, rubros: Sequence[str] = (), corte_hasta: date | None = None
+    ) -> list[Deuda]: ...
+
+
+class PaymentLedger(Protocol):
+    """The debts a payment settles, by invoice or by carrito transaction."""
+
+    def get_persona(self, identificacion: str) -> Persona | None: ...
+    def get_convenio(self, codigo: str) -> Convenio | None: ...
+    def get_deuda_por_factura(self, id_saldo: int) -> Deuda | None: ...
+    def get_deuda_por_transaccion(
+        self, auxiliar: str, cuenta: int | str, tipo: str, documento: str
+    ) -> Deuda | None: ...
+
+
+class Payments(Protocol):
+    """Payments as the endpoints read, number and reverse them."""
+
+    def get(self, numero_factura: int) -> Payment | None: ...
+    def reversed(self, numero_factura: int) -> list[Payment]: ...
+    def history(self, identificacion: str, desde: date, hasta: date) -> list[HistorialPago]: ...
+    def next_transaction_number(self) -> int: ...
+    def debt_ref(self, deuda: Deuda) -> DebtRef: ...
+    def reverse(self, payment: Payment, reversed_at: str) -> None: ...
+
+
+class FlowPayments(Protocol):
+    """Payments as the state machine's tasks apply, confirm, verify and compensate them."""
+
+    def apply(self, payment: Payment) -> None: ...
+    def confirm(self, payment: Payment, cuenta_origen: str) -> bool: ...
+    def compensate(self, payment: Payment) -> bool: ...
+    def get(self, numero_factura: int) -> Payment | None: ...
+    def get_debt_state(self, ref: DebtRef) -> DebtState | None: ...
+
+
+class BankKeys(Protocol):
+    def verify_llave(self, codigo_banco: str, llave: str) -> bool: ...
+
+
+class Flow(Protocol):
+    def run(self, name: str, payload: dict[str, Any]) -> FlowOutcome: ...
+
+
+class Guard(Protocol):
+    def run(
+        self, key: dict[str, Any], payload: dict[str, Any], fn: Callable[[], Any], lambda_context: Any = None
+    ) -> Any: ...
+
+
+# ---- deps ----
+
+
+@dataclass(frozen=True)
+class QueryDeps:
+    """obtener-persona and the saldos queries (``queries``)."""
+
+    ledger: Ledger
+    time_zone: str
+    clock: Clock = utc_now
+
+
+@dataclass(frozen=True)
+class PaymentDeps:
+    """ejecutar-pago*, historial-pagos and verificar-pago (``pagos``), reversar-pago (``reversas``)."""
+
+    ledger: PaymentLedger
+    payments: Payments
+    credentials: BankKeys
+    flow: Flow
+    idempotency: Guard
+    events: EventPublisher
+    time_zone: str
+    clock: Clock = utc_now
+
+
+@dataclass(frozen=True)
+class FlowDeps:
+    """The payment state machine's tasks (``flujo``)."""
+
+    payments: FlowPayments
+    events: EventPublisher
+
+
+@cache
+def default_query_deps() -> QueryDeps:
+    from recaudo.aws import client
+    from recaudo.data.ledger import LedgerRepository
+    from recaudo.settings import LedgerSettings, load
+
+    settings = load(LedgerSettings)
+    ledger = LedgerRepository(settings.ledger_table, client("dynamodb"), page_limit=settings.query_page_limit)
+    return QueryDeps(ledger=ledger, time_zone=settings.time_zone)
+
+
+@cache
+def default_payment_deps() -> PaymentDeps:
+    from recaudo.aws import client
+    from recaudo.data.credentials import CredentialsRepository
+    from recaudo.data.ledger import LedgerRepository
+    from recaudo.data.payments import PaymentsRepository
+    from recaudo.events import EventBridgePublisher
+    from recaudo.idempotency import IdempotencyGuard
+    from recaudo.settings import PaymentSettings, load
+    from recaudo.stepfunctions import SyncStateMachine
+
+    s = load(PaymentSettings)
+    ddb = client("dynamodb")
+    return PaymentDeps(
+        ledger=LedgerRepository(s.ledger_table, ddb, page_limit=s.query_page_limit),
+        payments=PaymentsRepository(s.ledger_table, ddb),
+        credentials=CredentialsRepository(s.credentials_table, ddb),
+        flow=SyncStateMachine(client("stepfunctions"), s.state_machine_arn),
+        idempotency=IdempotencyGuard(s.idempotency_table, s.idempotency_seconds, ddb),
+        events=EventBridgePublisher(client("events"), s.event_bus_name, EVENT_SOURCE),
+        time_zone=s.time_zone,
+    )
+
+
+@cache
+def default_flow_deps() -> FlowDeps:
+    from recaudo.aws import client
+    from recaudo.data.payments import PaymentsRepository
+    from recaudo.events import EventBridgePublisher
+    from recaudo.settings import FlowSettings, load
+
+    s = load(FlowSettings)
+    return FlowDeps(
+        payments=PaymentsRepository(s.ledger_table, client("dynamodb")),
+        events=EventBridgePublisher(client("events"), s.event_bus_name, EVENT_SOURCE),
+    )

@@ -1,0 +1,143 @@
+"""Cobranzas (Pay per TIC): the integrator, the period, a collection as the export shows it, the
+import's result and the export's filters. The CSV itself (rows, reader, writer) is
+``recaudo.formats.cobranzas``; the items and keys are ``recaudo.data.cobranzas``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from hashlib import blake2b
+
+from recaudo.formats.cobranzas import MAX_FALLIDAS_EN_REPORTE, Fallida, reporte
+from recaudo.models.ledger import EstadoDeuda
+
+# export states (Pay per TIC): issued, accepted (paid), rejected
+EMI, ACP, RCH = "EMI", "ACP", "RCH"
+
+
+class TransaccionNoAplicada(Exception):
+    """Transactions kept conflicting; the rows involved were not written (a re-import is safe)."""
+
+
+def id_saldo(integrador: str, periodo: str, id_cliente: str, id_concepto: str) -> int:
+    """The collection's invoice number (``numeroFactura`` for ejecutar-pago): 19 digits starting with
+    1, a pure function of its identity, so a re-import finds the same debt."""
+    digest = blake2b(f"{integrador}\x1f{periodo}\x1f{id_cliente}\x1f{id_concepto}".encode(), digest_size=8).digest()
+    return 10**18 + int.from_bytes(digest, "big") % 10**18
+
+
+def numero_persona(id_cliente: str) -> int:
+    """A stable 9-digit person number for payers first seen through a collections file."""
+    return 100_000_000 + int.from_bytes(blake2b(id_cliente.encode(), digest_size=8).digest(), "big") % 900_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Integrador:
+    id: str
+    nombre: str
+    institucion: str
+    convenio: str
+    zona_horaria: str
+
+
+@dataclass(frozen=True, slots=True)
+class Periodo:
+    """``YYYYMM`` plus the debt fields derived from it (the cut-off is the period's last day)."""
+
+    codigo: str
+    fecha_corte: date
+
+    @property
+    def year(self) -> int:
+        return int(self.codigo[:4])
+
+    @property
+    def mes(self) -> str:
+        return self.codigo[4:]
+
+
+@dataclass(frozen=True, slots=True)
+class Existente:
+    """What the import's look-ahead knows of a collection already in the period."""
+
+    estado: str
+    huella: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cobranza:
+    """A collection as the export writes it: the import's columns, its debt's state and the reason
+    of a rejection (written by the automatic-debit flow)."""
+
+    id_cliente: str
+    nombre: str
+    celular: str
+    telefono: str
+    mail: str
+    id_concepto: str
+    descripcion: str
+    opcional1: str
+    opcional2: str
+    monto: Decimal
+    estado_deuda: str
+    motivo_rechazo: str = ""
+
+    @property
+    def textos(self) -> tuple[str, ...]:
+        """The text columns in import order (Monto apart)."""
+        return (
+            self.id_cliente,
+            self.nombre,
+            self.celular,
+            self.telefono,
+            self.mail,
+            self.id_concepto,
+            self.descripcion,
+            self.opcional1,
+            self.opcional2,
+        )
+
+    @property
+    def estado(self) -> str:
+        """EMI while pending, ACP once paid, RCH when rejected."""
+        if self.motivo_rechazo:
+            return RCH
+        return ACP if self.estado_deuda == EstadoDeuda.PAGADO.value else EMI
+
+
+@dataclass
+class Resultado:
+    """An import's outcome: the reply line (``OK: …`` / ``ERROR: …``) and the row-error report."""
+
+    periodo: str
+    importados: int = 0
+    fallidos: int = 0
+    escritas: int = 0  # rows actually written (new or changed)
+    fallidas: list[Fallida] = field(default_factory=list)
+    error: str | None = None
+
+    def linea(self) -> str:
+        if self.error is not None:
+            return f"ERROR: {self.error}"
+        text = f"OK: {self.periodo} - {self.importados} registros importados"
+        return text + (f" - {self.fallidos} registros fallidos" if self.fallidos else "")
+
+    def reporte(self) -> str:
+        return reporte(self.linea(), self.fallidas, max(0, self.fallidos - len(self.fallidas)))
+
+    def fallar(self, fallida: Fallida) -> None:
+        self.fallidos += 1
+        if len(self.fallidas) < MAX_FALLIDAS_EN_REPORTE:
+            self.fallidas.append(fallida)
+
+
+@dataclass(frozen=True)
+class Filtros:
+    """The export's filters, ANDed."""
+
+    periodo: str | None  # None: every period ("*")
+    id_cliente: str | None = None
+    id_concepto: str | None = None
+    opcional1: str | None = None
+    opcional2: str | None = None
