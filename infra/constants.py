@@ -91,3 +91,33 @@ STAGE_BURST_LIMIT = 400
 FUNCTION_TIMEOUT_SECONDS = 10
 FUNCTION_MEMORY_MB = 512
 LOG_RETENTION_DAYS = 90
+
+# CPS recargas: its own REST API, stage "cps", so paths read /cps/v2/... as the document writes them.
+RECARGAS_STAGE = "cps"
+# path (after the stage) -> (handler module in functions/recargas, HTTP method), one Lambda each
+RECARGAS_ROUTES: dict[str, tuple[str, str]] = {
+    "v2/operation/use/pay": ("pagar", "POST"),
+    "v2/operation/get/balance": ("saldo", "GET"),
+    "v2/list/basic_services": ("servicios", "GET"),
+    "v2/operation/{idOperacion}": ("operacion", "GET"),  # our extension: an operation's state
+}
+# The top-up state machine's tasks: state name -> handler in recargas.flujo
+RECARGAS_FLOW_TASKS: dict[str, str] = {
+    "Enviar": "enviar_handler",
+    "Consultar": "consultar_handler",
+    "Confirmar": "confirmar_handler",
+    "Fallar": "fallar_handler",
+    "Verificar": "verificar_handler",
+}
+# Every body reaches the function base64-encoded: signatures are verified over the exact bytes sent.
+RECARGAS_BINARY_MEDIA_TYPES = ("*/*",)
+RECARGAS_PAY_TIMEOUT_SECONDS = 20  # waits up to RECARGAS_WAIT_SECONDS for the outcome, within API Gateway's 29 s
+RECARGAS_WAIT_SECONDS = 12
+RECARGAS_NONCE_WINDOW_SECONDS = 300
+RECARGAS_CARRIER_READ_TIMEOUT_SECONDS = 6
+RECARGAS_IDEMPOTENCY_SECONDS = 24 * 3600
+# The carrier of each environment (CDK context "carrierUrl"); the local stack points it at its fake.
+RECARGAS_CARRIER_URL = "https://carrier.invalid"
+# Context "carrierToken" per environment; the placeholder is what the local stack's fake carrier accepts.
+RECARGAS_CARRIER_TOKEN_PLACEHOLDER = "local-carrier-token"
+RECARGAS_KEY_ALIAS = "alias/recaudo-recargas-canales"

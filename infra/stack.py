@@ -12,6 +12,7 @@ from infra.constructs.cobranzas import CobranzasConstruct
 from infra.constructs.conectividad import ConectividadConstruct
 from infra.constructs.data import DataConstruct
 from infra.constructs.functions import layer_version
+from infra.constructs.recargas import RecargasConstruct
 from recaudo.errors import CodigoRespuesta, error_body
 
 # API Gateway's own refusals, in the Conectividad dialect (codes 0-5).
@@ -51,6 +52,29 @@ COBRANZAS_GATEWAY_REPLIES = {
 }
 
 
+def _cps(codigo: str, mensaje: str) -> dict[str, str]:
+    return {"codigo": codigo, "mensaje": mensaje}
+
+
+# The CPS dialect: JSON, every refusal {"codigo", "mensaje"} (docs/decisions.md, "CPS").
+RECARGAS_GATEWAY_REPLIES = {
+    apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: GatewayReply("404", _cps("RUTA_DESCONOCIDA", "ruta desconocida")),
+    apigw.ResponseType.REQUEST_TOO_LARGE: GatewayReply("413", _cps("SOLICITUD_INVALIDA", "solicitud demasiado grande")),
+    apigw.ResponseType.THROTTLED: GatewayReply(
+        "429", _cps("DEMASIADAS_SOLICITUDES", "demasiadas solicitudes; reintente")
+    ),
+    apigw.ResponseType.DEFAULT_4_XX: GatewayReply("400", _cps("SOLICITUD_INVALIDA", "solicitud inválida")),
+    apigw.ResponseType.DEFAULT_5_XX: GatewayReply(
+        "500", _cps("ERROR_INTERNO", "error interno; si envió una recarga, consulte su estado antes de reintentar")
+    ),
+}
+CPS_SIGNATURE_REASON = (
+    "The CPS document authenticates channels with an HMAC-SHA384 signature over the path, a nonce and the "
+    "exact body (api-key, api-nonce, api-signature headers). API Gateway authorizers cannot read the body, so "
+    "each function verifies the signature first, in constant time, and refuses a replayed nonce."
+)
+
+
 class RecaudoStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, layer_dir: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -79,5 +103,27 @@ class RecaudoStack(Stack):
         )
         self.cobranzas = CobranzasConstruct(self, "Cobranzas", api=cobranzas_api, layer=layer, data=data)
         self.cobranzas_api = cobranzas_api
+        recargas_api = TokenRestApi(
+            self,
+            "RecargasApi",
+            description="CPS: recargas de servicios básicos para canales (firmadas)",
+            stage_name=c.RECARGAS_STAGE,
+            layer=layer,
+            credentials=data.credentials,
+            gateway_replies=RECARGAS_GATEWAY_REPLIES,
+            token_auth=False,
+            body_auth_reason=CPS_SIGNATURE_REASON,
+            binary_media_types=c.RECARGAS_BINARY_MEDIA_TYPES,
+        )
+        self.recargas = RecargasConstruct(
+            self,
+            "Recargas",
+            api=recargas_api,
+            layer=layer,
+            data=data,
+            carrier_url=self.node.try_get_context("carrierUrl") or c.RECARGAS_CARRIER_URL,
+            carrier_token=self.node.try_get_context("carrierToken") or c.RECARGAS_CARRIER_TOKEN_PLACEHOLDER,
+        )
+        self.recargas_api = recargas_api
         self.data = data
         self.api = api

@@ -69,11 +69,9 @@ class LocalStack:
 
         started = time.monotonic()
         stacks = load_stacks(self.cdk_out, REGION, ACCOUNT)
-        policies: dict[str, Any] = {}
         resource_policies: dict[str, Any] = {}
         for stack in stacks:  # fail before starting anything
             check_types(stack)
-            policies.update(role_policies(stack))
             resource_policies.update(function_policies(stack))
         self.principals = principals = Principals()
         self.invocations = invocations = Invocations(resource_policies, ACCOUNT)
@@ -91,7 +89,7 @@ class LocalStack:
         )
         clients = {
             name: session.client(name, endpoint_url=self.moto.endpoint_url)
-            for name in ("dynamodb", "s3", "iam", "lambda", "stepfunctions", "events")
+            for name in ("dynamodb", "s3", "iam", "lambda", "stepfunctions", "events", "kms")
         }
         function_env = {
             "AWS_ENDPOINT_URL": self.moto.endpoint_url,
@@ -105,6 +103,10 @@ class LocalStack:
         timings = {"emulator": time.monotonic() - started}
         provisioned = [provision(stack, clients, {}, invocations) for stack in stacks]
         timings["provision"] = time.monotonic() - started
+        policies: dict[str, Any] = {}  # read once provisioned: a policy may name a key moto chose the id of
+        for stack in stacks:
+            policies.update(role_policies(stack))
+        fakes = self._start_fakes(provisioned)
 
         # Every function signs with its own role's credentials; so do state machines and schedules.
         specs = [
@@ -112,6 +114,7 @@ class LocalStack:
                 spec,
                 environment={
                     **spec.environment,
+                    **{k: v for k, v in fakes.items() if k in spec.environment},
                     **principals.issue(spec.display_name, spec.role_arn, policies.get(spec.role_arn, ())),
                 },
             )
@@ -130,9 +133,13 @@ class LocalStack:
         seeded: dict[str, Any] = {}
         seeding = None
         if self.seed:  # the demo data goes in while the workers start
-            from local_stack.seed import seed_demo
+            from local_stack.seed import seed_demo, seed_recargas
 
-            seeding = threading.Thread(target=lambda: seeded.update(demo=seed_demo(stacks[0], clients["dynamodb"])))
+            def seed_all() -> None:
+                seeded["demo"] = seed_demo(stacks[0], clients["dynamodb"])
+                seeded["cps"] = seed_recargas(stacks[0], clients["dynamodb"], clients["kms"])
+
+            seeding = threading.Thread(target=seed_all)
             seeding.start()
         self.pool = WorkerPool(
             specs, function_env, max_workers=self.concurrency, logs_dir=self.logs_dir, terminal=self.terminal.line
@@ -180,6 +187,7 @@ class LocalStack:
             "schedules": [{"name": s.name, "expression": s.expression, "function": s.function_name} for s in schedules],
             "iam": {"enforced": True, "principals": len(principals), "resourcePolicies": len(resource_policies)},
             "logsDir": str(self.logs_dir) if self.logs_dir else None,
+            "fakes": self.fake_urls,
             "python": f"{sys.version.split()[0]} ({sys.executable})",
             "motoHooks": emulator.hooks_installed(),
             "warnings": self._warnings(stacks),
@@ -189,6 +197,12 @@ class LocalStack:
             seeding.join()
             timings["seeded"] = time.monotonic() - started
             self.state["demo"] = demo = seeded.get("demo")
+            if demo is not None and seeded.get("cps"):
+                demo["cps"] = {
+                    **seeded["cps"],
+                    "baseUrl": base,  # the URL before /cps/v2/...
+                    "carrierUrl": self.fake_urls.get("carrier"),
+                }
             if demo and state_dir:  # ready-to-send bodies for the printed curl lines
                 body = json.dumps(demo["pago"]["body"], indent=2).replace(
                     f'"montoTotal": {demo["pago"]["body"]["montoTotal"]}', f'"montoTotal": {demo["pago"]["monto"]}'
@@ -201,6 +215,22 @@ class LocalStack:
         if self.state_file:
             self.state_file.write_text(json.dumps(self.state, indent=2, ensure_ascii=False) + "\n")
         return self.state
+
+    # ---- fakes of the external systems ----
+
+    def _start_fakes(self, provisioned: list[Any]) -> dict[str, str]:
+        """Start the fake of each external system a function calls; return the environment values that
+        point the functions at them (the only values the runner changes in a function's environment)."""
+        environments = [spec.environment for p in provisioned for spec in p.functions]
+        overrides: dict[str, str] = {}
+        self.fake_urls: dict[str, str] = {}
+        if any("CARRIER_URL" in env for env in environments):
+            from local_stack.fakes.carrier import FakeCarrier
+
+            token = next(env["CARRIER_TOKEN"] for env in environments if "CARRIER_TOKEN" in env)
+            self.carrier = FakeCarrier(token=token)
+            overrides["CARRIER_URL"] = self.fake_urls["carrier"] = self.carrier.serve(self.host, 0)
+        return overrides
 
     # ---- IAM at the edges: who may invoke a function ----
 
@@ -238,7 +268,7 @@ class LocalStack:
         return [f"workers run {here}; the functions target {', '.join(sorted(runtimes))}"] if runtimes else []
 
     def stop(self) -> None:
-        for part in ("timer", "gateway", "pool", "moto"):
+        for part in ("timer", "gateway", "pool", "carrier", "moto"):
             component = getattr(self, part, None)
             if component is not None:
                 try:

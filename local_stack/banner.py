@@ -63,7 +63,36 @@ def cobranzas(state: dict[str, Any]) -> list[str]:
     ]
 
 
-CONTEXTS: list[Callable[[dict[str, Any]], list[str]]] = [conectividad, cobranzas]
+def recargas(state: dict[str, Any]) -> list[str]:
+    """The demo channel's signed lines: pay, list and balance (HMAC-SHA384 over PATH + NONCE + JSON)."""
+    cps = (state.get("demo") or {}).get("cps")
+    if not cps:
+        return []
+    sign = (
+        'sign() { python3 -c \'import hmac,hashlib,json,sys,time;c=json.load(open(sys.argv[1]))["demo"]["cps"];'
+        'n=str(int(time.time()*1000));print(c["apiKey"],n,hmac.new(c["privateKey"].encode(),'
+        f'(sys.argv[2]+n+sys.argv[3]).encode(),hashlib.sha384).hexdigest())\' {state["stateFile"]} "$1" "$2"; }}'
+    )
+    base = f"{cps['baseUrl']}/cps"
+    signed = '-H "api-key: $K" -H "api-nonce: $N" -H "api-signature: $S"'
+    numbers = cps["numbers"]
+    balance_query = f'{{"numberService":"{numbers["saldo"]}","idTypeService":57}}'
+    return [
+        "",
+        f"  CPS recargas: demo channel's api-key and private key in {state['stateFile']}; fake carrier at {cps['carrierUrl']}",
+        f"  numbers by carrier behaviour: {', '.join(f'{k}={v}' for k, v in numbers.items())}",
+        f"    {sign}",
+        f'    BODY=\'{{"numberService":"{numbers["aplicada"]}","idTypeService":57,"amount":10}}\'',
+        f"    read K N S < <(sign /v2/operation/use/pay \"$BODY\"); curl -s {signed} -H 'Content-Type: application/json' "
+        f'-d "$BODY" "{base}/v2/operation/use/pay"',
+        f"    read K N S < <(sign /v2/list/basic_services '{{\"canGetBalance\":true}}'); curl -s {signed} "
+        f'"{base}/v2/list/basic_services?canGetBalance=true"',
+        f"    read K N S < <(sign /v2/operation/get/balance '{balance_query}'); curl -s {signed} "
+        f'"{base}/v2/operation/get/balance?numberService={numbers["saldo"]}&idTypeService=57"',
+    ]
+
+
+CONTEXTS: list[Callable[[dict[str, Any]], list[str]]] = [conectividad, cobranzas, recargas]
 
 
 def banner(state: dict[str, Any]) -> str:

@@ -28,6 +28,8 @@ PROVISIONED = frozenset(
         "AWS::Events::EventBus",
         "AWS::Events::Rule",
         "AWS::Scheduler::Schedule",
+        "AWS::KMS::Key",
+        "AWS::KMS::Alias",
         "Custom::S3BucketNotifications",
     }
 )
@@ -100,6 +102,7 @@ class Provisioned:
     buckets: dict[str, str] = field(default_factory=dict)
     state_machines: dict[str, str] = field(default_factory=dict)
     event_buses: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
 
 
@@ -126,6 +129,23 @@ def provision(
         stack.resources[lid]["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
         for lid in stack.of_type("Custom::S3BucketNotifications")
     }
+
+    # KMS first: moto chooses key ids, and everything that names a key (environments, policies) must
+    # resolve to the id it chose.
+    for lid in stack.of_type("AWS::KMS::Key"):
+        props = stack.properties(lid)
+        key = clients["kms"].create_key(
+            Description=str(props.get("Description", "")),
+            KeyUsage=props.get("KeyUsage", "ENCRYPT_DECRYPT"),
+            KeySpec=props.get("KeySpec", "SYMMETRIC_DEFAULT"),
+        )["KeyMetadata"]
+        stack.physical[lid] = key["KeyId"]
+        if props.get("EnableKeyRotation"):
+            clients["kms"].enable_key_rotation(KeyId=key["KeyId"])
+        out.keys[lid] = key["Arn"]
+    for lid in stack.of_type("AWS::KMS::Alias"):
+        props = stack.properties(lid)
+        clients["kms"].create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
 
     for lid in stack.of_type("AWS::IAM::Role"):
         props = stack.properties(lid)

@@ -96,3 +96,27 @@ def seed_cobranzas(
         "prefijo": f"entrada/{integrador.id}/",
         "zonaHoraria": integrador.zona_horaria,
     }
+
+
+def find_key(stack: Stack, construct_path_suffix: str) -> str | None:
+    for lid, res in stack.of_type("AWS::KMS::Key").items():
+        if res.get("Metadata", {}).get("aws:cdk:path", "").removesuffix("/Resource").endswith(construct_path_suffix):
+            return stack.naming.arn("AWS::KMS::Key", stack.physical[lid])
+    return None
+
+
+def seed_recargas(stack: Stack, dynamodb: Any, kms: Any) -> dict[str, Any] | None:
+    """A demo CPS channel: its api-key and private key (printed once; stored encrypted with KMS)."""
+    from local_stack.fakes.carrier import NUMBERS
+    from ops.recargas import crear_canal
+    from recaudo.data.claves import ClavesKms
+    from recaudo.data.recargas import CanalesRepository
+
+    key = find_key(stack, "Recargas/ChannelKeys")
+    credentials_table = find_table(stack, "Data/Credentials")
+    if key is None or credentials_table is None:
+        return None
+    issued = crear_canal(
+        CanalesRepository(credentials_table, dynamodb), ClavesKms(key, kms), "Canal Demo", datetime.now(UTC)
+    )
+    return {"apiKey": issued.api_key, "privateKey": issued.private_key, "keyId": key, "numbers": dict(NUMBERS)}

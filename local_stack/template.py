@@ -35,6 +35,7 @@ class Naming:
             "AWS::Scheduler::Schedule": "Name",
             # Ref of a stage is its name (execute-api ARNs in Lambda permissions are built from it)
             "AWS::ApiGateway::Stage": "StageName",
+            "AWS::KMS::Alias": "AliasName",
         }.get(kind)
         if explicit and isinstance(props.get(explicit), str):
             return props[explicit]
@@ -57,6 +58,7 @@ class Naming:
             "AWS::Events::EventBus": f"arn:aws:events:{r}:{a}:event-bus/{name}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{r}:{a}:log-group:{name}:*",
             "AWS::Scheduler::Schedule": f"arn:aws:scheduler:{r}:{a}:schedule/default/{name}",
+            "AWS::KMS::Key": f"arn:aws:kms:{r}:{a}:key/{name}",
         }.get(kind, f"arn:aws:local:{r}:{a}:{kind.split('::')[-1].lower()}/{name}")
 
 

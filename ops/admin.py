@@ -97,6 +97,41 @@ def cmd_create_convenio(args: argparse.Namespace) -> None:
     _print({"convenio": args.codigo, "tipo": args.tipo, "rubros": list(rubros), "predeterminado": args.predeterminado})
 
 
+def _canales(args: argparse.Namespace) -> tuple[Any, Any]:
+    import boto3
+
+    from recaudo.data.claves import ClavesKms
+    from recaudo.data.recargas import CanalesRepository
+
+    session = boto3.session.Session(region_name=args.region)
+    canales = CanalesRepository(args.credentials_table, _client(args))
+    return canales, ClavesKms(args.key_id, session.client("kms", endpoint_url=args.endpoint_url))
+
+
+def cmd_create_channel(args: argparse.Namespace) -> None:
+    from ops.recargas import crear_canal
+
+    canales, kms = _canales(args)
+    issued = crear_canal(canales, kms, args.nombre, datetime.now(UTC))
+    _print({"apiKey": issued.api_key, "privateKey": issued.private_key})
+
+
+def cmd_rotate_channel(args: argparse.Namespace) -> None:
+    from ops.recargas import rotar_canal
+
+    canales, kms = _canales(args)
+    issued = rotar_canal(canales, kms, args.api_key, datetime.now(UTC))
+    _print({"apiKey": issued.api_key, "privateKey": issued.private_key})
+
+
+def cmd_revoke_channel(args: argparse.Namespace) -> None:
+    from ops.recargas import revocar_canal
+
+    canales, _ = _canales(args)
+    revocar_canal(canales, args.api_key, datetime.now(UTC))
+    _print({"apiKey": args.api_key, "estado": "REVOCADO"})
+
+
 def cmd_load_demo(args: argparse.Namespace) -> None:
     today = date.fromisoformat(args.today) if args.today else date.today()
     data, skipped = load_demo(LedgerRepository(args.ledger_table, _client(args)), today)
@@ -154,6 +189,18 @@ def parser() -> argparse.ArgumentParser:
     conv.add_argument("--predeterminado", action="store_true", help="the convenio of saldos-<tipo>-persona")
     conv.set_defaults(func=cmd_create_convenio)
 
+    for name, help_, func in (
+        ("create-channel", "create a CPS channel; prints its api-key and private key once", cmd_create_channel),
+        ("rotate-channel", "issue a new private key for a channel (printed once)", cmd_rotate_channel),
+        ("revoke-channel", "revoke a channel: its requests are refused at once", cmd_revoke_channel),
+    ):
+        channel = sub.add_parser(name, help=help_)
+        channel.add_argument("--key-id", required=True, help="the recargas KMS key (id, ARN or alias)")
+        if name == "create-channel":
+            channel.add_argument("--nombre", required=True)
+        else:
+            channel.add_argument("--api-key", required=True)
+        channel.set_defaults(func=func)
     demo = sub.add_parser("load-demo", help="load the demo persons, debts and convenios")
     demo.add_argument("--today", help="yyyy-mm-dd the data set is built around (default: today)")
     demo.set_defaults(func=cmd_load_demo)

@@ -31,8 +31,8 @@ def functions(resources: dict) -> dict[str, dict]:
     }
 
 
-def definition(resources: dict) -> dict:
-    (machine,) = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+def definition(resources: dict, flow: str = "ConectividadPaymentFlow") -> dict:
+    (machine,) = [m for k, m in of_type(resources, "AWS::StepFunctions::StateMachine").items() if k.startswith(flow)]
     text = machine["Properties"]["DefinitionString"]
     if isinstance(text, dict):  # Fn::Join of literal parts and task ARNs: the literal parts are the JSON
         text = "".join(p if isinstance(p, str) else '"arn"' for p in text["Fn::Join"][1])
@@ -42,6 +42,27 @@ def definition(resources: dict) -> dict:
 def test_given_the_payment_flow_then_its_timeout_is_in_the_definition_step_functions_reads(resources):
     # Given the synthesized definition / Then TimeoutSeconds is there (a construct-level timeout is not)
     assert definition(resources)["TimeoutSeconds"] == c.PAYMENT_STATE_MACHINE_TIMEOUT_SECONDS
+
+
+def test_given_the_top_up_flow_then_a_standard_machine_whose_timeout_is_in_its_definition(resources):
+    from infra.flows.recarga import TIMEOUT_SECONDS
+
+    (machine,) = [
+        m
+        for k, m in of_type(resources, "AWS::StepFunctions::StateMachine").items()
+        if k.startswith("RecargasTopUpFlow")
+    ]
+    assert machine["Properties"]["StateMachineType"] == "STANDARD"
+    assert definition(resources, "RecargasTopUpFlow")["TimeoutSeconds"] == TIMEOUT_SECONDS
+    # the top-up POST's task is retried only on AWS faults, never on the carrier's outcome
+    (retry,) = definition(resources, "RecargasTopUpFlow")["States"]["Enviar"]["Retry"]
+    assert "States.ALL" not in retry["ErrorEquals"] and "Lambda.ServiceException" in retry["ErrorEquals"]
+
+
+def test_given_the_pay_endpoint_then_it_waits_for_the_outcome_within_its_own_timeout(resources):
+    pay = functions(resources)["recargas.pagar.handler"]
+    wait = float(pay["Environment"]["Variables"]["RECARGAS_WAIT_SECONDS"])
+    assert wait + 5 <= pay["Timeout"] <= API_GATEWAY_INTEGRATION_LIMIT_SECONDS
 
 
 def test_given_the_payment_flow_then_each_task_function_ends_before_the_flow_gives_up(resources):

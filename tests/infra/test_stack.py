@@ -43,6 +43,8 @@ def test_given_the_app_then_one_function_per_endpoint_and_flow_task_plus_the_aut
         + ["authorizer.token.handler"]
         + [f"cobranzas.{m}.handler" for m, _ in c.COBRANZAS_ROUTES.values()]
         + ["cobranzas.importar_s3.handler"]
+        + [f"recargas.{m}.handler" for m, _ in c.RECARGAS_ROUTES.values()]
+        + [f"recargas.flujo.{task}" for task in c.RECARGAS_FLOW_TASKS.values()]
     )
     assert handlers == expected
     assert len(of_type(resources, "AWS::Lambda::Function")) == len(expected) + 1  # + CDK's notifications handler
@@ -107,7 +109,11 @@ def test_given_each_function_then_it_may_only_do_its_own_dynamodb_operations(res
 
 
 def test_given_the_payment_flow_then_an_express_machine_traced_logged_and_wired_to_its_tasks(resources):
-    (machine,) = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    (machine,) = [
+        m
+        for k, m in of_type(resources, "AWS::StepFunctions::StateMachine").items()
+        if k.startswith("ConectividadPaymentFlow")
+    ]
     props = machine["Properties"]
     assert props["StateMachineType"] == "EXPRESS"
     assert props["TracingConfiguration"] == {"Enabled": True}
@@ -154,7 +160,9 @@ def test_given_the_authorizer_then_it_reads_the_authorization_header_with_a_rege
 
 def test_given_the_stage_then_throttled_and_access_logs_carry_no_headers_or_query(resources):
     stages = of_type(resources, "AWS::ApiGateway::Stage").values()
-    assert sorted(s["Properties"]["StageName"] for s in stages) == sorted([c.CONECTIVIDAD_STAGE, c.COBRANZAS_STAGE])
+    assert sorted(s["Properties"]["StageName"] for s in stages) == sorted(
+        [c.CONECTIVIDAD_STAGE, c.COBRANZAS_STAGE, c.RECARGAS_STAGE]
+    )
     for stage in stages:
         props = stage["Properties"]
         setting = props["MethodSettings"][0]

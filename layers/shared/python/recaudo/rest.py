@@ -154,3 +154,77 @@ def text_responses(ok: str, content_type: str = "text/plain") -> dict[int, Any]:
         413: {"description": "ERROR: demasiado grande para este endpoint"} | error,
         500: {"description": "ERROR: error interno"} | error,
     }
+
+
+# ---- CPS recargas: JSON, every refusal {"codigo", "mensaje"} ----
+
+RECARGAS_ERRORS: dict[int, str] = {
+    400: "solicitud inválida (cuerpo, parámetros, servicio o monto)",
+    401: "no autenticado: falta un encabezado, firma inválida, nonce vencido o repetido, api-key desconocida",
+    404: "operación inexistente para este canal",
+    409: "una solicitud con la misma Idempotency-Key está en curso",
+    422: "Idempotency-Key reutilizada con otra solicitud",
+    503: "el operador no respondió; reintente",
+}
+
+
+def recargas_responses(model: Any, description: str, accepted: bool = False) -> dict[int, Any]:
+    from recaudo.models.recargas import ErrorReply
+
+    out: dict[int, Any] = {200: {"description": description, "content": {"application/json": {"model": model}}}}
+    if accepted:
+        out[202] = {
+            "description": "en proceso: consulte GET /cps/v2/operation/{idOperacion}",
+            "content": {"application/json": {"model": model}},
+        }
+    for status, text in RECARGAS_ERRORS.items():
+        out[status] = {"description": text, "content": {"application/json": {"model": ErrorReply}}}
+    return out
+
+
+def recargas_reply(respuesta: Any) -> Response:
+    """A pay or status reply: the model, or a replayed first reply byte for byte."""
+    if respuesta.raw is not None:
+        return Response(status_code=respuesta.status, content_type=content_types.APPLICATION_JSON, body=respuesta.raw)
+    return json_response(respuesta.reply, respuesta.status)
+
+
+def recargas_resolver() -> APIGatewayRestResolver:
+    """The CPS dialect: JSON, and every refusal is ``{"codigo": …, "mensaje": …}``; never a 500 with
+    a trace. Bodies are read by the logic from the raw event (signatures cover the exact bytes)."""
+    from recaudo.models.recargas import RecargaError
+
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    def error(status: int, codigo: str, mensaje: str) -> Response:
+        return Response(
+            status_code=status,
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps({"codigo": codigo, "mensaje": mensaje}, ensure_ascii=False),
+        )
+
+    @app.exception_handler(RecargaError)
+    def _business(exc: RecargaError) -> Response:
+        logger.info("cps refusal", extra={"codigo": exc.codigo, "status": exc.status})
+        return error(exc.status, exc.codigo, exc.mensaje)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return error(400, "SOLICITUD_INVALIDA", _describe_validation(exc))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(exc: RequestUnsupportedContentType) -> Response:
+        return error(400, "SOLICITUD_INVALIDA", "Content-Type no soportado: se espera application/json")
+
+    @app.exception_handler(NotFoundError)
+    def _no_route(exc: NotFoundError) -> Response:
+        return error(404, "RUTA_DESCONOCIDA", "ruta desconocida")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unexpected error")
+        return error(
+            500, "ERROR_INTERNO", "error interno; si envió una recarga, consulte su estado antes de reintentar"
+        )
+
+    return app

@@ -63,3 +63,22 @@ class CobranzasSettings(LedgerSettings):
     upload_url_seconds: int = Field(alias="UPLOAD_URL_SECONDS", default=900, ge=60, le=3600)
     # An S3 import's claim outlives the function timeout, so a crashed run can be retaken.
     claim_seconds: int = Field(alias="IMPORT_CLAIM_SECONDS", default=1200, ge=60)
+
+
+class RecargasSettings(_Env):
+    """CPS recargas: channels' keys, nonces, operations, the carrier and the top-up state machine."""
+
+    ledger_table: str = Field(alias="LEDGER_TABLE", min_length=3, max_length=255)
+    credentials_table: str = Field(alias="CREDENTIALS_TABLE", min_length=3, max_length=255)
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3, max_length=255)
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    key_id: str = Field(alias="RECARGAS_KEY_ID", min_length=1)
+    state_machine_arn: str = Field(alias="RECARGAS_STATE_MACHINE_ARN", default="", pattern=r"^(arn:aws:states:.*)?$")
+    carrier_url: str = Field(alias="CARRIER_URL", pattern=r"^https?://")
+    carrier_token: str = Field(alias="CARRIER_TOKEN", min_length=8, repr=False)
+    carrier_read_timeout: float = Field(alias="CARRIER_READ_TIMEOUT_SECONDS", default=6.0, gt=0, le=25)
+    carrier_validity_seconds: int = Field(alias="CARRIER_VALIDITY_SECONDS", default=60, ge=10, le=600)
+    nonce_window_seconds: int = Field(alias="NONCE_WINDOW_SECONDS", default=300, ge=10, le=3600)
+    wait_seconds: float = Field(alias="RECARGAS_WAIT_SECONDS", default=12.0, ge=0, le=25)
+    # Stripe keeps Idempotency-Keys 24 h; so do we, at least.
+    idempotency_seconds: int = Field(alias="IDEMPOTENCY_SECONDS", default=24 * 3600, ge=24 * 3600)

@@ -32,7 +32,7 @@ def _decimal(value: Any) -> Decimal | None:
     if value is None:
         return None
     try:
-        return Decimal(str(value))
+        return Decimal(str(value)).quantize(CENT)
     except (InvalidOperation, ValueError):
         return None
 

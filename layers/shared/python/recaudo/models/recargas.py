@@ -8,7 +8,7 @@ the amount limits and the carrier's product codes are ours (docs/decisions.md, "
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -88,7 +88,7 @@ class Recarga:
     saldo: Decimal | None = None
     verificada: bool = False
     version: int = 0
-    eventos: tuple[str, ...] = field(default=())
+    enviada: str | None = None  # when the top-up went to the carrier (at most once)
 
     def con(self, **changes: object) -> Recarga:
         return replace(self, **changes)  # type: ignore[arg-type]

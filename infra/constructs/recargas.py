@@ -1,0 +1,200 @@
+"""The recargas context (CPS): its REST API (stage ``cps``), one Lambda per endpoint and per task of
+the Standard state machine that sends each top-up once and resolves it, the KMS key that keeps the
+channels' private keys, and each function's least-privilege access.
+
+Its DynamoDB access is narrowed to its own items with ``dynamodb:LeadingKeys``: operations
+(``RECARGA#…``) in the ledger, channels (``CANAL#…``) in the credentials table, nonces and
+Idempotency-Keys (``cps-…``) in the idempotency table.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from infra import constants as c
+from infra.constructs.api import TokenRestApi
+from infra.constructs.data import DataConstruct
+from infra.constructs.functions import PythonFunction
+from infra.flows.recarga import recarga_definition
+
+
+def _own(actions: list[str], table_arn: str, prefix: str) -> iam.PolicyStatement:
+    """These actions on the table, only on items whose partition key starts with ``prefix``."""
+    return iam.PolicyStatement(
+        actions=actions,
+        resources=[table_arn],
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*"]}},
+    )
+
+
+class RecargasConstruct(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        api: TokenRestApi,
+        layer: lambda_.ILayerVersion,
+        data: DataConstruct,
+        carrier_url: str,
+        carrier_token: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "ChannelKeys",
+            description="recaudo recargas: encrypts the channels' HMAC private keys",
+            enable_key_rotation=True,
+            alias=c.RECARGAS_KEY_ALIAS,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        ledger, credentials, idempotency = data.ledger.table_arn, data.credentials.table_arn, data.idempotency.table_arn
+        env = {
+            "LEDGER_TABLE": data.ledger.table_name,
+            "CREDENTIALS_TABLE": data.credentials.table_name,
+            "IDEMPOTENCY_TABLE": data.idempotency.table_name,
+            "EVENT_BUS_NAME": data.bus.event_bus_name,
+            "RECARGAS_KEY_ID": self.key.key_arn,
+            "CARRIER_URL": carrier_url,
+            "CARRIER_TOKEN": carrier_token,
+            "CARRIER_READ_TIMEOUT_SECONDS": str(c.RECARGAS_CARRIER_READ_TIMEOUT_SECONDS),
+            "NONCE_WINDOW_SECONDS": str(c.RECARGAS_NONCE_WINDOW_SECONDS),
+            "RECARGAS_WAIT_SECONDS": str(c.RECARGAS_WAIT_SECONDS),
+            "TIME_ZONE": "America/Caracas",
+        }
+        decrypt = iam.PolicyStatement(
+            actions=["kms:Decrypt"],
+            resources=[self.key.key_arn],
+            conditions={"ForAllValues:StringLike": {"kms:EncryptionContextKeys": ["canal"]}},
+        )
+        # every endpoint: the channel (its encrypted key) and the single-use nonce
+        signed = [
+            _own(["dynamodb:GetItem"], credentials, "CANAL#"),
+            _own(["dynamodb:PutItem"], idempotency, "cps-nonce#"),
+            decrypt,
+        ]
+        operations = _own(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], ledger, "RECARGA#")
+
+        # ---- the flow's tasks ----
+        self.functions: dict[str, PythonFunction] = {}
+        task_access = {
+            "Enviar": [operations],
+            "Consultar": [_own(["dynamodb:GetItem"], ledger, "RECARGA#")],
+            "Confirmar": [
+                operations,
+                iam.PolicyStatement(actions=["events:PutEvents"], resources=[data.bus.event_bus_arn]),
+            ],
+            "Fallar": [
+                operations,
+                iam.PolicyStatement(actions=["events:PutEvents"], resources=[data.bus.event_bus_arn]),
+            ],
+            "Verificar": [operations],
+        }
+        tasks = {
+            state: self._function(
+                layer, f"flujo-{state.lower()}", "flujo", handler, env, task_access[state], f"top-up flow: {state}"
+            )
+            for state, handler in c.RECARGAS_FLOW_TASKS.items()
+        }
+        flow_logs = logs.LogGroup(
+            self, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "TopUpFlow",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(recarga_definition())),
+            definition_substitutions={f"{state}Arn": fn.function.function_arn for state, fn in tasks.items()},
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=flow_logs, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        for fn in tasks.values():
+            fn.function.grant_invoke(self.state_machine)
+        NagSuppressions.add_resource_suppressions(
+            self.state_machine,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "CDK grants lambda:InvokeFunction on '<function arn>:*' (its versions) and the "
+                    "log-delivery/X-Ray actions Step Functions needs, which have no resource-level scope.",
+                }
+            ],
+            apply_to_children=True,
+        )
+
+        # ---- endpoints ----
+        endpoint_env = env | {
+            "RECARGAS_STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
+            "IDEMPOTENCY_SECONDS": str(c.RECARGAS_IDEMPOTENCY_SECONDS),
+        }
+        access = {
+            "pagar": [
+                *signed,
+                operations,
+                _own(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], idempotency, "cps-idem#"),
+                iam.PolicyStatement(
+                    actions=["states:StartExecution"], resources=[self.state_machine.state_machine_arn]
+                ),
+            ],
+            "saldo": signed,
+            "servicios": signed,
+            "operacion": [*signed, _own(["dynamodb:GetItem"], ledger, "RECARGA#")],
+        }
+        for path, (module, method) in c.RECARGAS_ROUTES.items():
+            fn = self._function(
+                layer,
+                module,
+                module,
+                "handler",
+                endpoint_env,
+                access[module],
+                f"{method} /{c.RECARGAS_STAGE}/{path}",
+                timeout=c.RECARGAS_PAY_TIMEOUT_SECONDS if module == "pagar" else c.FUNCTION_TIMEOUT_SECONDS,
+            )
+            api.add_route(path, method, fn.function)
+        NagSuppressions.add_resource_suppressions(
+            [fn.role for fn in self.functions.values()],
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "DynamoDB access is narrowed by dynamodb:LeadingKeys to this context's own key "
+                    "prefixes (RECARGA#, CANAL#, cps-…); the condition values are the wildcards cdk-nag sees.",
+                }
+            ],
+            apply_to_children=True,
+        )
+
+    def _function(
+        self,
+        layer: lambda_.ILayerVersion,
+        construct_id: str,
+        module: str,
+        handler: str,
+        env: dict[str, str],
+        statements: list[iam.PolicyStatement],
+        description: str,
+        timeout: int = c.FUNCTION_TIMEOUT_SECONDS,
+    ) -> PythonFunction:
+        fn = PythonFunction(
+            self,
+            construct_id,
+            context="recargas",
+            module=module,
+            handler_name=handler,
+            layer=layer,
+            environment=env,
+            statements=statements,
+            description=description,
+            timeout_seconds=timeout,
+        )
+        self.functions[construct_id] = fn
+        return fn
