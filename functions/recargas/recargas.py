@@ -12,6 +12,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import simplejson
+
 from recargas.deps import AuthDeps, RecargaDeps, default_auth_deps, default_recarga_deps
 from recaudo.data.recargas import Canal
 from recaudo.firmas import (
@@ -41,7 +43,7 @@ from recaudo.models.recargas import (
     SinConsultaDeSaldo,
     SolicitudInvalida,
 )
-from recaudo.money import InvalidAmount, check_money, loads
+from recaudo.money import InvalidAmount, check_money, dumps
 from recaudo.observability import logger
 
 STAGE = "cps"
@@ -137,13 +139,25 @@ def saldo(
 # ---- pay ----
 
 
+def _strict_json(body: bytes) -> Any:
+    """UTF-8 JSON, fractions as Decimal, and a key given twice refused (which one would count?)."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in items]
+        if len(keys) != len(set(keys)):
+            raise ValueError("duplicate key")
+        return dict(items)
+
+    return simplejson.loads(body.decode("utf-8"), use_decimal=True, object_pairs_hook=pairs)
+
+
 def parse_pago(body: bytes) -> PagoRecargaRequest:
     """The body, strictly: a JSON object; numberService a string (its leading zero is data);
     idTypeService an integer; amount a number with at most two decimals."""
     try:
-        data = loads(body) if body.strip() else None
+        data = _strict_json(body) if body.strip() else None
     except (ValueError, RecursionError, UnicodeDecodeError):
-        raise SolicitudInvalida("el cuerpo no es JSON válido (UTF-8)") from None
+        raise SolicitudInvalida("el cuerpo no es JSON válido (UTF-8, sin claves repetidas)") from None
     if not isinstance(data, dict):
         raise SolicitudInvalida("el cuerpo debe ser un objeto JSON")
     unknown = set(data) - {"numberService", "idTypeService", "amount"}
@@ -184,6 +198,14 @@ class Respuesta:
     status: int
     reply: RecargaReply | None = None
     raw: str | None = None  # a replayed first reply, byte for byte
+
+    @property
+    def body(self) -> str:
+        """The exact text sent: a replay is the first reply's text; otherwise the reply, amounts exact."""
+        if self.raw is not None:
+            return self.raw
+        assert self.reply is not None
+        return dumps(self.reply.model_dump(mode="python", exclude_none=True))
 
 
 def pagar(solicitud: SolicitudFirmada, deps: RecargaDeps | None = None) -> Respuesta:
@@ -228,7 +250,7 @@ def pagar(solicitud: SolicitudFirmada, deps: RecargaDeps | None = None) -> Respu
     respuesta = Respuesta(200 if final.estado.final else 202, _reply(final))
     if key is not None and respuesta.status == 200:  # a final reply is replayed as sent
         assert respuesta.reply is not None
-        deps.una_vez.save_reply(canal.api_key, key, respuesta.status, respuesta.reply.model_dump_json())
+        deps.una_vez.save_reply(canal.api_key, key, respuesta.status, respuesta.body)
     return respuesta
 
 

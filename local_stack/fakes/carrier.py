@@ -18,6 +18,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -55,6 +56,7 @@ class FakeCarrier:
     latency: float = 0.0  # added to every answer (the benchmark uses 0.1 s)
     hang: float = 7.0  # how long a "timeout" top-up hangs (longer than the client's read timeout)
     slow: float = 2.0
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     operations: dict[str, Operation] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -75,7 +77,7 @@ class FakeCarrier:
         with self.lock:
             op = self.operations.get(referencia)
             if op is None:
-                if datetime.now(UTC) > expira:
+                if self.clock() > expira:
                     return 410, {"referencia": referencia, "estado": "EXPIRADA"}
                 op = Operation(referencia, str(body["numero"]), str(body["producto"]), Decimal(str(body["monto"])))
                 self.operations[referencia] = op

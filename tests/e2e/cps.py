@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from typing import Any
 
@@ -16,9 +17,17 @@ class Channel:
     def __init__(self, base_url: str, api_key: str, private_key: str) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=60)
         self.api_key, self.private_key = api_key, private_key
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def nonce(self) -> str:
+        """Unix milliseconds, distinct per request: concurrent requests in one millisecond get the next."""
+        with self._lock:
+            self._last = max(self._last + 1, time.time_ns() // 1_000_000)
+            return str(self._last)
 
     def headers(self, path: str, signed_json: bytes, nonce: str | None = None) -> dict[str, str]:
-        nonce = nonce or str(time.time_ns() // 1_000_000)
+        nonce = nonce or self.nonce()
         message = path.encode() + nonce.encode() + signed_json
         signature = hmac.new(self.private_key.encode(), message, hashlib.sha384).hexdigest()
         return {"api-key": self.api_key, "api-nonce": nonce, "api-signature": signature}

@@ -183,10 +183,8 @@ def recargas_responses(model: Any, description: str, accepted: bool = False) -> 
 
 
 def recargas_reply(respuesta: Any) -> Response:
-    """A pay or status reply: the model, or a replayed first reply byte for byte."""
-    if respuesta.raw is not None:
-        return Response(status_code=respuesta.status, content_type=content_types.APPLICATION_JSON, body=respuesta.raw)
-    return json_response(respuesta.reply, respuesta.status)
+    """A pay or status reply: its exact text (a replayed first reply is sent byte for byte)."""
+    return Response(status_code=respuesta.status, content_type=content_types.APPLICATION_JSON, body=respuesta.body)
 
 
 def recargas_resolver() -> APIGatewayRestResolver:
