@@ -81,6 +81,7 @@ def recargas(state: dict[str, Any]) -> list[str]:
         "",
         f"  CPS recargas: demo channel's api-key and private key in {state['stateFile']}; fake carrier at {cps['carrierUrl']}",
         f"  numbers by carrier behaviour: {', '.join(f'{k}={v}' for k, v in numbers.items())}",
+        f"  Swagger UI: {state['swaggerUi']}/recargas",
         f"    {sign}",
         f'    BODY=\'{{"numberService":"{numbers["aplicada"]}","idTypeService":57,"amount":10}}\'',
         f"    read K N S < <(sign /v2/operation/use/pay \"$BODY\"); curl -s {signed} -H 'Content-Type: application/json' "

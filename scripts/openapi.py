@@ -19,6 +19,7 @@ from infra import constants as c  # noqa: E402
 
 OPENAPI_FILE = ROOT / "docs" / "openapi.json"
 COBRANZAS_OPENAPI_FILE = ROOT / "docs" / "openapi-cobranzas.json"
+RECARGAS_OPENAPI_FILE = ROOT / "docs" / "openapi-recargas.json"
 TITLE = "recaudo — Integración Conectividad"
 VERSION = "1.0.0"
 
@@ -87,6 +88,60 @@ def build_cobranzas() -> dict:
     )
 
 
+def build_recargas() -> dict:
+    """The CPS API (stage cps): signed requests, JSON replies, {"codigo", "mensaje"} refusals."""
+    from recaudo.models.recargas import PagoRecargaRequest
+
+    spec = _merge(
+        "recargas",
+        sorted({module for module, _ in c.RECARGAS_ROUTES.values()}),
+        "recaudo — CPS recargas",
+        "Recargas de servicios básicos para canales. Cada solicitud lleva api-key, api-nonce (tiempo Unix en "
+        "milisegundos, único por api-key) y api-signature: el hex de HMAC-SHA384 con la clave privada del canal "
+        "sobre PATH + NONCE + JSON, donde PATH va sin /cps y JSON es el cuerpo exacto (POST) o el objeto de la "
+        "consulta, tipado y compacto (GET). El resultado de una recarga llega en la respuesta (200) o, si sigue en "
+        "proceso, 202 con idOperacion y GET /cps/v2/operation/{idOperacion}. Idempotency-Key opcional (24 h).",
+        c.RECARGAS_STAGE,
+    )
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["PagoRecargaRequest"] = PagoRecargaRequest.model_json_schema()
+    pay = spec["paths"]["/v2/operation/use/pay"]["post"]
+    # _merge drops Powertools' generic 422; here 422 is ours: an Idempotency-Key reused with another body
+    pay["responses"]["422"] = {
+        "description": "Idempotency-Key reutilizada con otra solicitud",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorReply"}}},
+    }
+    pay["responses"] = dict(sorted(pay["responses"].items()))
+    pay["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PagoRecargaRequest"}}},
+    }
+    pay.setdefault("parameters", []).append(
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "la misma clave y cuerpo repiten la primera respuesta; otra solicitud con la clave: 422",
+        }
+    )
+    spec["components"]["schemas"] = dict(sorted(schemas.items()))
+    spec["components"]["securitySchemes"] = {
+        name: {"type": "apiKey", "in": "header", "name": name, "description": text}
+        for name, text in (
+            ("api-key", "el id del canal (64 hex)"),
+            ("api-nonce", "tiempo Unix en milisegundos; cada uno se acepta una vez"),
+            ("api-signature", "hex de HMAC-SHA384(clave privada, PATH + NONCE + JSON)"),
+        )
+    }
+    spec["security"] = [{"api-key": [], "api-nonce": [], "api-signature": []}]
+    return spec
+
+
+def render_recargas() -> str:
+    return json.dumps(build_recargas(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
 def render() -> str:
     return json.dumps(build(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
@@ -104,6 +159,8 @@ def main() -> int:
         print(f"wrote {OPENAPI_FILE.relative_to(ROOT)} ({len(build()['paths'])} paths)")
         COBRANZAS_OPENAPI_FILE.write_text(render_cobranzas(), encoding="utf-8")
         print(f"wrote {COBRANZAS_OPENAPI_FILE.relative_to(ROOT)} ({len(build_cobranzas()['paths'])} paths)")
+        RECARGAS_OPENAPI_FILE.write_text(render_recargas(), encoding="utf-8")
+        print(f"wrote {RECARGAS_OPENAPI_FILE.relative_to(ROOT)} ({len(build_recargas()['paths'])} paths)")
     else:
         sys.stdout.write(render() + render_cobranzas())
     return 0

@@ -20,6 +20,10 @@ def docs_reply(path: str, document: Path | None) -> Reply:
         return Reply(200, [("Content-Type", "application/javascript")], (assets / path.rsplit("/", 1)[1]).read_bytes())
     if path == "/_docs/swagger-ui.min.css":
         return Reply(200, [("Content-Type", "text/css")], (assets / path.rsplit("/", 1)[1]).read_bytes())
+    # another API's document beside it: /_docs/<name> serves docs/openapi-<name>.json
+    name = path.removeprefix("/_docs/").strip("/")
+    if document and name and (sibling := document.parent / f"openapi-{name}.json").is_file():
+        document, path = sibling, "/_docs"
     if path in ("/_docs", "/_docs/") and document:
         html = generate_swagger_html(
             document.read_text(encoding="utf-8"),

@@ -10,7 +10,8 @@ import subprocess
 import time
 from urllib.parse import urlsplit
 
-PASTED = ("TOKEN=", "HASH=", "curl ", "AWS_ACCESS_KEY_ID=")
+PASTED = ("TOKEN=", "HASH=", "curl ", "AWS_ACCESS_KEY_ID=", "sign() {", "BODY=", "read K N S")
+VARIABLES = ("TOKEN=", "HASH=", "sign() {", "BODY=")
 
 
 def _run(line: str, cwd, env_lines: list[str]) -> str:
@@ -23,9 +24,9 @@ def _run(line: str, cwd, env_lines: list[str]) -> str:
 def test_given_the_banner_when_each_line_is_pasted_into_a_shell_then_each_answers(recaudo, tmp_path):
     # Given the banner the runner printed
     lines = [line.strip() for line in recaudo.terminal().splitlines() if line.strip().startswith(PASTED)]
-    variables = [line for line in lines if line.startswith(("TOKEN=", "HASH="))]
+    variables = [line for line in lines if line.startswith(VARIABLES)]
     commands = [line for line in lines if line not in variables]
-    assert len(variables) == 2 and len(commands) >= 12
+    assert len(variables) == 4 and len(commands) >= 15
     answers: dict[str, str] = {}
     for command in commands:
         if command.startswith("AWS_ACCESS_KEY_ID=") and not shutil.which("aws"):
@@ -52,3 +53,7 @@ def test_given_the_banner_when_each_line_is_pasted_into_a_shell_then_each_answer
     assert list(tmp_path.glob("cobranzas-clubdemo-*.csv"))  # descargar: the attachment, by its own name
     if shutil.which("aws"):
         assert answers["importar/reporte"].startswith("OK: ")
+    # CPS: each line signs its own request (a fresh nonce) with the demo channel's key
+    assert '"estado":"CONFIRMADA"' in answers["v2/operation/use/pay"]
+    assert answers["v2/list/basic_services"].startswith('[{"idTypeService"')
+    assert '"balance":' in answers["v2/operation/get/balance"]

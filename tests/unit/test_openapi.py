@@ -51,3 +51,21 @@ def test_given_the_cobranzas_handlers_then_their_spec_equals_the_committed_file_
     }
     upload = spec["paths"]["/cobranzas/importar/csv"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload
+
+
+def test_given_the_recargas_handlers_then_their_spec_equals_the_committed_file_with_signatures_and_codes():
+    from infra import constants as c
+
+    generator = _generator()
+    committed = (ROOT / "docs" / "openapi-recargas.json").read_text(encoding="utf-8")
+    assert generator.render_recargas() == committed, "docs/openapi-recargas.json drifted: run `make openapi`"
+    spec = json.loads(committed)
+    assert spec["servers"] == [{"url": "/cps"}]
+    assert {path: sorted(ops) for path, ops in spec["paths"].items()} == {
+        "/" + path.replace("{idOperacion}", "{idOperacion}"): [method.lower()]
+        for path, (_, method) in c.RECARGAS_ROUTES.items()
+    }
+    pay = spec["paths"]["/v2/operation/use/pay"]["post"]
+    assert {"200", "202", "400", "401", "409", "422", "503"} <= pay["responses"].keys()
+    assert "PagoRecargaRequest" in json.dumps(pay["requestBody"])
+    assert set(spec["components"]["securitySchemes"]) == {"api-key", "api-nonce", "api-signature"}
