@@ -83,6 +83,7 @@ bench: deps
 	$(RUN) python benchmarks/handlers.py
 	$(RUN) python benchmarks/local_stack.py
 	$(RUN) python benchmarks/cobranzas.py
+	$(RUN) python benchmarks/recargas.py
 
 clean:
 	rm -rf cdk.out build .pytest_cache .local

@@ -8,7 +8,8 @@ case by the number they top up:
 
 A reference is applied at most once, whatever is sent again (the carrier's idempotency); a request
 received after its ``expira`` is refused (410). ``GET /_calls/<referencia>`` tells tests how many
-top-up requests arrived for a reference and whether it was applied.
+top-up requests arrived for a reference and whether it was applied; ``POST /_config`` sets the
+latency added to every answer (the benchmark uses 100 ms).
 """
 
 from __future__ import annotations
@@ -152,6 +153,9 @@ class FakeCarrier:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                if urlsplit(self.path).path == "/_config":  # for benchmarks: {"latency": seconds}
+                    carrier.latency = float(json.loads(raw or b"{}").get("latency", carrier.latency))
+                    return self._send(200, {"latency": carrier.latency})
                 if urlsplit(self.path).path != "/v1/recargas":
                     return self._send(404, {"motivo": "ruta desconocida"})
                 if not self._authorized():
