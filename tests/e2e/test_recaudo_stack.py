@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
 
 import httpx
@@ -41,7 +42,15 @@ def test_given_the_started_stack_then_stack_json_tells_a_newcomer_everything(rec
 
     expected = len(c.CONECTIVIDAD_QUERIES) + len(c.CONECTIVIDAD_PAYMENTS) + len(c.PAYMENT_FLOW_TASKS) + 1
     expected += len(c.COBRANZAS_ROUTES) + 1  # the cobranzas endpoints and the S3 import
+    expected += len(c.RECARGAS_ROUTES) + len(c.RECARGAS_FLOW_TASKS)
     assert len(state["functions"]) == expected
+    # the CPS demo: a channel, the fake carrier's URL and one number per carrier behaviour
+    cps = demo["cps"]
+    assert (
+        len(cps["apiKey"]) == 64 and len(cps["privateKey"]) == 64 and cps["carrierUrl"].startswith("http://127.0.0.1:")
+    )
+    assert cps["baseUrl"] == state["gatewayUrl"] and set(cps["numbers"]) >= {"aplicada", "rechazada", "saldo"}
+    assert state["iam"]["enforced"] and state["python"].startswith(sys.version.split()[0])  # the tests' own Python
     assert demo["cobranzas"]["prefijo"] == "entrada/clubdemo/" and demo["cobranzas"]["hash"]
     assert all(state["motoHooks"].values()), state["motoHooks"]
 

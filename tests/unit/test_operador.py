@@ -37,13 +37,14 @@ def client_for(carrier: FakeCarrier, fail_with: type[Exception] | None = None, s
     return CarrierClient("http://carrier.test", carrier.token, transport=httpx.MockTransport(handle)), calls
 
 
-LATER = datetime.now(UTC) + timedelta(minutes=1)
+def later() -> datetime:
+    return datetime.now(UTC) + timedelta(minutes=1)
 
 
 def test_given_an_applying_number_when_topped_up_then_applied_with_an_authorization():
     carrier = FakeCarrier()
     client, calls = client_for(carrier)
-    result = client.recargar("rc-00000001", "MOVISTAR_PREPAGO", NUMBERS["aplicada"], Decimal("10"), LATER)
+    result = client.recargar("rc-00000001", "MOVISTAR_PREPAGO", NUMBERS["aplicada"], Decimal("10"), later())
     assert result.resultado is ResultadoOperador.APLICADA and result.autorizacion
     # the amount is sent exactly, as a JSON number with two decimals
     assert b'"monto":10.00' in calls[0].content and b'"numero":"04140000001"' in calls[0].content
@@ -51,7 +52,7 @@ def test_given_an_applying_number_when_topped_up_then_applied_with_an_authorizat
 
 def test_given_a_declining_number_then_declined_with_the_carriers_reason():
     client, _ = client_for(FakeCarrier())
-    result = client.recargar("rc-00000002", "MOVISTAR_PREPAGO", NUMBERS["rechazada"], Decimal("10"), LATER)
+    result = client.recargar("rc-00000002", "MOVISTAR_PREPAGO", NUMBERS["rechazada"], Decimal("10"), later())
     assert result.resultado is ResultadoOperador.RECHAZADA and result.motivo
 
 
@@ -59,7 +60,7 @@ def test_given_a_declining_number_then_declined_with_the_carriers_reason():
 def test_given_no_answer_when_topped_up_then_unknown_and_sent_once(failure):
     # Given a transport that times out or resets / When the top-up is sent
     client, calls = client_for(FakeCarrier(), fail_with=failure)
-    result = client.recargar("rc-00000003", "MOVISTAR_PREPAGO", NUMBERS["aplicada"], Decimal("10"), LATER)
+    result = client.recargar("rc-00000003", "MOVISTAR_PREPAGO", NUMBERS["aplicada"], Decimal("10"), later())
     # Then the outcome is unknown, and the POST went out exactly once (no transport retry)
     assert result.resultado is ResultadoOperador.SIN_RESPUESTA
     assert len(calls) == 1
@@ -68,20 +69,20 @@ def test_given_no_answer_when_topped_up_then_unknown_and_sent_once(failure):
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_given_a_5xx_then_unknown_not_failed(status):
     client, calls = client_for(FakeCarrier(), status=status)
-    result = client.recargar("rc-00000004", "MOVISTAR_PREPAGO", NUMBERS["aplicada"], Decimal("10"), LATER)
+    result = client.recargar("rc-00000004", "MOVISTAR_PREPAGO", NUMBERS["aplicada"], Decimal("10"), later())
     assert result.resultado is ResultadoOperador.SIN_RESPUESTA and len(calls) == 1
 
 
 def test_given_a_reply_we_cannot_read_then_unknown_not_a_crash():
     client, _ = client_for(FakeCarrier(), status=200)  # an HTML page with 200
-    result = client.recargar("rc-00000005", "MOVISTAR_PREPAGO", NUMBERS["aplicada"], Decimal("10"), LATER)
+    result = client.recargar("rc-00000005", "MOVISTAR_PREPAGO", NUMBERS["aplicada"], Decimal("10"), later())
     assert result.resultado is ResultadoOperador.SIN_RESPUESTA
 
 
 def test_given_a_5xx_that_was_applied_then_the_status_query_says_applied():
     carrier = FakeCarrier()
     client, _ = client_for(carrier)
-    first = client.recargar("rc-00000006", "MOVISTAR_PREPAGO", NUMBERS["error_5xx_aplicada"], Decimal("10"), LATER)
+    first = client.recargar("rc-00000006", "MOVISTAR_PREPAGO", NUMBERS["error_5xx_aplicada"], Decimal("10"), later())
     assert first.resultado is ResultadoOperador.SIN_RESPUESTA
     assert client.estado("rc-00000006").resultado is ResultadoOperador.APLICADA
 
@@ -104,7 +105,7 @@ def test_given_the_same_reference_twice_then_the_carrier_applies_it_once():
     carrier = FakeCarrier()
     client, _ = client_for(carrier)
     for _ in range(2):
-        client.recargar("rc-00000008", "MOVISTAR_PREPAGO", NUMBERS["aplicada"], Decimal("10"), LATER)
+        client.recargar("rc-00000008", "MOVISTAR_PREPAGO", NUMBERS["aplicada"], Decimal("10"), later())
     op = carrier.operations["rc-00000008"]
     assert (op.posts, op.estado) == (2, "APLICADA")
 
