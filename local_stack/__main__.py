@@ -79,6 +79,15 @@ class LocalStack:
         if state_dir:
             state_dir.mkdir(parents=True, exist_ok=True)
         self.logs_dir = state_dir / "logs" if state_dir else None
+        if self.logs_dir:  # moto's own diagnostics (its Step Functions interpreter's task failures…)
+            import logging
+
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
+            emulator_log = logging.FileHandler(self.logs_dir / "emulator.log", encoding="utf-8")
+            emulator_log.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            for name in ("moto", "werkzeug"):
+                logging.getLogger(name).addHandler(emulator_log)
+                logging.getLogger(name).propagate = False
 
         self.moto = emulator.MotoEmulator(self.aws_port, self.host, principals, REGION, ACCOUNT, self._denied)
         self.moto.start()
