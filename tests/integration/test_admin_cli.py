@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from ops import admin
 from recaudo import auth
 from recaudo.data.credentials import CredentialsRepository
@@ -74,3 +76,34 @@ def test_given_the_cli_when_an_integrator_is_created_then_its_hash_authenticates
     assert IntegradoresRepository("recaudo-credentials", ddb).autenticar(out["hash"][:-1] + "x") is None
     assert LedgerRepository("recaudo-ledger", ddb).get_convenio("CLUB01").institucion == "CLUB"
     assert out["hash"] not in str(ddb.scan(TableName="recaudo-credentials")["Items"])
+
+
+def test_given_a_kms_key_when_a_channel_is_created_rotated_and_revoked_then_its_keys_follow(aws, capsys):
+    import boto3
+
+    from recaudo.aws import client
+    from recaudo.data.claves import ClavesKms
+    from recaudo.data.recargas import CanalesRepository
+
+    # Given the tables and the context's KMS key
+    run(capsys, "create-tables")
+    key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    canales = CanalesRepository(os.environ["CREDENTIALS_TABLE"], client("dynamodb"))
+    kms = ClavesKms(key, boto3.client("kms"))
+    # When a channel is created / Then its private key is printed once and stored only encrypted
+    created = run(capsys, "create-channel", "--key-id", key, "--nombre", "Canal Uno")
+    stored = canales.get(created["apiKey"])
+    assert stored is not None and stored.activo and stored.version == 1
+    assert created["privateKey"].encode() not in stored.clave_cifrada
+    assert kms.descifrar(created["apiKey"], stored.clave_cifrada) == created["privateKey"]
+    # a ciphertext moved to another channel's record does not decrypt (encryption context)
+    with pytest.raises(Exception, match="InvalidCiphertext"):
+        kms.descifrar("otro-canal", stored.clave_cifrada)
+    # When rotated / Then a new key, a new version
+    rotated = run(capsys, "rotate-channel", "--key-id", key, "--api-key", created["apiKey"])
+    after = canales.get(created["apiKey"])
+    assert rotated["privateKey"] != created["privateKey"] and after is not None and after.version == 2
+    assert kms.descifrar(created["apiKey"], after.clave_cifrada) == rotated["privateKey"]
+    # When revoked / Then inactive
+    assert run(capsys, "revoke-channel", "--key-id", key, "--api-key", created["apiKey"])["estado"] == "REVOCADO"
+    assert not canales.get(created["apiKey"]).activo  # type: ignore[union-attr]
