@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from recargas.deps import FlujoDeps, default_flujo_deps
-from recaudo.models.recargas import CATALOGO, RespuestaOperador, ResultadoOperador
+from recaudo.models.recargas import CATALOGO, EstadoRecarga, RespuestaOperador, ResultadoOperador
 from recaudo.observability import lambda_handler, logger, metrics
 
 # After its expiry a request the carrier has not seen never will be applied (docs/carrier-api.md).
@@ -67,18 +67,29 @@ def consultar(state: dict[str, Any], deps: FlujoDeps | None = None) -> dict[str,
     return _resultado(respuesta, intento=intento, espera=espera, agotado=agotado)
 
 
+def _publicar(recarga_id: str, deps: FlujoDeps) -> None:
+    """The event of the operation's final state as stored (a late or repeated task never announces a
+    state the operation is not in). At least once: consumers dedupe on idOperacion."""
+    recarga = deps.recargas.get(recarga_id)
+    assert recarga is not None and recarga.estado.final, recarga_id
+    detail: dict[str, Any] = {
+        "idOperacion": recarga.id,
+        "canal": recarga.canal,
+        "idTypeService": recarga.servicio,
+        "numberService": recarga.numero,
+        "amount": recarga.monto,
+    }
+    if recarga.estado is EstadoRecarga.CONFIRMADA:
+        deps.eventos.publish("TopUpConfirmed", detail | {"autorizacion": recarga.autorizacion})
+    else:
+        deps.eventos.publish("TopUpFailed", detail | {"motivo": recarga.motivo})
+
+
 def confirmar(state: dict[str, Any], deps: FlujoDeps | None = None) -> dict[str, Any]:
     deps = deps or default_flujo_deps()
     resultado = state.get("consulta") or state["envio"]
     changed = deps.recargas.confirm(state["id"], resultado.get("autorizacion"), deps.clock())
-    recarga = deps.recargas.get(state["id"])
-    assert recarga is not None
-    # at least once: a retried task publishes again; consumers dedupe on the operation id
-    deps.eventos.publish(
-        "TopUpConfirmed",
-        {"idOperacion": recarga.id, "canal": recarga.canal, "idTypeService": recarga.servicio,
-         "numberService": recarga.numero, "amount": recarga.monto, "autorizacion": recarga.autorizacion},
-    )  # fmt: skip
+    _publicar(state["id"], deps)
     return {"confirmada": changed}
 
 
@@ -87,13 +98,7 @@ def fallar(state: dict[str, Any], deps: FlujoDeps | None = None) -> dict[str, An
     resultado = state.get("consulta") or state["envio"]
     motivo = str(resultado.get("motivo") or "rechazada por el operador")
     changed = deps.recargas.fail(state["id"], motivo, deps.clock())
-    recarga = deps.recargas.get(state["id"])
-    assert recarga is not None
-    deps.eventos.publish(
-        "TopUpFailed",
-        {"idOperacion": recarga.id, "canal": recarga.canal, "idTypeService": recarga.servicio,
-         "numberService": recarga.numero, "amount": recarga.monto, "motivo": recarga.motivo},
-    )  # fmt: skip
+    _publicar(state["id"], deps)
     return {"fallida": changed}
 
 

@@ -3,20 +3,15 @@ machine that runs pay -> confirm -> verify, and each function's least-privilege 
 
 from __future__ import annotations
 
-import json
-
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.api import TokenRestApi
 from infra.constructs.data import DataConstruct
-from infra.constructs.functions import PythonFunction
+from infra.constructs.functions import PythonFunction, task_state_machine
 from infra.constructs.functions import allow as _allow
 from infra.flows.pago import payment_flow_definition
 
@@ -73,33 +68,10 @@ class ConectividadConstruct(Construct):
             )
             for state, handler in c.PAYMENT_FLOW_TASKS.items()
         }
-        flow_logs = logs.LogGroup(
-            self, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN
-        )
-        # With DefinitionBody.from_string, CDK drops the construct's `timeout`: the limit goes into the
-        # definition itself (TimeoutSeconds), where Step Functions reads it (an infra test checks it).
+        # the 60 s limit lives in the definition (TimeoutSeconds), where Step Functions reads it
         definition = payment_flow_definition() | {"TimeoutSeconds": c.PAYMENT_STATE_MACHINE_TIMEOUT_SECONDS}
-        self.state_machine = sfn.StateMachine(
-            self,
-            "PaymentFlow",
-            state_machine_type=sfn.StateMachineType.EXPRESS,
-            definition_body=sfn.DefinitionBody.from_string(json.dumps(definition)),
-            definition_substitutions={f"{state}Arn": fn.function.function_arn for state, fn in tasks.items()},
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=flow_logs, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        for fn in tasks.values():
-            fn.function.grant_invoke(self.state_machine)
-        NagSuppressions.add_resource_suppressions(
-            self.state_machine,
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "CDK grants lambda:InvokeFunction on '<function arn>:*' (its versions) and the "
-                    "log-delivery/X-Ray actions Step Functions needs, which have no resource-level scope.",
-                }
-            ],
-            apply_to_children=True,
+        self.state_machine = task_state_machine(
+            self, "PaymentFlow", definition=definition, tasks=tasks, kind=sfn.StateMachineType.EXPRESS
         )
 
         # ---- payment endpoints ----

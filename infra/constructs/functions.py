@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
@@ -121,3 +123,43 @@ def layer_version(scope: Construct, construct_id: str, layer_dir: str) -> lambda
         compatible_architectures=[lambda_.Architecture.ARM_64],
         description=f"{c.APP_NAME} shared layer: models, data access, clients, observability",
     )
+
+
+def task_state_machine(
+    scope: Construct,
+    construct_id: str,
+    *,
+    definition: dict[str, object],
+    tasks: dict[str, PythonFunction],
+    kind: sfn.StateMachineType,
+) -> sfn.StateMachine:
+    """A state machine whose Lambda tasks are ``${<State>Arn}`` placeholders in ``definition``, which
+    carries its own ``TimeoutSeconds`` (CDK drops a construct-level timeout beside
+    ``DefinitionBody.from_string``): traced, every event logged without execution data (bodies may
+    hold secrets), allowed to invoke exactly its tasks."""
+    flow_logs = logs.LogGroup(
+        scope, f"{construct_id}Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN
+    )
+    machine = sfn.StateMachine(
+        scope,
+        construct_id,
+        state_machine_type=kind,
+        definition_body=sfn.DefinitionBody.from_string(json.dumps(definition)),
+        definition_substitutions={f"{state}Arn": fn.function.function_arn for state, fn in tasks.items()},
+        tracing_enabled=True,
+        logs=sfn.LogOptions(destination=flow_logs, level=sfn.LogLevel.ALL, include_execution_data=False),
+    )
+    for fn in tasks.values():
+        fn.function.grant_invoke(machine)
+    NagSuppressions.add_resource_suppressions(
+        machine,
+        [
+            {
+                "id": "AwsSolutions-IAM5",
+                "reason": "CDK grants lambda:InvokeFunction on '<function arn>:*' (its versions) and the "
+                "log-delivery/X-Ray actions Step Functions needs, which have no resource-level scope.",
+            }
+        ],
+        apply_to_children=True,
+    )
+    return machine

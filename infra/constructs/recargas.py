@@ -9,13 +9,10 @@ Idempotency-Keys (``cps-…``) in the idempotency table.
 
 from __future__ import annotations
 
-import json
-
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagSuppressions
 from constructs import Construct
@@ -23,7 +20,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.constructs.api import TokenRestApi
 from infra.constructs.data import DataConstruct
-from infra.constructs.functions import PythonFunction
+from infra.constructs.functions import PythonFunction, task_state_machine
 from infra.flows.recarga import recarga_definition
 
 
@@ -105,30 +102,8 @@ class RecargasConstruct(Construct):
             )
             for state, handler in c.RECARGAS_FLOW_TASKS.items()
         }
-        flow_logs = logs.LogGroup(
-            self, "FlowLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "TopUpFlow",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(json.dumps(recarga_definition())),
-            definition_substitutions={f"{state}Arn": fn.function.function_arn for state, fn in tasks.items()},
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=flow_logs, level=sfn.LogLevel.ALL, include_execution_data=False),
-        )
-        for fn in tasks.values():
-            fn.function.grant_invoke(self.state_machine)
-        NagSuppressions.add_resource_suppressions(
-            self.state_machine,
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "CDK grants lambda:InvokeFunction on '<function arn>:*' (its versions) and the "
-                    "log-delivery/X-Ray actions Step Functions needs, which have no resource-level scope.",
-                }
-            ],
-            apply_to_children=True,
+        self.state_machine = task_state_machine(
+            self, "TopUpFlow", definition=recarga_definition(), tasks=tasks, kind=sfn.StateMachineType.STANDARD
         )
 
         # ---- endpoints ----

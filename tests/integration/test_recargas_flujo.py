@@ -134,6 +134,8 @@ def test_given_a_final_operation_then_fallar_cannot_undo_a_confirmation(world):
     flujo.confirmar({"id": op, "envio": flujo.enviar({"id": op}, deps)}, deps)
     assert flujo.fallar({"id": op, "envio": {"motivo": "x"}}, deps) == {"fallida": False}
     assert repo.get(op).estado is EstadoRecarga.CONFIRMADA  # type: ignore[union-attr]
+    # and the late task announces the state the operation is in, never a failure that did not happen
+    assert [e[0] for e in deps.eventos.published] == ["TopUpConfirmed", "TopUpConfirmed"]
 
 
 def test_given_an_operation_expired_before_sending_then_never_sent(world):
