@@ -237,7 +237,12 @@ def pagar(solicitud: SolicitudFirmada, deps: RecargaDeps | None = None) -> Respu
         creada=now,
         expira=now + timedelta(seconds=60),
     )
-    deps.recargas.put_new(recarga)
+    try:
+        deps.recargas.put_new(recarga)
+    except Exception:
+        if key is not None:  # nothing registered: the key must not point at an operation that never was
+            deps.una_vez.release_key(canal.api_key, key, operacion)
+        raise
     if not _iniciar(operacion, deps):
         # never started, so never sent: refusing it is safe; if a start did go through, its first
         # task finds the operation final and sends nothing

@@ -115,7 +115,11 @@ class RecargasConstruct(Construct):
             "pagar": [
                 *signed,
                 operations,
-                _own(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], idempotency, "cps-idem#"),
+                _own(
+                    ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                    idempotency,
+                    "cps-idem#",
+                ),
                 iam.PolicyStatement(
                     actions=["states:StartExecution"], resources=[self.state_machine.state_machine_arn]
                 ),

@@ -116,7 +116,7 @@ REQUIRED |= {
     "recargas.pagar.handler": [
         *SIGNED,
         *OPERATIONS,
-        *((f"dynamodb:{a}", IDEMPOTENCY_KEY) for a in ("GetItem", "PutItem", "UpdateItem")),
+        *((f"dynamodb:{a}", IDEMPOTENCY_KEY) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
         ("states:StartExecution", TOPUPS),
     ],
     "recargas.saldo.handler": SIGNED,

@@ -7,6 +7,7 @@ Every state change of an operation is a conditional write; the keys are in docs/
 from __future__ import annotations
 
 import base64
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -128,6 +129,18 @@ class UnaVezRepository:
             )
             return from_item(item) if item else {"huella": None, "operacion": None}
         return None
+
+    def release_key(self, api_key: str, key: str, operacion: str) -> None:
+        """Give the key back when its request failed before registering its operation, so a retry
+        with it is not answered "in progress" for a day. Only the owner's, only without a reply."""
+        # someone else's by now, or answered: nothing to give back
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"id": {"S": f"cps-idem#{api_key}#{key}"}},
+                ConditionExpression="operacion = :op AND attribute_not_exists(respuesta)",
+                ExpressionAttributeValues=to_item({":op": operacion}),
+            )
 
     def save_reply(self, api_key: str, key: str, status: int, body: str) -> None:
         self._client.update_item(
