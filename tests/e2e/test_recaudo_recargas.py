@@ -30,7 +30,7 @@ def carrier_calls(cps, operation: str) -> dict:
     return httpx.get(f"{cps['carrierUrl']}/_calls/{operation}").json()
 
 
-# behaviour -> (final state, reason mentions)
+# carrier behaviour -> the operation's final state
 OUTCOMES = {
     "aplicada": "CONFIRMADA",
     "rechazada": "FALLIDA",
