@@ -20,7 +20,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from local_stack.authz import Denied, Describer, Enforcer, Principals
+from local_stack.authz import Denied, Enforcer, Principals
+from local_stack.describe import Describer
 
 # (function name, event) -> (payload text, errored, logs)
 LambdaDispatcher = Callable[[str, Any], tuple[str, bool, str]]

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from local_stack.authz import Describer, Invocations
+from local_stack.authz import Invocations
+from local_stack.describe import Describer
 from local_stack.iam import Request, evaluate, unsupported
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
