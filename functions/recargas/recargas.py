@@ -255,7 +255,10 @@ def pagar(solicitud: SolicitudFirmada, deps: RecargaDeps | None = None) -> Respu
     respuesta = Respuesta(200 if final.estado.final else 202, _reply(final))
     if key is not None and respuesta.status == 200:  # a final reply is replayed as sent
         assert respuesta.reply is not None
-        deps.una_vez.save_reply(canal.api_key, key, respuesta.status, respuesta.body)
+        try:
+            deps.una_vez.save_reply(canal.api_key, key, respuesta.status, respuesta.body)
+        except Exception:  # noqa: BLE001 - the top-up happened: answer it; a retry gets its state anyway
+            logger.exception("could not save the reply for its Idempotency-Key", extra={"operacion": operacion})
     return respuesta
 
 
