@@ -2,7 +2,7 @@
 the export format. Pure CPU, no I/O: the importer feeds it byte chunks from an HTTP body or an S3
 stream, so a file is never held whole in memory.
 
-Format (../shared/seeds/README.md): no header, ``;`` separated, nothing quoted, 8 or 10 fields::
+Format (the Pay per TIC document, seed 001, and its public facts): no header, ``;`` separated, nothing quoted, 8 or 10 fields::
 
     IDCliente;NombreCliente;CelularCliente;TelefonoCliente;MailCliente;IDConcepto;DescripcionConcepto;Monto[;Opcional1;Opcional2]
 """

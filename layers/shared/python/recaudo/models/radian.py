@@ -1,7 +1,7 @@
 """RADIAN (seed 003): an e-invoice's events as afacturar returns them, their order, and the invoice's
 legal status derived as DIAN's own platform does: a **set** of badges, not one state.
 
-The rules (``../shared/seeds/README.md``, "RADIAN", from DIAN's platform code; decisions in
+The rules (the seed documents' public facts, "RADIAN", from DIAN's platform code; decisions in
 docs/decisions.md, "RADIAN"):
 - events are ordered by ``fecha`` (Colombia time) and then by ``numero`` **as an integer**;
 - a repeated CUDE is one event;
