@@ -11,12 +11,14 @@ from constructs import Construct
 from infra import constants as c
 from infra.constructs.api import TokenRestApi
 from infra.constructs.data import DataConstruct
-from infra.constructs.functions import PythonFunction, task_state_machine
+from infra.constructs.functions import ContextConstruct, task_state_machine
 from infra.constructs.functions import allow as _allow
 from infra.flows.pago import payment_flow_definition
 
 
-class ConectividadConstruct(Construct):
+class ConectividadConstruct(ContextConstruct):
+    context = "conectividad"
+
     def __init__(
         self,
         scope: Construct,
@@ -26,9 +28,8 @@ class ConectividadConstruct(Construct):
         layer: lambda_.ILayerVersion,
         data: DataConstruct,
     ) -> None:
-        super().__init__(scope, construct_id)
-        self._api, self._layer = api, layer
-        self.functions: dict[str, PythonFunction] = {}
+        super().__init__(scope, construct_id, layer=layer)
+        self._api = api
         ledger, credentials, idempotency, bus = (
             data.ledger.table_arn,
             data.credentials.table_arn,
@@ -115,29 +116,6 @@ class ConectividadConstruct(Construct):
         for segment, (module, method) in c.CONECTIVIDAD_PAYMENTS.items():
             statements = access["ejecutar_pago" if module.startswith("ejecutar_pago") else module]
             self._endpoint(segment, module, method, payments_env, statements)
-
-    def _function(
-        self,
-        construct_id: str,
-        module: str,
-        handler: str,
-        env: dict[str, str],
-        statements: list[iam.PolicyStatement],
-        description: str,
-    ) -> PythonFunction:
-        fn = PythonFunction(
-            self,
-            construct_id,
-            context="conectividad",
-            module=module,
-            handler_name=handler,
-            layer=self._layer,
-            environment=env,
-            statements=statements,
-            description=description,
-        )
-        self.functions[construct_id] = fn
-        return fn
 
     def _endpoint(
         self, segment: str, module: str, method: str, env: dict[str, str], statements: list[iam.PolicyStatement]

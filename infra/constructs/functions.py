@@ -163,3 +163,39 @@ def task_state_machine(
         apply_to_children=True,
     )
     return machine
+
+
+class ContextConstruct(Construct):
+    """A context's construct: its functions, each with its own role, kept by construct id."""
+
+    context: str  # the package under functions/ (conectividad, recargas…)
+
+    def __init__(self, scope: Construct, construct_id: str, *, layer: lambda_.ILayerVersion) -> None:
+        super().__init__(scope, construct_id)
+        self._layer = layer
+        self.functions: dict[str, PythonFunction] = {}
+
+    def _function(
+        self,
+        construct_id: str,
+        module: str,
+        handler: str,
+        env: dict[str, str],
+        statements: Sequence[iam.PolicyStatement],
+        description: str,
+        timeout: int = c.FUNCTION_TIMEOUT_SECONDS,
+    ) -> PythonFunction:
+        fn = PythonFunction(
+            self,
+            construct_id,
+            context=self.context,
+            module=module,
+            handler_name=handler,
+            layer=self._layer,
+            environment=env,
+            statements=statements,
+            description=description,
+            timeout_seconds=timeout,
+        )
+        self.functions[construct_id] = fn
+        return fn

@@ -20,7 +20,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.constructs.api import TokenRestApi
 from infra.constructs.data import DataConstruct
-from infra.constructs.functions import PythonFunction, task_state_machine
+from infra.constructs.functions import ContextConstruct, task_state_machine
 from infra.flows.recarga import recarga_definition
 
 
@@ -33,7 +33,9 @@ def _own(actions: list[str], table_arn: str, prefix: str) -> iam.PolicyStatement
     )
 
 
-class RecargasConstruct(Construct):
+class RecargasConstruct(ContextConstruct):
+    context = "recargas"
+
     def __init__(
         self,
         scope: Construct,
@@ -45,7 +47,7 @@ class RecargasConstruct(Construct):
         carrier_url: str,
         carrier_token: str,
     ) -> None:
-        super().__init__(scope, construct_id)
+        super().__init__(scope, construct_id, layer=layer)
         self.key = kms.Key(
             self,
             "ChannelKeys",
@@ -82,7 +84,6 @@ class RecargasConstruct(Construct):
         operations = _own(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], ledger, "RECARGA#")
 
         # ---- the flow's tasks ----
-        self.functions: dict[str, PythonFunction] = {}
         task_access = {
             "Enviar": [operations],
             "Consultar": [_own(["dynamodb:GetItem"], ledger, "RECARGA#")],
@@ -98,7 +99,7 @@ class RecargasConstruct(Construct):
         }
         tasks = {
             state: self._function(
-                layer, f"flujo-{state.lower()}", "flujo", handler, env, task_access[state], f"top-up flow: {state}"
+                f"flujo-{state.lower()}", "flujo", handler, env, task_access[state], f"top-up flow: {state}"
             )
             for state, handler in c.RECARGAS_FLOW_TASKS.items()
         }
@@ -130,7 +131,6 @@ class RecargasConstruct(Construct):
         }
         for path, (module, method) in c.RECARGAS_ROUTES.items():
             fn = self._function(
-                layer,
                 module,
                 module,
                 "handler",
@@ -151,29 +151,3 @@ class RecargasConstruct(Construct):
             ],
             apply_to_children=True,
         )
-
-    def _function(
-        self,
-        layer: lambda_.ILayerVersion,
-        construct_id: str,
-        module: str,
-        handler: str,
-        env: dict[str, str],
-        statements: list[iam.PolicyStatement],
-        description: str,
-        timeout: int = c.FUNCTION_TIMEOUT_SECONDS,
-    ) -> PythonFunction:
-        fn = PythonFunction(
-            self,
-            construct_id,
-            context="recargas",
-            module=module,
-            handler_name=handler,
-            layer=layer,
-            environment=env,
-            statements=statements,
-            description=description,
-            timeout_seconds=timeout,
-        )
-        self.functions[construct_id] = fn
-        return fn
