@@ -98,7 +98,7 @@ class LocalStack:
         )
         clients = {
             name: session.client(name, endpoint_url=self.moto.endpoint_url)
-            for name in ("dynamodb", "s3", "iam", "lambda", "stepfunctions", "events", "kms")
+            for name in ("dynamodb", "s3", "iam", "lambda", "stepfunctions", "events", "kms", "secretsmanager")
         }
         function_env = {
             "AWS_ENDPOINT_URL": self.moto.endpoint_url,
@@ -115,7 +115,7 @@ class LocalStack:
         policies: dict[str, Any] = {}  # read once provisioned: a policy may name a key moto chose the id of
         for stack in stacks:
             policies.update(role_policies(stack))
-        fakes = self._start_fakes(provisioned)
+        fakes = self._start_fakes(provisioned, clients)
 
         # Every function signs with its own role's credentials; so do state machines and schedules.
         specs = [
@@ -142,11 +142,12 @@ class LocalStack:
         seeded: dict[str, Any] = {}
         seeding = None
         if self.seed:  # the demo data goes in while the workers start
-            from local_stack.seed import seed_demo, seed_recargas
+            from local_stack.seed import seed_demo, seed_radian, seed_recargas
 
             def seed_all() -> None:
                 seeded["demo"] = seed_demo(stacks[0], clients["dynamodb"])
                 seeded["cps"] = seed_recargas(stacks[0], clients["dynamodb"], clients["kms"])
+                seeded["radian"] = seed_radian(stacks[0], clients["dynamodb"])
 
             seeding = threading.Thread(target=seed_all)
             seeding.start()
@@ -177,6 +178,7 @@ class LocalStack:
             invocations=invocations,
             on_request=self.terminal.request,
             on_denied=lambda text: self.terminal.line(f"DENIED {text}"),
+            on_schedule=lambda name: self.timer.run_now(name),
         )
         host, port = self.gateway.serve(self.host, self.port)
         self.timer = Timer(schedules, self._fire, REGION, ACCOUNT)
@@ -212,6 +214,16 @@ class LocalStack:
                     "baseUrl": base,  # the URL before /cps/v2/...
                     "carrierUrl": self.fake_urls.get("carrier"),
                 }
+            if demo is not None and seeded.get("radian") and "afacturar" in self.fake_urls:
+                from local_stack.fakes.afacturar import CUFES
+
+                demo["radian"] = {
+                    **seeded["radian"],
+                    "baseUrl": base,  # the URL before /radian/v1/...
+                    "fakeUrl": self.fake_urls["afacturar"],
+                    "cufes": dict(CUFES),
+                    "schedule": next((s.name for s in schedules if "radian" in s.name), None),
+                }
             if demo and state_dir:  # ready-to-send bodies for the printed curl lines
                 body = json.dumps(demo["pago"]["body"], indent=2).replace(
                     f'"montoTotal": {demo["pago"]["body"]["montoTotal"]}', f'"montoTotal": {demo["pago"]["monto"]}'
@@ -227,9 +239,11 @@ class LocalStack:
 
     # ---- fakes of the external systems ----
 
-    def _start_fakes(self, provisioned: list[Any]) -> dict[str, str]:
+    def _start_fakes(self, provisioned: list[Any], clients: dict[str, Any]) -> dict[str, str]:
         """Start the fake of each external system a function calls; return the environment values that
-        point the functions at them (the only values the runner changes in a function's environment)."""
+        point the functions at them (the only values the runner changes in a function's environment).
+        afacturar's token is a secret: the fake's goes into the function's secret, as an operator would
+        put the real one."""
         environments = [spec.environment for p in provisioned for spec in p.functions]
         overrides: dict[str, str] = {}
         self.fake_urls: dict[str, str] = {}
@@ -239,6 +253,15 @@ class LocalStack:
             token = next(env["CARRIER_TOKEN"] for env in environments if "CARRIER_TOKEN" in env)
             self.carrier = FakeCarrier(token=token)
             overrides["CARRIER_URL"] = self.fake_urls["carrier"] = self.carrier.serve(self.host, 0)
+        if any("AFACTURAR_URL" in env for env in environments):
+            import secrets
+
+            from local_stack.fakes.afacturar import FakeAfacturar
+
+            self.afacturar = FakeAfacturar(token=secrets.token_urlsafe(24))
+            overrides["AFACTURAR_URL"] = self.fake_urls["afacturar"] = self.afacturar.serve(self.host, 0)
+            for secret_id in {env["AFACTURAR_SECRET_ID"] for env in environments if env.get("AFACTURAR_SECRET_ID")}:
+                clients["secretsmanager"].put_secret_value(SecretId=secret_id, SecretString=self.afacturar.token)
         return overrides
 
     # ---- IAM at the edges: who may invoke a function ----
@@ -252,12 +275,13 @@ class LocalStack:
             self.terminal.line(f"DENIED {service} -> {function_arn.rsplit(':', 1)[-1]}: {decision.reason}")
         return decision.allowed
 
-    def _fire(self, schedule: Any, event: dict[str, Any]) -> None:
+    def _fire(self, schedule: Any, event: dict[str, Any]) -> dict[str, Any]:
+        """Invoke the schedule's target as EventBridge would; its outcome (for ``/_schedules/<name>/run``)."""
         from local_stack.iam import Request, evaluate
 
         if schedule.rule_arn:  # an EventBridge rule invokes as events.amazonaws.com
             if not self._may_invoke(schedule.function_arn, "events.amazonaws.com", schedule.rule_arn):
-                return
+                return {"schedule": schedule.name, "ok": False, "error": "denied: no Lambda permission for the rule"}
         elif schedule.role_arn:  # EventBridge Scheduler assumes the schedule's role
             credentials = self.principals.credentials(schedule.role_arn) or {}
             principal = self.principals.by_access_key(credentials.get("AWS_ACCESS_KEY_ID", ""))
@@ -265,8 +289,10 @@ class LocalStack:
             decision = evaluate(principal.policies if principal else (), request)
             if not decision.allowed:
                 self.terminal.line(f"DENIED schedule {schedule.name}: lambda:InvokeFunction ({decision.reason})")
-                return
-        self.pool.by_name(schedule.function_name).invoke(event)
+                return {"schedule": schedule.name, "ok": False, "error": f"denied: {decision.reason}"}
+        result = self.pool.by_name(schedule.function_name).invoke(event)
+        outcome = {"schedule": schedule.name, "function": schedule.function_name, "ok": result.ok}
+        return outcome | ({"result": result.result} if result.ok else {"error": result.error})
 
     @staticmethod
     def _warnings(stacks: list[Any]) -> list[str]:
@@ -277,7 +303,7 @@ class LocalStack:
         return [f"workers run {here}; the functions target {', '.join(sorted(runtimes))}"] if runtimes else []
 
     def stop(self) -> None:
-        for part in ("timer", "gateway", "pool", "carrier", "moto"):
+        for part in ("timer", "gateway", "pool", "carrier", "afacturar", "moto"):
             component = getattr(self, part, None)
             if component is not None:
                 try:

@@ -93,7 +93,30 @@ def recargas(state: dict[str, Any]) -> list[str]:
     ]
 
 
-CONTEXTS: list[Callable[[dict[str, Any]], list[str]]] = [conectividad, cobranzas, recargas]
+def radian(state: dict[str, Any]) -> list[str]:
+    """The demo tenant's lines: track the document's example invoice, fire the schedule, read its badges."""
+    rad = (state.get("demo") or {}).get("radian")
+    if not rad:
+        return []
+    base = f"{rad['baseUrl']}/radian/v1/facturas"
+    auth = '-H "Authorization: Token $RTOKEN"'
+    cases = ", ".join(sorted(rad["cufes"]))
+    return [
+        "",
+        f"  RADIAN: tenant {rad['tenant']}'s token in {state['stateFile']}; fake afacturar at {rad['fakeUrl']}",
+        f"  CUFEs scripted by the fake ({cases}): demo.radian.cufes; the schedule: {rad['schedule']}",
+        f"  Swagger UI: {state['swaggerUi']}/radian",
+        f"    RTOKEN=$(python3 -c \"import json;print(json.load(open('{state['stateFile']}'))['demo']['radian']['token'])\")",
+        f"    CUFE={rad['cufes']['documento']}",
+        f'    curl -s {auth} -H \'Content-Type: application/json\' -d \'{{"facturas":[{{"cufe":"\'$CUFE\'"}}]}}\' "{base}"',
+        f'    curl -s -X POST "{rad["baseUrl"]}/_schedules/{rad["schedule"]}/run"',
+        f'    curl -s {auth} "{base}/$CUFE"',
+        f'    curl -s {auth} "{base}?estado=titulo-valor"',
+        f'    curl -s -X POST {auth} "{base}/$CUFE/sondeo"',
+    ]
+
+
+CONTEXTS: list[Callable[[dict[str, Any]], list[str]]] = [conectividad, cobranzas, recargas, radian]
 
 
 def banner(state: dict[str, Any]) -> str:

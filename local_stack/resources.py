@@ -30,6 +30,7 @@ PROVISIONED = frozenset(
         "AWS::Scheduler::Schedule",
         "AWS::KMS::Key",
         "AWS::KMS::Alias",
+        "AWS::SecretsManager::Secret",
         "Custom::S3BucketNotifications",
     }
 )
@@ -103,6 +104,7 @@ class Provisioned:
     state_machines: dict[str, str] = field(default_factory=dict)
     event_buses: dict[str, str] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)  # logical id -> ARN (moto picks its suffix)
     schedules: list[Schedule] = field(default_factory=list)
 
 
@@ -146,6 +148,24 @@ def provision(
     for lid in stack.of_type("AWS::KMS::Alias"):
         props = stack.properties(lid)
         clients["kms"].create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
+
+    # Secrets next, for the same reason: Ref of a secret is its ARN, whose suffix moto chooses. A
+    # generated value is generated here; a template never carries a real secret (the runner puts the
+    # fakes' tokens in afterwards).
+    for lid in stack.of_type("AWS::SecretsManager::Secret"):
+        props = stack.properties(lid)
+        value = props.get("SecretString")
+        if value is None:
+            import secrets as _secrets
+
+            value = _secrets.token_urlsafe(32)
+        created = clients["secretsmanager"].create_secret(
+            Name=props.get("Name") or stack.physical[lid],
+            Description=str(props.get("Description", "")),
+            SecretString=value,
+        )
+        stack.physical[lid] = created["ARN"]
+        out.secrets[lid] = created["ARN"]
 
     for lid in stack.of_type("AWS::IAM::Role"):
         props = stack.properties(lid)

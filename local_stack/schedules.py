@@ -108,7 +108,7 @@ class Timer:
     def __init__(
         self,
         schedules: list[Schedule],
-        fire: Callable[[Schedule, dict[str, Any]], None],
+        fire: Callable[[Schedule, dict[str, Any]], Any],
         region: str,
         account: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -128,6 +128,15 @@ class Timer:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def run_now(self, name: str) -> Any:
+        """Fire the schedule named ``name`` now, in this thread; its target's outcome, or None if unknown."""
+        for schedule in self._schedules:
+            if schedule.name == name:
+                now = self._clock().replace(microsecond=0)
+                self.fired.append((schedule.name, now))
+                return self._fire(schedule, scheduled_event(schedule, now, self._region, self._account))
+        return None
 
     def _run(self, schedule: Schedule) -> None:
         due = next_fire(schedule.expression, self._clock(), schedule.timezone)

@@ -120,3 +120,16 @@ def seed_recargas(stack: Stack, dynamodb: Any, kms: Any) -> dict[str, Any] | Non
         CanalesRepository(credentials_table, dynamodb), ClavesKms(key, kms), "Canal Demo", datetime.now(UTC)
     )
     return {"apiKey": issued.api_key, "privateKey": issued.private_key, "keyId": key, "numbers": dict(NUMBERS)}
+
+
+def seed_radian(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
+    """A RADIAN tenant with its API token (the token is printed once, in the banner and stack.json)."""
+    from recaudo.data.credentials import CredentialsRepository
+
+    credentials_table = find_table(stack, "Data/Credentials")
+    if credentials_table is None or find_table(stack, "Data/Radian") is None:
+        return None
+    token = CredentialsRepository(credentials_table, dynamodb).create_tenant(
+        "demo", "Cliente RADIAN Demo", datetime.now(UTC)
+    )
+    return {"tenant": "demo", "token": token}

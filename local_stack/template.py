@@ -36,6 +36,7 @@ class Naming:
             # Ref of a stage is its name (execute-api ARNs in Lambda permissions are built from it)
             "AWS::ApiGateway::Stage": "StageName",
             "AWS::KMS::Alias": "AliasName",
+            "AWS::SecretsManager::Secret": "Name",
         }.get(kind)
         if explicit and isinstance(props.get(explicit), str):
             return props[explicit]
@@ -59,6 +60,10 @@ class Naming:
             "AWS::Logs::LogGroup": f"arn:aws:logs:{r}:{a}:log-group:{name}:*",
             "AWS::Scheduler::Schedule": f"arn:aws:scheduler:{r}:{a}:schedule/default/{name}",
             "AWS::KMS::Key": f"arn:aws:kms:{r}:{a}:key/{name}",
+            # provisioned, a secret's physical id is the ARN the emulator chose (a random suffix)
+            "AWS::SecretsManager::Secret": name
+            if name.startswith("arn:")
+            else f"arn:aws:secretsmanager:{r}:{a}:secret:{name}",
         }.get(kind, f"arn:aws:local:{r}:{a}:{kind.split('::')[-1].lower()}/{name}")
 
 
@@ -94,7 +99,7 @@ class Stack:
             raise TemplateError(f"Ref to unknown resource {logical_id!r}")
         kind = self.resources[logical_id]["Type"]
         name = self.physical[logical_id]
-        if kind in ("AWS::StepFunctions::StateMachine", "AWS::Lambda::LayerVersion"):
+        if kind in ("AWS::StepFunctions::StateMachine", "AWS::Lambda::LayerVersion", "AWS::SecretsManager::Secret"):
             return self.naming.arn(kind, name)
         return name
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -51,6 +52,7 @@ class Gateway:
         invocations: Invocations | None = None,
         on_request: RequestLog | None = None,
         on_denied: Callable[[str], None] | None = None,
+        on_schedule: Callable[[str], dict[str, Any] | None] | None = None,
     ):
         self.apis = {a.stage: a for a in apis}
         self.pool = pool
@@ -60,6 +62,7 @@ class Gateway:
         self.invocations = invocations
         self.on_request = on_request
         self.on_denied = on_denied or (lambda _text: None)
+        self.on_schedule = on_schedule
         self._server: ThreadingHTTPServer | None = None
 
     # ---- HTTP server ----
@@ -132,6 +135,18 @@ class Gateway:
             self._server.shutdown()
             self._server.server_close()
 
+    def _run_schedule(self, method: str, path: str) -> Reply:
+        """``POST /_schedules/<name>/run``: the schedule's target is invoked now, as the schedule would
+        (same event shape, same permission check); the reply is the target's own result."""
+        match = re.fullmatch(r"/_schedules/([A-Za-z0-9_.-]{1,64})/run", path)
+        headers = [("Content-Type", "application/json")]
+        if match is None or method != "POST":
+            return Reply(404, headers, b'{"message":"POST /_schedules/<name>/run"}')
+        result = self.on_schedule(match.group(1)) if self.on_schedule else None
+        if result is None:
+            return Reply(404, headers, json.dumps({"message": f"no schedule named {match.group(1)}"}).encode())
+        return Reply(200 if result.get("ok") else 502, headers, json.dumps(result, ensure_ascii=False).encode())
+
     # ---- request handling, in API Gateway's order ----
 
     def handle(
@@ -143,6 +158,8 @@ class Gateway:
             return docs_reply(url.path, self.docs), None
         if url.path == "/_stats":  # local only: every function's invocation durations
             return self._stats(), None
+        if url.path.startswith("/_schedules/"):  # local only: fire a schedule now
+            return self._run_schedule(method, url.path), None
         stage, _, rest = url.path.lstrip("/").partition("/")
         api = self.apis.get(stage)
         if api is None:

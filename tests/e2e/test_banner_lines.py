@@ -10,8 +10,8 @@ import subprocess
 import time
 from urllib.parse import urlsplit
 
-PASTED = ("TOKEN=", "HASH=", "curl ", "AWS_ACCESS_KEY_ID=", "sign() {", "BODY=", "read K N S")
-VARIABLES = ("TOKEN=", "HASH=", "sign() {", "BODY=")
+PASTED = ("TOKEN=", "HASH=", "curl ", "AWS_ACCESS_KEY_ID=", "sign() {", "BODY=", "read K N S", "RTOKEN=", "CUFE=")
+VARIABLES = ("TOKEN=", "HASH=", "sign() {", "BODY=", "RTOKEN=", "CUFE=")
 
 
 def _run(line: str, cwd, env_lines: list[str]) -> str:
@@ -26,7 +26,7 @@ def test_given_the_banner_when_each_line_is_pasted_into_a_shell_then_each_answer
     lines = [line.strip() for line in recaudo.terminal().splitlines() if line.strip().startswith(PASTED)]
     variables = [line for line in lines if line.startswith(VARIABLES)]
     commands = [line for line in lines if line not in variables]
-    assert len(variables) == 4 and len(commands) >= 15
+    assert len(variables) == 6 and len(commands) >= 20
     answers: dict[str, str] = {}
     for command in commands:
         if command.startswith("AWS_ACCESS_KEY_ID=") and not shutil.which("aws"):
@@ -38,8 +38,15 @@ def test_given_the_banner_when_each_line_is_pasted_into_a_shell_then_each_answer
             while not out.startswith("OK:") and time.monotonic() < deadline:
                 time.sleep(0.5)
                 out = _run(command, tmp_path, variables)
+        if command.endswith('/$CUFE"'):  # the schedule's run polls asynchronously: read again for a while
+            deadline = time.monotonic() + 20
+            while "Título Valor" not in out and time.monotonic() < deadline:
+                time.sleep(0.5)
+                out = _run(command, tmp_path, variables)
         urls = re.findall(r'"(http://[^"]+)"', command)
         path = urlsplit(urls[-1]).path.split("/", 2)[2] if urls else "s3 cp"  # after /<stage>/
+        if "-d '{" in command and path == "v1/facturas":
+            path = "v1/facturas (POST)"
         answers[path.removeprefix("v1/integracion-conectividad/").removeprefix("cobranzas/")] = out
     # Then each one answers what the banner promises
     assert '"identificacion":"12345678"' in answers["obtener-persona"]
@@ -57,3 +64,10 @@ def test_given_the_banner_when_each_line_is_pasted_into_a_shell_then_each_answer
     assert '"estado":"CONFIRMADA"' in answers["v2/operation/use/pay"]
     assert answers["v2/list/basic_services"].startswith('[{"idTypeService"')
     assert '"balance":' in answers["v2/operation/get/balance"]
+    # RADIAN: track the document's example, fire the schedule, read its badges, list, poll now
+    assert '"resultado":"REGISTRADA"' in answers["v1/facturas (POST)"]
+    assert '"lotes":' in answers["recaudo-radian-sondeo/run"]
+    assert '"insignias":["Factura Electrónica","Título Valor"]' in answers["v1/facturas/$CUFE"]
+    assert '"codigo":"033"' in answers["v1/facturas/$CUFE"]
+    assert "Título Valor" in answers["v1/facturas"]
+    assert '"resultado":"SONDEO_SOLICITADO"' in answers["v1/facturas/$CUFE/sondeo"]
