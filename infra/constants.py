@@ -121,3 +121,36 @@ RECARGAS_CARRIER_URL = "https://carrier.invalid"
 # Context "carrierToken" per environment; the placeholder is what the local stack's fake carrier accepts.
 RECARGAS_CARRIER_TOKEN_PLACEHOLDER = "local-carrier-token"
 RECARGAS_KEY_ALIAS = "alias/recaudo-recargas-canales"
+
+# RADIAN: our tracking API (stage "radian", so paths read /radian/v1/...), polling afacturar on a schedule.
+RADIAN_STAGE = "radian"
+# handler module in functions/radian -> (path after the stage, HTTP method), one Lambda each
+RADIAN_ROUTES: dict[str, tuple[str, str]] = {
+    "registrar": ("v1/facturas", "POST"),
+    "listar": ("v1/facturas", "GET"),
+    "consultar": ("v1/facturas/{cufe}", "GET"),
+    "eliminar": ("v1/facturas/{cufe}", "DELETE"),
+    "sondear_ahora": ("v1/facturas/{cufe}/sondeo", "POST"),
+}
+# afacturar's hosts (seed 003 and its public facts); CDK context "afacturarEntorno" picks one, or
+# "afacturarUrl" names another (the local stack points it at its fake).
+AFACTURAR_URLS = {
+    "pruebas": "https://servicios-pruebas.afacturar.com",
+    "habilitacion": "https://servicios-habilitacion.afacturar.com",
+    "produccion": "https://servicios.afacturar.com",
+}
+AFACTURAR_DEFAULT_ENTORNO = "pruebas"
+AFACTURAR_SECRET_NAME = "recaudo/radian/afacturar-token"
+AFACTURAR_READ_TIMEOUT_SECONDS = 75  # afacturar's own limit is 60 s
+# The schedule (CDK context "radianSchedule") and its fixed name: `POST /_schedules/<name>/run` locally.
+RADIAN_SCHEDULE_NAME = "recaudo-radian-sondeo"
+RADIAN_SCHEDULE = "rate(15 minutes)"
+# Fan-out: batches of RADIAN_BATCH_SIZE invoices, at most RADIAN_MAX_BATCHES per run, RADIAN_MAP_CONCURRENCY
+# pollers at once, each with RADIAN_POLLER_CONCURRENCY calls in flight and RADIAN_POLLER_RATE calls/s
+# (docs/radian-capacity.md works these out for 1,000,000 invoices a day).
+RADIAN_SHARDS = 16
+RADIAN_BATCH_SIZE = 100
+RADIAN_MAX_BATCHES = 400
+RADIAN_MAP_CONCURRENCY = 8
+RADIAN_POLLER_CONCURRENCY = 16
+RADIAN_POLLER_RATE = 10

@@ -12,6 +12,7 @@ from infra.constructs.cobranzas import CobranzasConstruct
 from infra.constructs.conectividad import ConectividadConstruct
 from infra.constructs.data import DataConstruct
 from infra.constructs.functions import layer_version
+from infra.constructs.radian import RadianConstruct
 from infra.constructs.recargas import RecargasConstruct
 from recaudo.errors import CodigoRespuesta, error_body
 
@@ -75,6 +76,28 @@ CPS_SIGNATURE_REASON = (
 )
 
 
+def _radian(codigo: str, mensaje: str) -> dict[str, str]:
+    return {"codigo": codigo, "mensaje": mensaje}
+
+
+# The RADIAN tracking dialect: JSON, every refusal {"codigo", "mensaje"} (docs/decisions.md, "RADIAN: API").
+RADIAN_GATEWAY_REPLIES = {
+    apigw.ResponseType.UNAUTHORIZED: GatewayReply(
+        "401", _radian("NO_AUTENTICADO", "Authorization: Token <keyId>.<secreto> faltante o inválido")
+    ),
+    apigw.ResponseType.ACCESS_DENIED: GatewayReply("401", _radian("NO_AUTENTICADO", "token no autorizado")),
+    apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: GatewayReply(
+        "404", _radian("RUTA_DESCONOCIDA", "ruta desconocida")
+    ),
+    apigw.ResponseType.REQUEST_TOO_LARGE: GatewayReply("413", _radian("SOLICITUD_INVALIDA", "cuerpo demasiado grande")),
+    apigw.ResponseType.THROTTLED: GatewayReply("429", _radian("DEMASIADAS_SOLICITUDES", "demasiadas solicitudes")),
+    apigw.ResponseType.DEFAULT_4_XX: GatewayReply("400", _radian("SOLICITUD_INVALIDA", "solicitud inválida")),
+    apigw.ResponseType.DEFAULT_5_XX: GatewayReply(
+        "500", _radian("ERROR_INTERNO", "error interno; nada se perdió, reintente")
+    ),
+}
+
+
 class RecaudoStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, layer_dir: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -125,5 +148,27 @@ class RecaudoStack(Stack):
             carrier_token=self.node.try_get_context("carrierToken") or c.RECARGAS_CARRIER_TOKEN_PLACEHOLDER,
         )
         self.recargas_api = recargas_api
+        radian_api = TokenRestApi(
+            self,
+            "RadianApi",
+            description="RADIAN: seguimiento de facturas electrónicas y sus eventos (clientes)",
+            stage_name=c.RADIAN_STAGE,
+            layer=layer,
+            credentials=data.credentials,
+            gateway_replies=RADIAN_GATEWAY_REPLIES,
+            token_scope="radian",
+        )
+        entorno = self.node.try_get_context("afacturarEntorno") or c.AFACTURAR_DEFAULT_ENTORNO
+        self.radian = RadianConstruct(
+            self,
+            "Radian",
+            api=radian_api,
+            layer=layer,
+            data=data,
+            afacturar_url=self.node.try_get_context("afacturarUrl") or c.AFACTURAR_URLS[entorno],
+            afacturar_entorno=self.node.try_get_context("afacturarEntornoCampo"),
+            schedule=self.node.try_get_context("radianSchedule") or c.RADIAN_SCHEDULE,
+        )
+        self.radian_api = radian_api
         self.data = data
         self.api = api

@@ -20,6 +20,7 @@ from infra import constants as c  # noqa: E402
 OPENAPI_FILE = ROOT / "docs" / "openapi.json"
 COBRANZAS_OPENAPI_FILE = ROOT / "docs" / "openapi-cobranzas.json"
 RECARGAS_OPENAPI_FILE = ROOT / "docs" / "openapi-recargas.json"
+RADIAN_OPENAPI_FILE = ROOT / "docs" / "openapi-radian.json"
 TITLE = "recaudo — Integración Conectividad"
 VERSION = "1.0.0"
 
@@ -34,7 +35,8 @@ def _merge(package: str, modules: list[str], title: str, description: str, stage
         if not spec:
             spec = part
             continue
-        spec["paths"].update(part["paths"])
+        for path, operations in part["paths"].items():  # one path may be served by several functions
+            spec["paths"].setdefault(path, {}).update(operations)
         spec.setdefault("components", {}).setdefault("schemas", {}).update(
             part.get("components", {}).get("schemas", {})
         )
@@ -142,6 +144,37 @@ def render_recargas() -> str:
     return json.dumps(build_recargas(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
+def build_radian() -> dict:
+    """Our RADIAN tracking API (stage radian): a tenant's token, JSON, {"codigo", "mensaje"} refusals."""
+    spec = _merge(
+        "radian",
+        list(c.RADIAN_ROUTES),
+        "recaudo — RADIAN: seguimiento de facturas electrónicas",
+        "Registre CUFEs (96 caracteres hexadecimales) y consulte el estado legal de cada factura según los "
+        "eventos RADIAN que afacturar devuelve: un conjunto de insignias (Factura Electrónica, Título Valor, "
+        "Disponibilizada, Endosada, Limitada, Pagada, Protestada, Transferida) derivadas como lo hace la "
+        "plataforma de la DIAN. Un programa consulta afacturar periódicamente (más a menudo mientras la factura "
+        "se mueve); POST …/{cufe}/sondeo consulta una ya. Cada cambio de insignias publica InvoiceStatusChanged "
+        "en el bus de eventos. Autenticación: Authorization: Token <keyId>.<secreto>, uno por cliente; cada "
+        "cliente ve solo sus facturas.",
+        c.RADIAN_STAGE,
+    )
+    spec.setdefault("components", {})["securitySchemes"] = {
+        "token": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Token <keyId>.<secreto> (el del cliente; python -m ops.admin create-tenant)",
+        }
+    }
+    spec["security"] = [{"token": []}]
+    return spec
+
+
+def render_radian() -> str:
+    return json.dumps(build_radian(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
 def render() -> str:
     return json.dumps(build(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
@@ -161,6 +194,8 @@ def main() -> int:
         print(f"wrote {COBRANZAS_OPENAPI_FILE.relative_to(ROOT)} ({len(build_cobranzas()['paths'])} paths)")
         RECARGAS_OPENAPI_FILE.write_text(render_recargas(), encoding="utf-8")
         print(f"wrote {RECARGAS_OPENAPI_FILE.relative_to(ROOT)} ({len(build_recargas()['paths'])} paths)")
+        RADIAN_OPENAPI_FILE.write_text(render_radian(), encoding="utf-8")
+        print(f"wrote {RADIAN_OPENAPI_FILE.relative_to(ROOT)} ({len(build_radian()['paths'])} paths)")
     else:
         sys.stdout.write(render() + render_cobranzas())
     return 0

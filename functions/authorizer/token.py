@@ -21,7 +21,7 @@ from recaudo.observability import lambda_handler, logger, metrics
 
 
 class Credentials(Protocol):
-    def verify_token(self, key_id: str, secret: str) -> str | None: ...
+    def verify_token(self, key_id: str, secret: str, scope: str = "conectividad") -> str | None: ...
 
 
 class Unauthorized(Exception):
@@ -34,6 +34,7 @@ class Unauthorized(Exception):
 @dataclass(frozen=True)
 class AuthorizerDeps:
     credentials: Credentials
+    scope: str = "conectividad"  # conectividad: banks; radian: RADIAN tenants
 
 
 @cache
@@ -43,7 +44,9 @@ def default_deps() -> AuthorizerDeps:
     from recaudo.settings import CredentialsSettings, load
 
     settings = load(CredentialsSettings)
-    return AuthorizerDeps(credentials=CredentialsRepository(settings.credentials_table, client("dynamodb")))
+    return AuthorizerDeps(
+        credentials=CredentialsRepository(settings.credentials_table, client("dynamodb")), scope=settings.token_scope
+    )
 
 
 def stage_arn(method_arn: str) -> str:
@@ -60,20 +63,25 @@ def authorize(token_header: str | None, method_arn: str, deps: AuthorizerDeps | 
         metrics.add_metric(name="TokenRechazado", unit=MetricUnit.Count, value=1)
         raise Unauthorized()
     key_id, secret = parsed
-    codigo_banco = deps.credentials.verify_token(key_id, secret)
-    if codigo_banco is None:
+    owner = deps.credentials.verify_token(key_id, secret, deps.scope)
+    if owner is None:
         logger.info("token rejected", extra={"keyId": key_id})
         metrics.add_metric(name="TokenRechazado", unit=MetricUnit.Count, value=1)
         raise Unauthorized()
     metrics.add_metric(name="TokenAceptado", unit=MetricUnit.Count, value=1)
-    logger.append_keys(codigoBanco=codigo_banco)
+    if deps.scope == "radian":
+        logger.append_keys(tenant=owner)
+        principal, context = f"tenant:{owner}", {"tenant": owner, "keyId": key_id}
+    else:
+        logger.append_keys(codigoBanco=owner)
+        principal, context = f"banco:{owner}", {"codigoBanco": owner, "keyId": key_id}
     return {
-        "principalId": f"banco:{codigo_banco}",
+        "principalId": principal,
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": stage_arn(method_arn)}],
         },
-        "context": {"codigoBanco": codigo_banco, "keyId": key_id},
+        "context": context,
     }
 
 

@@ -38,6 +38,7 @@ class TokenRestApi(Construct):
         credentials: ddb.ITable,
         gateway_replies: Mapping[apigw.ResponseType, GatewayReply],
         token_auth: bool = True,
+        token_scope: str = "conectividad",
         body_auth_reason: str | None = None,
         binary_media_types: Sequence[str] = (),
     ) -> None:
@@ -91,9 +92,10 @@ class TokenRestApi(Construct):
                 context="authorizer",
                 module="token",
                 layer=layer,
-                environment={"CREDENTIALS_TABLE": credentials.table_name},
+                # which tokens this API accepts: a bank's token never opens RADIAN, nor a tenant's Conectividad
+                environment={"CREDENTIALS_TABLE": credentials.table_name, "TOKEN_SCOPE": token_scope},
                 statements=[iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[credentials.table_arn])],
-                description="TOKEN authorizer: Authorization: Token <keyId>.<secret>, per bank",
+                description=f"TOKEN authorizer ({token_scope}): Authorization: Token <keyId>.<secret>",
             )
             self.authorizer = apigw.TokenAuthorizer(
                 self,

@@ -8,7 +8,7 @@ from aws_cdk import aws_events as events
 from constructs import Construct
 
 from infra import constants as c
-from recaudo.data.tables import CREDENTIALS, IDEMPOTENCY, LEDGER, TableSpec
+from recaudo.data.tables import CREDENTIALS, IDEMPOTENCY, LEDGER, RADIAN, TableSpec
 
 
 def _table(scope: Construct, spec: TableSpec) -> ddb.Table:
@@ -34,11 +34,12 @@ def _table(scope: Construct, spec: TableSpec) -> ddb.Table:
 
 
 class DataConstruct(Construct):
-    """The tables and the event bus every context shares."""
+    """The tables (the shared ones, and RADIAN's own) and the event bus."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.ledger = _table(self, LEDGER)
         self.credentials = _table(self, CREDENTIALS)
         self.idempotency = _table(self, IDEMPOTENCY)
+        self.radian = _table(self, RADIAN)
         self.bus = events.EventBus(self, "Bus", event_bus_name=c.EVENT_BUS_NAME)

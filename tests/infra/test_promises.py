@@ -136,9 +136,12 @@ def test_given_reserved_concurrency_then_exactly_where_promised(resources):
     assert reserved == RESERVED_CONCURRENCY
 
 
-def test_given_the_token_authorizer_then_its_cache_lasts_what_decisions_says(resources):
-    (authorizer,) = of_type(resources, "AWS::ApiGateway::Authorizer").values()
-    assert authorizer["Properties"]["AuthorizerResultTtlInSeconds"] == c.AUTHORIZER_CACHE_SECONDS == 300
+def test_given_the_token_authorizers_then_their_cache_lasts_what_decisions_says(resources):
+    # Given the banks' and the RADIAN tenants' authorizers / Then both cache a decision 300 s
+    authorizers = of_type(resources, "AWS::ApiGateway::Authorizer").values()
+    assert len(authorizers) == 2
+    for authorizer in authorizers:
+        assert authorizer["Properties"]["AuthorizerResultTtlInSeconds"] == c.AUTHORIZER_CACHE_SECONDS == 300
 
 
 def test_given_the_cobranzas_bucket_then_versioned_tls_only_and_expiring(resources):
@@ -159,3 +162,57 @@ def test_given_the_s3_import_then_only_csv_keys_under_the_inbox_trigger_it(resou
     (config,) = notifications["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"]
     rules = {r["Name"]: r["Value"] for r in config["Filter"]["Key"]["FilterRules"]}
     assert rules == {"prefix": c.COBRANZAS_INBOX_PREFIX, "suffix": ".csv"}
+
+
+# ---- RADIAN (docs/decisions.md, "RADIAN") ----
+
+
+def test_given_the_polling_run_then_a_bounded_map_whose_batches_end_before_the_run(resources):
+    from infra.flows.sondeo import POLLER_TIMEOUT_SECONDS, TIMEOUT_SECONDS
+
+    # Given the polling state machine as synthesized
+    (machine,) = [
+        m for k, m in of_type(resources, "AWS::StepFunctions::StateMachine").items() if k.startswith("RadianPollingRun")
+    ]
+    assert machine["Properties"]["StateMachineType"] == "STANDARD"
+    run = definition(resources, "RadianPollingRun")
+    lotes = run["States"]["Lotes"]
+    # Then a Map with bounded concurrency over the batches, with its timeout in the definition
+    assert lotes["Type"] == "Map" and lotes["ItemsPath"] == "$.lotes"
+    assert lotes["MaxConcurrency"] == c.RADIAN_MAP_CONCURRENCY > 0
+    assert run["TimeoutSeconds"] == TIMEOUT_SECONDS
+    # and a refused token is never retried (it must end the run): only AWS faults are
+    (task,) = lotes["ItemProcessor"]["States"].values()
+    (retry,) = task["Retry"]
+    assert "AfacturarNoAutenticado" not in retry["ErrorEquals"] and "States.ALL" not in retry["ErrorEquals"]
+    # and each batch's function ends within its task's timeout, well inside the run's
+    poller = functions(resources)["radian.sondear.handler"]
+    assert poller["Timeout"] <= task["TimeoutSeconds"] == POLLER_TIMEOUT_SECONDS < TIMEOUT_SECONDS
+
+
+def test_given_the_schedule_then_it_starts_the_planner_at_the_configured_rate(resources):
+    (rule,) = [r for r in of_type(resources, "AWS::Events::Rule").values() if r["Properties"].get("ScheduleExpression")]
+    assert rule["Properties"]["Name"] == c.RADIAN_SCHEDULE_NAME
+    assert rule["Properties"]["ScheduleExpression"] == c.RADIAN_SCHEDULE
+    (target,) = rule["Properties"]["Targets"]
+    assert "Radianplanificar" in json.dumps(target["Arn"])
+
+
+def test_given_the_poller_then_afacturar_is_waited_for_over_60_s_and_its_token_is_not_in_the_environment(resources):
+    env = functions(resources)["radian.sondear.handler"]["Environment"]["Variables"]
+    # Then the read timeout exceeds afacturar's own 60 s, and the token is a secret's id, never its value
+    assert float(env["AFACTURAR_READ_TIMEOUT_SECONDS"]) > 60
+    assert "Ref" in json.dumps(env["AFACTURAR_SECRET_ID"]) and not any("TOKEN" in k for k in env)
+    assert env["AFACTURAR_URL"] == c.AFACTURAR_URLS[c.AFACTURAR_DEFAULT_ENTORNO]
+    (secret,) = of_type(resources, "AWS::SecretsManager::Secret").values()
+    assert "SecretString" not in secret["Properties"]  # generated: a template never carries the token
+    assert secret["Properties"]["Name"] == c.AFACTURAR_SECRET_NAME
+
+
+def test_given_a_refused_token_then_an_alarm_watches_the_metric_the_poller_counts(resources):
+    alarms = [a["Properties"] for a in of_type(resources, "AWS::CloudWatch::Alarm").values()]
+    (token,) = [a for a in alarms if a.get("MetricName") == "AfacturarNoAutenticado"]
+    assert token["Namespace"] == c.SERVICE_NAMESPACE and token["Threshold"] == 1
+    assert {"Name": "service", "Value": "recaudo-radian"} in token["Dimensions"]
+    assert 'count("AfacturarNoAutenticado")' in (c.FUNCTIONS_DIR / "radian" / "sondeo.py").read_text()
+    assert any(a.get("MetricName") == "ExecutionsFailed" for a in alarms)

@@ -129,6 +129,34 @@ REQUIRED |= {
     "recargas.flujo.verificar_handler": OPERATIONS,
 }
 
+# RADIAN: its own table; the poller alone reads afacturar's token and publishes.
+RADIAN_TABLE, SECRET, POLLING = "Data/Radian", "Radian/AfacturarToken", "Radian/PollingRun"
+REQUIRED |= {
+    "radian.registrar.handler": [("dynamodb:PutItem", RADIAN_TABLE)],
+    "radian.listar.handler": [("dynamodb:Query", f"{RADIAN_TABLE}@index/GSI2")],
+    "radian.consultar.handler": [get(RADIAN_TABLE), ("dynamodb:Query", RADIAN_TABLE)],
+    "radian.eliminar.handler": [
+        ("dynamodb:DeleteItem", RADIAN_TABLE),
+        ("dynamodb:Query", RADIAN_TABLE),  # the invoice's events
+        ("dynamodb:BatchWriteItem", RADIAN_TABLE),  # deleted 25 at a time
+    ],
+    "radian.sondear_ahora.handler": [get(RADIAN_TABLE), ("states:StartExecution", POLLING)],
+    "radian.planificar.handler": [
+        ("dynamodb:Query", f"{RADIAN_TABLE}@index/GSI1"),
+        ("states:ListExecutions", POLLING),  # a scheduled run still going: start nothing
+        ("states:StartExecution", POLLING),
+    ],
+    "radian.sondear.handler": [
+        ("dynamodb:Query", f"{RADIAN_TABLE}@index/GSI1"),
+        get(RADIAN_TABLE),
+        ("dynamodb:Query", RADIAN_TABLE),
+        ("dynamodb:PutItem", RADIAN_TABLE),  # events and invoice, one transaction (checked per item)
+        ("dynamodb:UpdateItem", RADIAN_TABLE),  # the published change forgotten
+        ("events:PutEvents", BUS),
+        ("secretsmanager:GetSecretValue", SECRET),
+    ],
+}
+
 # Calls no role may make, whatever its function: a scan on a request path, writes from a reader.
 FORBIDDEN: dict[str, list[tuple[str, str]]] = {
     **{
@@ -150,6 +178,23 @@ FORBIDDEN: dict[str, list[tuple[str, str]]] = {
         ("kms:Decrypt", f"{KEYS}~other"),
     ],
     "recargas.flujo.consultar_handler": [("dynamodb:UpdateItem", OPERATION), ("events:PutEvents", BUS)],
+    # the tracking API never reads afacturar's token, never touches another context's data
+    "radian.registrar.handler": [
+        ("secretsmanager:GetSecretValue", SECRET),
+        ("dynamodb:DeleteItem", RADIAN_TABLE),
+        ("dynamodb:Scan", RADIAN_TABLE),
+        get(LEDGER),
+    ],
+    "radian.listar.handler": [("dynamodb:Scan", RADIAN_TABLE), ("dynamodb:Query", f"{RADIAN_TABLE}@index/GSI1")],
+    "radian.consultar.handler": [("secretsmanager:GetSecretValue", SECRET), ("dynamodb:PutItem", RADIAN_TABLE)],
+    "radian.sondear_ahora.handler": [("secretsmanager:GetSecretValue", SECRET), ("dynamodb:PutItem", RADIAN_TABLE)],
+    "radian.planificar.handler": [("dynamodb:PutItem", RADIAN_TABLE), ("secretsmanager:GetSecretValue", SECRET)],
+    "radian.sondear.handler": [
+        ("dynamodb:DeleteItem", RADIAN_TABLE),
+        ("dynamodb:Scan", RADIAN_TABLE),
+        ("dynamodb:PutItem", LEDGER),
+        ("states:StartExecution", POLLING),
+    ],
 }
 
 

@@ -45,6 +45,8 @@ def test_given_the_app_then_one_function_per_endpoint_and_flow_task_plus_the_aut
         + ["cobranzas.importar_s3.handler"]
         + [f"recargas.{m}.handler" for m, _ in c.RECARGAS_ROUTES.values()]
         + [f"recargas.flujo.{task}" for task in c.RECARGAS_FLOW_TASKS.values()]
+        + [f"radian.{m}.handler" for m in c.RADIAN_ROUTES]
+        + ["radian.planificar.handler", "radian.sondear.handler", "authorizer.token.handler"]  # + RADIAN's own
     )
     assert handlers == expected
     assert len(of_type(resources, "AWS::Lambda::Function")) == len(expected) + 1  # + CDK's notifications handler
@@ -130,10 +132,23 @@ def test_given_every_route_then_it_requires_the_token_authorizer(resources):
     methods = of_type(resources, "AWS::ApiGateway::Method")
     conectividad = {k: m for k, m in methods.items() if _api(m).startswith("ConectividadApi")}
     assert len(conectividad) == len(c.CONECTIVIDAD_QUERIES) + len(c.CONECTIVIDAD_PAYMENTS)
-    (authorizer_id,) = of_type(resources, "AWS::ApiGateway::Authorizer")
+    authorizers = {k for k in of_type(resources, "AWS::ApiGateway::Authorizer")}
+    (banks,) = [k for k in authorizers if k.startswith("ConectividadApi")]
+    (tenants,) = [k for k in authorizers if k.startswith("RadianApi")]
     for name, method in conectividad.items():
         assert method["Properties"]["AuthorizationType"] == "CUSTOM", name
-        assert method["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}, name
+        assert method["Properties"]["AuthorizerId"] == {"Ref": banks}, name
+    # RADIAN's routes: every one behind the tenants' authorizer, which accepts only RADIAN tokens
+    radian = {k: m for k, m in methods.items() if _api(m).startswith("RadianApi")}
+    assert len(radian) == len(c.RADIAN_ROUTES)
+    for name, method in radian.items():
+        assert method["Properties"]["AuthorizerId"] == {"Ref": tenants}, name
+    scopes = {
+        f["Properties"]["Environment"]["Variables"]["TOKEN_SCOPE"]
+        for k, f in ours(resources).items()
+        if f["Properties"]["Handler"] == "authorizer.token.handler"
+    }
+    assert scopes == {"conectividad", "radian"}
 
 
 def test_given_the_cobranzas_routes_then_their_own_api_and_the_hash_checked_by_each_function(resources):
@@ -161,7 +176,7 @@ def test_given_the_authorizer_then_it_reads_the_authorization_header_with_a_rege
 def test_given_the_stage_then_throttled_and_access_logs_carry_no_headers_or_query(resources):
     stages = of_type(resources, "AWS::ApiGateway::Stage").values()
     assert sorted(s["Properties"]["StageName"] for s in stages) == sorted(
-        [c.CONECTIVIDAD_STAGE, c.COBRANZAS_STAGE, c.RECARGAS_STAGE]
+        [c.CONECTIVIDAD_STAGE, c.COBRANZAS_STAGE, c.RECARGAS_STAGE, c.RADIAN_STAGE]
     )
     for stage in stages:
         props = stage["Properties"]
@@ -176,7 +191,7 @@ def test_given_the_stage_then_throttled_and_access_logs_carry_no_headers_or_quer
 
 def test_given_the_tables_then_point_in_time_recovery_and_encryption(resources):
     tables = of_type(resources, "AWS::DynamoDB::Table")
-    assert len(tables) == 3
+    assert len(tables) == 4
     for table in tables.values():
         props = table["Properties"]
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True

@@ -18,7 +18,7 @@ class FakeCredentials:
         self.token = auth.new_token()
         self.hash = auth.hash_secret(self.token.secret)
 
-    def verify_token(self, key_id: str, secret: str) -> str | None:
+    def verify_token(self, key_id: str, secret: str, scope: str = "conectividad") -> str | None:
         if key_id == self.token.key_id and auth.secret_matches(secret, self.hash):
             return "00152"
         return None

@@ -69,3 +69,21 @@ def test_given_the_recargas_handlers_then_their_spec_equals_the_committed_file_w
     assert {"200", "202", "400", "401", "409", "422", "503"} <= pay["responses"].keys()
     assert "PagoRecargaRequest" in json.dumps(pay["requestBody"])
     assert set(spec["components"]["securitySchemes"]) == {"api-key", "api-nonce", "api-signature"}
+
+
+def test_given_the_radian_handlers_then_their_spec_equals_the_committed_file_with_every_route_and_its_errors():
+    from infra import constants as c
+
+    generator = _generator()
+    committed = (ROOT / "docs" / "openapi-radian.json").read_text(encoding="utf-8")
+    assert generator.render_radian() == committed, "docs/openapi-radian.json drifted: run `make openapi`"
+    spec = json.loads(committed)
+    assert spec["servers"] == [{"url": "/radian"}]
+    expected: dict[str, list[str]] = {}
+    for path, method in c.RADIAN_ROUTES.values():
+        expected.setdefault(f"/{path}", []).append(method.lower())
+    assert {path: sorted(ops) for path, ops in spec["paths"].items()} == {p: sorted(m) for p, m in expected.items()}
+    register = spec["paths"]["/v1/facturas"]["post"]
+    assert {"201", "400", "401", "413", "500"} <= register["responses"].keys()
+    assert "RegistroRequest" in json.dumps(register["requestBody"])
+    assert "ErrorReply" in json.dumps(spec["paths"]["/v1/facturas/{cufe}"]["get"]["responses"]["404"])

@@ -46,9 +46,9 @@ def check_money(amount: Decimal) -> Decimal:
 Money = Annotated[Decimal, AfterValidator(check_money)]
 
 
-def dumps(obj: Any) -> str:
+def dumps(obj: Any, ensure_ascii: bool = True) -> str:
     """JSON with Decimals written as exact JSON numbers (no float round trip)."""
-    return simplejson.dumps(obj, use_decimal=True, separators=(",", ":"))
+    return simplejson.dumps(obj, use_decimal=True, separators=(",", ":"), ensure_ascii=ensure_ascii)
 
 
 def loads(text: str | bytes) -> Any:

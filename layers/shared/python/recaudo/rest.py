@@ -35,13 +35,18 @@ def ok_responses(model: type[BaseModel] | Any, description: str) -> dict[int, An
     return {200: {"description": description, "content": {"application/json": {"model": model}}}} | ERROR_RESPONSES
 
 
-def json_response(payload: Any, status_code: int = 200) -> Response:
+def json_response(payload: Any, status_code: int = 200, ensure_ascii: bool = True) -> Response:
     """A JSON reply from a typed model (or a list of them), with Decimals written exactly."""
     if isinstance(payload, BaseModel):
         payload = payload.model_dump(mode="python", exclude_none=True)
     elif isinstance(payload, list):
         payload = [p.model_dump(mode="python", exclude_none=True) if isinstance(p, BaseModel) else p for p in payload]
-    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=dumps(payload))
+    body = dumps(payload, ensure_ascii=ensure_ascii)
+    return Response(
+        status_code=status_code,
+        content_type="application/json; charset=utf-8" if not ensure_ascii else content_types.APPLICATION_JSON,
+        body=body,
+    )
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -58,7 +63,7 @@ def _json_body(text: str | None) -> Any:
         raise json.JSONDecodeError("cuerpo vacío: se espera JSON", "", 0)
     try:
         return loads(text)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: a hostile, deeply nested body
         raise json.JSONDecodeError(f"JSON inválido: {exc}", str(text)[:0], 0) from exc
 
 
@@ -224,5 +229,74 @@ def recargas_resolver() -> APIGatewayRestResolver:
         return error(
             500, "ERROR_INTERNO", "error interno; si envió una recarga, consulte su estado antes de reintentar"
         )
+
+    return app
+
+
+# ---- RADIAN tracking: JSON, every refusal {"codigo", "mensaje"[, "errores"]} ----
+
+RADIAN_ERRORS: dict[int, str] = {
+    400: "SOLICITUD_INVALIDA: cuerpo, CUFE, estado o página inválidos (errores: uno por campo)",
+    401: "NO_AUTENTICADO: falta Authorization: Token <keyId>.<secreto> o no es válido",
+    404: "FACTURA_NO_ENCONTRADA: este cliente no sigue esa factura (o RUTA_DESCONOCIDA)",
+    413: "SOLICITUD_INVALIDA: cuerpo demasiado grande",
+    500: "ERROR_INTERNO: nada se perdió; reintente",
+}
+
+
+def radian_responses(model: Any, description: str, status: int = 200) -> dict[int, Any]:
+    from recaudo.models.radian import ErrorReply
+
+    out: dict[int, Any] = {status: {"description": description, "content": {"application/json": {"model": model}}}}
+    for code, text in RADIAN_ERRORS.items():
+        out[code] = {"description": text, "content": {"application/json": {"model": ErrorReply}}}
+    return out
+
+
+def radian_json(payload: Any, status_code: int = 200) -> Response:
+    """A RADIAN reply: UTF-8 JSON (badge names carry accents), Decimals exact."""
+    return json_response(payload, status_code, ensure_ascii=False)
+
+
+def radian_resolver() -> APIGatewayRestResolver:
+    """The RADIAN tracking dialect: JSON, and every refusal is ``{"codigo", "mensaje"}`` (with
+    ``errores``, one per invalid field, when the body is refused); never a 500 with a trace."""
+    from recaudo.models.radian import RadianError
+
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_json_body)
+
+    def error(status: int, codigo: str, mensaje: str, errores: list[dict[str, Any]] | None = None) -> Response:
+        body: dict[str, Any] = {"codigo": codigo, "mensaje": mensaje}
+        if errores:
+            body["errores"] = errores
+        return json_response(body, status, ensure_ascii=False)
+
+    @app.exception_handler(RadianError)
+    def _business(exc: RadianError) -> Response:
+        logger.info("radian refusal", extra={"codigo": exc.codigo, "status": exc.status})
+        return error(exc.status, exc.codigo, exc.mensaje, exc.errores)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        errores = []
+        for e in exc.errors():
+            loc = [str(p) for p in e.get("loc", ()) if p not in ("query", "body", "path", "header")]
+            mensaje = str(e.get("msg", "inválido")).removeprefix("Value error, ")
+            errores.append({"campo": ".".join(loc) or "solicitud", "mensaje": mensaje})
+        resumen = "; ".join(f"{x['campo']}: {x['mensaje']}" for x in errores[:5])
+        return error(400, "SOLICITUD_INVALIDA", resumen[:1000], errores[:100])
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(exc: RequestUnsupportedContentType) -> Response:
+        return error(400, "SOLICITUD_INVALIDA", "Content-Type no soportado: se espera application/json")
+
+    @app.exception_handler(NotFoundError)
+    def _no_route(exc: NotFoundError) -> Response:
+        return error(404, "RUTA_DESCONOCIDA", "ruta desconocida")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unexpected error")
+        return error(500, "ERROR_INTERNO", "error interno; nada se perdió, reintente")
 
     return app

@@ -44,6 +44,8 @@ class PaymentSettings(FlowSettings):
 
 class CredentialsSettings(_Env):
     credentials_table: str = Field(alias="CREDENTIALS_TABLE", min_length=3, max_length=255)
+    # the API whose tokens the authorizer accepts: banks (conectividad) or RADIAN tenants
+    token_scope: str = Field(alias="TOKEN_SCOPE", default="conectividad", pattern=r"^(conectividad|radian)$")
 
 
 @cache
@@ -82,3 +84,31 @@ class RecargasSettings(_Env):
     wait_seconds: float = Field(alias="RECARGAS_WAIT_SECONDS", default=12.0, ge=0, le=25)
     # Stripe keeps Idempotency-Keys 24 h; so do we, at least.
     idempotency_seconds: int = Field(alias="IDEMPOTENCY_SECONDS", default=24 * 3600, ge=24 * 3600)
+
+
+class RadianSettings(_Env):
+    """RADIAN: the tracked invoices, afacturar (per environment), the polling run and its policy."""
+
+    table: str = Field(alias="RADIAN_TABLE", min_length=3, max_length=255)
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    state_machine_arn: str = Field(alias="RADIAN_STATE_MACHINE_ARN", default="", pattern=r"^(arn:aws:states:.*)?$")
+    # afacturar: pruebas, habilitación or producción, chosen per deployment (CDK context "afacturarUrl")
+    afacturar_url: str = Field(alias="AFACTURAR_URL", pattern=r"^https?://")
+    afacturar_entorno: str | None = Field(alias="AFACTURAR_ENTORNO", default=None, max_length=64)
+    # the Bearer token lives in Secrets Manager, never in the environment
+    afacturar_secret_id: str = Field(alias="AFACTURAR_SECRET_ID", default="", max_length=2048)
+    # afacturar's own limit is 60 s ("la operación duró más de 60 s"): wait longer than that
+    afacturar_read_timeout: float = Field(alias="AFACTURAR_READ_TIMEOUT_SECONDS", default=75.0, gt=60, le=600)
+    shards: int = Field(alias="RADIAN_SHARDS", default=16, ge=1, le=999)
+    batch_size: int = Field(alias="RADIAN_BATCH_SIZE", default=100, ge=1, le=1000)
+    max_batches: int = Field(alias="RADIAN_MAX_BATCHES", default=400, ge=1, le=600)
+    # per poller: concurrent calls, and calls per second (afacturar's limit is unknown: configurable)
+    concurrency: int = Field(alias="RADIAN_CONCURRENCY", default=16, ge=1, le=256)
+    rate_per_second: float = Field(alias="RADIAN_RATE_PER_SECOND", default=10.0, gt=0, le=1000)
+    # the adaptive policy (docs/decisions.md, "RADIAN: polling")
+    active_minutes: int = Field(alias="RADIAN_ACTIVE_MINUTES", default=60, ge=1)
+    normal_minutes: int = Field(alias="RADIAN_NORMAL_MINUTES", default=360, ge=1)
+    slow_minutes: int = Field(alias="RADIAN_SLOW_MINUTES", default=1440, ge=1)
+    max_age_days: int = Field(alias="RADIAN_MAX_AGE_DAYS", default=180, ge=1)
+    retry_base_minutes: int = Field(alias="RADIAN_RETRY_BASE_MINUTES", default=5, ge=1)
+    retry_max_minutes: int = Field(alias="RADIAN_RETRY_MAX_MINUTES", default=360, ge=1)

@@ -47,6 +47,15 @@ def _descripcion(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+_EXTRA = (
+    "identificacion_evento",
+    "emisor_nombre",
+    "emisor_identificacion",
+    "receptor_nombre",
+    "receptor_identificacion",
+)
+
+
 def _evento(item: dict[str, Any]) -> Evento:
     return Evento(
         cude=str(item["cude"]).strip().lower(),
@@ -54,6 +63,7 @@ def _evento(item: dict[str, Any]) -> Evento:
         numero=int(str(item["numero"]).strip()),
         fecha=datetime.strptime(str(item["fecha"]).strip(), "%Y-%m-%d %H:%M:%S"),
         descripcion=str(item.get("descripcion") or ""),
+        **{campo: str(item.get(campo) or "") for campo in _EXTRA},
     )
 
 

@@ -22,8 +22,9 @@ class CredentialsRepository:
         self._table = table_name
         self._client = client
 
-    def verify_token(self, key_id: str, secret: str) -> str | None:
-        """The bank code the token belongs to, or None. The secret is compared in constant time."""
+    def verify_token(self, key_id: str, secret: str, scope: str = "conectividad") -> str | None:
+        """Whom the token belongs to (a bank code; for ``scope="radian"``, a tenant), or None. The secret
+        is compared in constant time; a token of another API's scope is refused."""
         response = self._client.get_item(
             TableName=self._table, Key=key(f"TOKEN#{key_id}", "TOKEN"), ConsistentRead=True
         )
@@ -33,9 +34,10 @@ class CredentialsRepository:
             secret_matches(secret, "0" * 64)
             return None
         record = from_item(item)
-        if record.get("activo") is not True or not secret_matches(secret, record["secretHash"]):
+        matches = secret_matches(secret, record["secretHash"])
+        if record.get("activo") is not True or not matches or record.get("ambito", "conectividad") != scope:
             return None
-        return str(record["codigoBanco"])
+        return str(record["tenant"] if scope == "radian" else record["codigoBanco"])
 
     def verify_llave(self, codigo_banco: str, llave: str) -> bool:
         """Whether ``llave`` is the bank's llaveAcceso (compared in constant time)."""
@@ -89,6 +91,64 @@ class CredentialsRepository:
             ]
         )
         return token.token
+
+    def create_tenant(self, tenant: str, nombre: str, now: datetime) -> str:
+        """A RADIAN tenant with one API token (returned once; only its hash is stored)."""
+        token = new_token()
+        self._client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": to_item(
+                            {
+                                "PK": f"TENANT#{tenant}",
+                                "SK": "TENANT",
+                                "tenant": tenant,
+                                "nombre": nombre,
+                                "creado": now.isoformat(),
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                {"Put": self._tenant_token_put(token, tenant, now)},
+            ]
+        )
+        return token.token
+
+    def add_tenant_token(self, tenant: str, now: datetime) -> str:
+        token = new_token()
+        self._client.transact_write_items(
+            TransactItems=[
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": key(f"TENANT#{tenant}", "TENANT"),
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                },
+                {"Put": self._tenant_token_put(token, tenant, now)},
+            ]
+        )
+        return token.token
+
+    def _tenant_token_put(self, token: IssuedToken, tenant: str, now: datetime) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "Item": to_item(
+                {
+                    "PK": f"TOKEN#{token.key_id}",
+                    "SK": "TOKEN",
+                    "ambito": "radian",
+                    "tenant": tenant,
+                    "secretHash": hash_secret(token.secret),
+                    "activo": True,
+                    "creado": now.isoformat(),
+                }
+            ),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
 
     def revoke_token(self, key_id: str) -> None:
         self._client.update_item(

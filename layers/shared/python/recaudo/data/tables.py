@@ -52,3 +52,9 @@ LEDGER = TableSpec(logical_id="Ledger", gsis=(GsiSpec(name="GSI1", pk="GSI1PK", 
 CREDENTIALS = TableSpec(logical_id="Credentials")
 # Powertools idempotency records (its default key and expiry attributes).
 IDEMPOTENCY = TableSpec(logical_id="Idempotency", pk="id", sk=None, ttl_attribute="expiration")
+# RADIAN: tracked invoices and their events (keys in docs/data-model.md). GSI1: the polling schedule
+# (sparse: only invoices still polled, sharded); GSI2: a tenant's invoices by CUFE (listing).
+RADIAN = TableSpec(
+    logical_id="Radian",
+    gsis=(GsiSpec(name="GSI1", pk="GSI1PK", sk="GSI1SK"), GsiSpec(name="GSI2", pk="GSI2PK", sk="GSI2SK")),
+)
