@@ -15,7 +15,7 @@ from typing import Any
 from ops.demo import load_demo
 from recaudo.data.credentials import CredentialsRepository
 from recaudo.data.ledger import LedgerRepository
-from recaudo.data.tables import CREDENTIALS, LEDGER
+from recaudo.data.tables import CREDENTIALS, LEDGER, RADIAN
 from recaudo.models.ledger import MUNICIPALIDAD, Convenio, TipoConvenio
 
 
@@ -32,11 +32,12 @@ def _print(payload: dict[str, Any]) -> None:
 def cmd_create_tables(args: argparse.Namespace) -> None:
     client = _client(args)
     existing = set(client.list_tables().get("TableNames", []))
-    for spec, name in ((LEDGER, args.ledger_table), (CREDENTIALS, args.credentials_table)):
+    tables = ((LEDGER, args.ledger_table), (CREDENTIALS, args.credentials_table), (RADIAN, args.radian_table))
+    for spec, name in tables:
         if name not in existing:
             client.create_table(**spec.create_table_kwargs(name))
             client.get_waiter("table_exists").wait(TableName=name)
-    _print({"tables": [args.ledger_table, args.credentials_table]})
+    _print({"tables": [name for _, name in tables]})
 
 
 def cmd_create_bank(args: argparse.Namespace) -> None:
@@ -132,6 +133,35 @@ def cmd_revoke_channel(args: argparse.Namespace) -> None:
     _print({"apiKey": args.api_key, "estado": "REVOCADO"})
 
 
+def cmd_create_tenant(args: argparse.Namespace) -> None:
+    """A RADIAN tenant: its token is printed once (only its hash is stored)."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", args.tenant):
+        raise SystemExit("error: --tenant takes 1 to 64 letters, digits, '-' or '_'")
+    repo = CredentialsRepository(args.credentials_table, _client(args))
+    token = repo.create_tenant(args.tenant, args.nombre, datetime.now(UTC))
+    _print({"tenant": args.tenant, "token": token, "aviso": "Guarde el token ahora: solo se almacena su hash."})
+
+
+def cmd_add_tenant_token(args: argparse.Namespace) -> None:
+    repo = CredentialsRepository(args.credentials_table, _client(args))
+    _print({"tenant": args.tenant, "token": repo.add_tenant_token(args.tenant, datetime.now(UTC))})
+
+
+def cmd_radian_token(args: argparse.Namespace) -> None:
+    """Put afacturar's Bearer token in its secret, read from standard input (never an argument: it
+    would stay in the shell's history and the process list). The next polling run uses it."""
+    import boto3
+
+    token = sys.stdin.readline().strip()
+    if not token:
+        raise SystemExit("error: write the token on standard input")
+    client = boto3.session.Session(region_name=args.region).client("secretsmanager", endpoint_url=args.endpoint_url)
+    version = client.put_secret_value(SecretId=args.secret_id, SecretString=token)["VersionId"]
+    _print({"secreto": args.secret_id, "version": version})
+
+
 def cmd_load_demo(args: argparse.Namespace) -> None:
     today = date.fromisoformat(args.today) if args.today else date.today()
     data, skipped = load_demo(LedgerRepository(args.ledger_table, _client(args)), today)
@@ -151,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     p.add_argument("--ledger-table", default=os.environ.get("LEDGER_TABLE", "recaudo-ledger"))
     p.add_argument("--credentials-table", default=os.environ.get("CREDENTIALS_TABLE", "recaudo-credentials"))
+    p.add_argument("--radian-table", default=os.environ.get("RADIAN_TABLE", "recaudo-radian"))
     sub = p.add_subparsers(dest="command", required=True)
 
     sub.add_parser("create-tables", help="create the tables (emulators, DynamoDB Local)").set_defaults(
@@ -201,6 +232,18 @@ def parser() -> argparse.ArgumentParser:
         else:
             channel.add_argument("--api-key", required=True)
         channel.set_defaults(func=func)
+    tenant = sub.add_parser("create-tenant", help="create a RADIAN tenant; prints its API token once")
+    tenant.add_argument("--tenant", required=True, help="the tenant id (letters, digits, - and _)")
+    tenant.add_argument("--nombre", required=True)
+    tenant.set_defaults(func=cmd_create_tenant)
+    tenant_token = sub.add_parser("add-tenant-token", help="issue another API token for a RADIAN tenant")
+    tenant_token.add_argument("--tenant", required=True)
+    tenant_token.set_defaults(func=cmd_add_tenant_token)
+    radian_token = sub.add_parser(
+        "radian-token", help="put afacturar's Bearer token (read from standard input) in its secret"
+    )
+    radian_token.add_argument("--secret-id", default="recaudo/radian/afacturar-token")
+    radian_token.set_defaults(func=cmd_radian_token)
     demo = sub.add_parser("load-demo", help="load the demo persons, debts and convenios")
     demo.add_argument("--today", help="yyyy-mm-dd the data set is built around (default: today)")
     demo.set_defaults(func=cmd_load_demo)

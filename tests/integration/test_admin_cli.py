@@ -107,3 +107,42 @@ def test_given_a_kms_key_when_a_channel_is_created_rotated_and_revoked_then_its_
     # When revoked / Then inactive
     assert run(capsys, "revoke-channel", "--key-id", key, "--api-key", created["apiKey"])["estado"] == "REVOCADO"
     assert not canales.get(created["apiKey"]).activo  # type: ignore[union-attr]
+
+
+def test_given_a_radian_tenant_created_by_the_cli_then_its_token_opens_radian_and_never_conectividad(aws, capsys):
+    from recaudo.aws import client
+
+    # Given a tenant created by the CLI, and a bank
+    run(capsys, "create-tables")
+    tenant = run(capsys, "create-tenant", "--tenant", "acme", "--nombre", "ACME SAS")
+    bank = run(capsys, "create-bank", "--codigo", "00152", "--nombre", "Banco Nacional")
+    creds = CredentialsRepository(os.environ["CREDENTIALS_TABLE"], client("dynamodb"))
+    key_id, secret = auth.parse_authorization(f"Token {tenant['token']}")
+    # Then the tenant's token is a RADIAN token only; the bank's a Conectividad token only
+    assert creds.verify_token(key_id, secret, "radian") == "acme"
+    assert creds.verify_token(key_id, secret) is None
+    assert creds.verify_token(*auth.parse_authorization(f"Token {bank['token']}"), "radian") is None
+    # and a second token for the tenant works beside the first
+    second = run(capsys, "add-tenant-token", "--tenant", "acme")
+    assert creds.verify_token(*auth.parse_authorization(f"Token {second['token']}"), "radian") == "acme"
+    # and an id that could break a key is refused before anything is written
+    with pytest.raises(SystemExit):
+        admin.main(["create-tenant", "--tenant", "a#b", "--nombre", "x"])
+
+
+def test_given_afacturars_token_on_stdin_when_put_then_the_secret_holds_it_and_no_argument_carried_it(
+    aws, capsys, monkeypatch
+):
+    import io
+
+    import boto3
+
+    # Given the secret (as the stack creates it)
+    sm = boto3.client("secretsmanager", region_name="us-east-1")
+    sm.create_secret(Name="recaudo/radian/afacturar-token", SecretString="generado")
+    # When the operator pipes the token in
+    monkeypatch.setattr("sys.stdin", io.StringIO("token-de-afacturar\n"))
+    out = run(capsys, "radian-token")
+    # Then the secret's current value is the token, and the CLI printed only the version
+    assert sm.get_secret_value(SecretId="recaudo/radian/afacturar-token")["SecretString"] == "token-de-afacturar"
+    assert "token-de-afacturar" not in json.dumps(out)
