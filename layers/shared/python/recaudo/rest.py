@@ -83,6 +83,10 @@ def conectividad_resolver() -> APIGatewayRestResolver:
     def _content_type(exc: RequestUnsupportedContentType) -> Response:
         return _business(ParametrosIncorrectos("Content-Type no soportado: se espera application/json"))
 
+    @app.exception_handler(UnicodeDecodeError)
+    def _encoding(exc: UnicodeDecodeError) -> Response:  # Powertools decodes the body before our parser
+        return _business(ParametrosIncorrectos("el cuerpo no es UTF-8: se espera JSON en UTF-8"))
+
     @app.exception_handler(NotFoundError)
     def _no_route(exc: NotFoundError) -> Response:
         return _business(ParametrosIncorrectos("ruta desconocida"))
@@ -289,6 +293,10 @@ def radian_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(RequestUnsupportedContentType)
     def _content_type(exc: RequestUnsupportedContentType) -> Response:
         return error(400, "SOLICITUD_INVALIDA", "Content-Type no soportado: se espera application/json")
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _encoding(exc: UnicodeDecodeError) -> Response:  # Powertools decodes the body before our parser
+        return error(400, "SOLICITUD_INVALIDA", "el cuerpo no es UTF-8: se espera JSON en UTF-8")
 
     @app.exception_handler(NotFoundError)
     def _no_route(exc: NotFoundError) -> Response:
