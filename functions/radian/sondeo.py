@@ -36,7 +36,7 @@ from recaudo.observability import logger
 
 PREFIJO_PROGRAMADO = "programado-"
 PREFIJO_AHORA = "ahora-"
-_INTENTOS = 4  # re-reads after losing a race with another poller
+_INTENTOS = 8  # re-reads after losing a race with another poller (poll now, a scheduled run, …)
 
 
 @dataclass
@@ -123,7 +123,13 @@ async def sondear(facturas: list[Factura], deps: SondeoDeps) -> Resumen:
             if detener.is_set():
                 return
             async with limite:
-                sondeo = await cliente.historial(factura.cufe)
+                try:
+                    sondeo = await cliente.historial(factura.cufe)
+                except Exception:  # noqa: BLE001 (logged just below) - the client's own fault: this one waits
+                    logger.exception("poll failed in the client", extra={"cufe": factura.cufe})
+                    resumen.sondeadas += 1
+                    resumen.fallidas += 1
+                    return
             if sondeo.resultado is ResultadoSondeo.NO_AUTENTICADO:
                 detener.set()
                 resumen.no_autenticado = True
@@ -159,7 +165,7 @@ def aplicar(factura: Factura, sondeo: Sondeo, deps: SondeoDeps) -> Resumen:
     and apply again (the other writer's events are already there, so nothing is counted twice)."""
     resumen = Resumen(sondeadas=1)
     actual: Factura | None = factura
-    for _ in range(_INTENTOS):
+    for intento in range(_INTENTOS):
         if actual is None:  # deleted meanwhile: nothing to do
             return resumen
         ahora = deps.clock()
@@ -169,7 +175,11 @@ def aplicar(factura: Factura, sondeo: Sondeo, deps: SondeoDeps) -> Resumen:
             nueva, nuevos = _tras_fallo(actual, sondeo, ahora, deps), []
         if deps.facturas.guardar(nueva, actual.version, nuevos):
             _contar(resumen, actual, nueva, nuevos, sondeo)
-            if nueva.cambio_pendiente is not None:
+            cambio = nueva.cambio_pendiente
+            # A change this write made is ours to publish. One carried over is a publication that failed
+            # before this poll: ours only if nobody wrote in between, for after losing a race it is the
+            # winner's, being published now (if that fails, it stays pending for the next poll).
+            if cambio is not None and (cambio.version == nueva.version or intento == 0):
                 _publicar(nueva, deps)
             return resumen
         actual = deps.facturas.get(factura.tenant, factura.cufe)

@@ -142,6 +142,10 @@ def cobranzas_resolver() -> APIGatewayRestResolver:
             CobranzasError("Content-Type no soportado: use multipart/form-data o application/x-www-form-urlencoded")
         )
 
+    @app.exception_handler(UnicodeDecodeError)
+    def _encoding(exc: UnicodeDecodeError) -> Response:  # a text body that is not UTF-8
+        return _refused(CobranzasError("el cuerpo no es UTF-8; envíe el archivo como multipart/form-data"))
+
     @app.exception_handler(NotFoundError)
     def _no_route(exc: NotFoundError) -> Response:
         return _refused(CobranzasError("ruta desconocida", 404))

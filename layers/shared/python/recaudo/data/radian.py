@@ -353,16 +353,18 @@ class FacturasRepository:
         return transact(self._client, items, throttled=Ocupado) is None
 
     def confirmar_publicacion(self, tenant: str, cufe: str, version: int) -> None:
-        """The change of ``version`` was published: forget it (unless a newer change replaced it)."""
+        """The change of ``version`` was published: forget it (unless a newer change replaced it). The
+        invoice's version moves on too, so a poller that read it with the change still pending cannot
+        write it back (and publish it again): its write is refused and it re-reads."""
         with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
             guarded(
                 self._client.update_item,
                 throttled=Ocupado,
                 TableName=self._table,
                 Key=to_item({"PK": pk(tenant, cufe), "SK": "FACTURA"}),
-                UpdateExpression="REMOVE cambioPendiente",
+                UpdateExpression="SET version = version + :uno REMOVE cambioPendiente",
                 ConditionExpression="cambioPendiente.version = :v",
-                ExpressionAttributeValues=to_item({":v": version}),
+                ExpressionAttributeValues=to_item({":v": version, ":uno": 1}),
             )
 
 

@@ -203,8 +203,12 @@ def proximo_tras_exito(
 def proximo_tras_fallo(fallos: int, ahora: datetime, p: PoliticaSondeo, azar: float = 1.0) -> datetime:
     """Exponential backoff after ``fallos`` consecutive failed polls (1 = the first), capped; ``azar``
     in [0.5, 1] spreads retries so a DIAN outage does not return as one wave."""
-    espera = min(p.reintento_base * (2 ** max(0, fallos - 1)), p.reintento_maximo)
-    return ahora + espera * azar
+    espera = p.reintento_base
+    for _ in range(max(0, fallos - 1)):  # doubled until the cap: 2**fallos would overflow timedelta
+        if espera >= p.reintento_maximo:
+            break
+        espera *= 2
+    return ahora + min(espera, p.reintento_maximo) * azar
 
 
 class RadianError(Exception):
