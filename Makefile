@@ -84,6 +84,7 @@ bench: deps
 	$(RUN) python benchmarks/local_stack.py
 	$(RUN) python benchmarks/cobranzas.py
 	$(RUN) python benchmarks/recargas.py
+	$(RUN) python benchmarks/radian.py
 
 clean:
 	rm -rf cdk.out build .pytest_cache .local

@@ -141,7 +141,9 @@ def _afacturar() -> Afacturar:
 
     s = _settings()
     token = client("secretsmanager").get_secret_value(SecretId=s.afacturar_secret_id)["SecretString"]
-    return AfacturarClient(s.afacturar_url, token.strip(), s.afacturar_entorno, s.afacturar_read_timeout)
+    return AfacturarClient(
+        s.afacturar_url, token.strip(), s.afacturar_entorno, s.afacturar_read_timeout, conexiones=s.concurrency
+    )
 
 
 @cache

@@ -109,47 +109,53 @@ def sondear_lote(lote: dict[str, Any], deps: SondeoDeps | None = None) -> dict[s
 
 async def sondear(facturas: list[Factura], deps: SondeoDeps) -> Resumen:
     """Poll each invoice once: at most ``concurrencia`` calls in flight and ``por_segundo`` started
-    per second. The first 401 stops starting new calls."""
+    per second. A reply is written (DynamoDB, EventBridge: blocking calls) by a pool of as many
+    threads, after its call has given its slot to the next one. The first 401 stops new calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from aiolimiter import AsyncLimiter
 
     resumen = Resumen()
     semaforo = asyncio.Semaphore(deps.concurrencia)
     limite = AsyncLimiter(deps.por_segundo, 1.0)
     detener = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # the default executor has min(32, cpus + 4) threads: 6 on a 2-vCPU Lambda, fewer than the calls
+    escritores = ThreadPoolExecutor(max_workers=deps.concurrencia, thread_name_prefix="radian-escritura")
     cliente = deps.afacturar()
 
     async def una(factura: Factura) -> None:
         async with semaforo:
             if detener.is_set():
                 return
-            async with limite:
-                try:
-                    sondeo = await cliente.historial(factura.cufe)
-                except Exception:  # noqa: BLE001 (logged just below) - the client's own fault: this one waits
-                    logger.exception("poll failed in the client", extra={"cufe": factura.cufe})
-                    resumen.sondeadas += 1
-                    resumen.fallidas += 1
-                    return
-            if sondeo.resultado is ResultadoSondeo.NO_AUTENTICADO:
-                detener.set()
-                resumen.no_autenticado = True
-                return
-            # DynamoDB and EventBridge calls are blocking: off the event loop, so polls keep flowing
+            await limite.acquire()
             try:
-                parcial = await asyncio.to_thread(aplicar, factura, sondeo, deps)
-            except Exception:  # noqa: BLE001 (logged with its trace just below)
-                # this invoice stays due (its write did not happen, or its event is still pending):
-                # the next run takes it again; the others of the batch go on
-                logger.exception("poll not applied", extra={"cufe": factura.cufe})
+                sondeo = await cliente.historial(factura.cufe)
+            except Exception:  # noqa: BLE001 (logged just below) - the client's own fault: this one waits
+                logger.exception("poll failed in the client", extra={"cufe": factura.cufe})
                 resumen.sondeadas += 1
                 resumen.fallidas += 1
                 return
-            resumen.sumar(parcial)
+        if sondeo.resultado is ResultadoSondeo.NO_AUTENTICADO:
+            detener.set()
+            resumen.no_autenticado = True
+            return
+        try:
+            parcial = await loop.run_in_executor(escritores, aplicar, factura, sondeo, deps)
+        except Exception:  # noqa: BLE001 (logged with its trace just below)
+            # this invoice stays due (its write did not happen, or its event is still pending):
+            # the next run takes it again; the others of the batch go on
+            logger.exception("poll not applied", extra={"cufe": factura.cufe})
+            resumen.sondeadas += 1
+            resumen.fallidas += 1
+            return
+        resumen.sumar(parcial)
 
     try:
         await asyncio.gather(*(una(f) for f in facturas))
     finally:
         await _cerrar(cliente)
+        escritores.shutdown(wait=False)
     return resumen
 
 

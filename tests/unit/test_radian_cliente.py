@@ -125,5 +125,15 @@ def test_given_no_entorno_configured_then_only_the_cufe_is_sent():
 
 def test_given_the_client_then_its_read_timeout_is_above_afacturars_60_s():
     client = AfacturarClient("https://afacturar.test", "t")
-    assert client._client.timeout.read > 60
+    assert all(c.timeout.read > 60 for c in client._clients)
+    asyncio.run(client.aclose())
+
+
+def test_given_a_concurrency_then_pools_of_four_kept_alive_cover_it_with_one_tls_context():
+    # Given the poller's concurrency of 18 / Then five pools of four, each keeping all its connections alive
+    client = AfacturarClient("https://afacturar.test", "t", conexiones=18)
+    pools = [c._transport._pool for c in client._clients]  # type: ignore[attr-defined]
+    assert len(pools) == 5
+    assert {(p._max_connections, p._max_keepalive_connections) for p in pools} == {(4, 4)}
+    assert len({id(p._ssl_context) for p in pools}) == 1
     asyncio.run(client.aclose())

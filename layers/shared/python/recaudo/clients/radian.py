@@ -14,9 +14,11 @@ Every reply becomes a ``Sondeo`` (a poll's outcome), never an exception the call
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 import httpx
@@ -98,8 +100,23 @@ def interpretar(status: int, content: bytes) -> Sondeo:
     return Sondeo(ResultadoSondeo.FALLIDO, codigo=codigo or None, descripcion=descripcion or "código desconocido")
 
 
+# httpcore 1.0.x scans its whole pool for every request it assigns, O(connections x queued), and
+# compares max_keepalive_connections with all connections, not the idle ones, so a busy pool reopens
+# connections (encode/httpcore#1035, still open). Small pools, each kept whole, avoid both; the
+# busiest request goes to the least busy pool. Measured in benchmarks/radian.py.
+_POR_POOL = 4
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per container (loading the CA bundle costs ~50 ms): verified, as httpx's own."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class AfacturarClient:
-    """One per container; its connection pool is shared by the pollers of a batch."""
+    """One per polling run: ``conexiones`` connections at most, kept alive, in pools of four."""
 
     def __init__(
         self,
@@ -108,24 +125,41 @@ class AfacturarClient:
         entorno: str | None = None,
         read_timeout: float = 75.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        conexiones: int = 16,
     ) -> None:
         self._entorno = entorno
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers={"Accept": "application/json", "Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(read_timeout, connect=5.0),
-            transport=transport,
-        )
+        pools = 1 if transport is not None else max(1, -(-conexiones // _POR_POOL))
+        por_pool = min(conexiones, _POR_POOL)
+        self._clients = [
+            httpx.AsyncClient(
+                base_url=base_url.rstrip("/"),
+                headers={"Accept": "application/json", "Authorization": f"Bearer {token}"},
+                timeout=httpx.Timeout(read_timeout, connect=5.0),
+                transport=transport,
+                verify=_tls(),
+                limits=httpx.Limits(max_connections=por_pool, max_keepalive_connections=por_pool),
+            )
+            for _ in range(pools)
+        ]
+        self._en_curso = [0] * pools
 
     async def historial(self, cufe: str) -> Sondeo:
         fields = {"cufe": cufe, **({"entorno": self._entorno} if self._entorno else {})}
-        # multipart, as afacturar expects (httpx sends multipart when files are given)
-        files = {name: (None, value) for name, value in fields.items()}
+        i = min(range(len(self._clients)), key=self._en_curso.__getitem__)
+        client = self._clients[i]
+        # multipart, as afacturar expects (httpx sends multipart when files are given), encoded once:
+        # one write instead of one per part
+        request = client.build_request("POST", PATH, files={name: (None, value) for name, value in fields.items()})
+        request.read()
+        self._en_curso[i] += 1
         try:
-            response = await self._client.post(PATH, files=files)
+            response = await client.send(request)
         except httpx.TransportError as exc:
             return Sondeo(ResultadoSondeo.REINTENTAR, descripcion=f"sin respuesta: {type(exc).__name__}")
+        finally:
+            self._en_curso[i] -= 1
         return interpretar(response.status_code, response.content)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
