@@ -1,8 +1,9 @@
 """RADIAN polling benchmark (run on demand: `make bench`). Prints figures; asserts nothing.
 
 The batch poller ``sondear`` (functions/radian/sondeo.py) as the poller Lambda runs it: the real
-``AfacturarClient`` (async httpx) against the fake afacturar over loopback, every reply applied by
-``aplicar`` through ``asyncio.to_thread``, in a new event loop per run as ``sondear_lote`` does. The
+``AfacturarClient`` (async httpx, pools of four kept-alive connections) against the fake afacturar over
+loopback, every reply applied by ``aplicar`` in the poller's own write threads, in a new event loop
+per run as ``sondear_lote`` does. The
 fake runs in a child process (afacturar is another machine: its threads must not share the poller's
 GIL) and answers every poll after 100 ms: 9 CUFEs in 10 a 3-event history (030 032 033, the document's
 example, with that invoice's own CUDEs: a new Título Valor, so events stored and a change written and
@@ -15,13 +16,13 @@ published), 1 in 10 "no events" (code 12).
    BENCH_RADIAN_TRACE_HTTP=1; and the growth of the process's max RSS over the first timed run); the
    polls the fake received (1,000 per run), the most in flight at once and the connections it
    accepted. Where the CPU goes (counted in the first run): httpcore's pool passes and failed
-   ``import sniffio``s per poll, certifi's CA bundle per client; then one run each with the pool sized
-   to the concurrency and with ``sniffio`` importable, and at concurrency 8 (500 CUFEs) and 64.
+   ``import sniffio``s per poll; then one run each with a single httpx pool (its defaults, and sized
+   to the concurrency) for comparison, and at concurrency 8 (500 CUFEs) and 64.
    Storage in memory: a ``Facturas`` with the repository's semantics (version-conditioned
    ``guardar``), so DynamoDB's cost is not in these figures.
 2. ``sondear`` without HTTP (a stand-in client: 100 ms of ``asyncio.sleep``, the reply already read):
    the poller's own cost, and the write path's latency with a simulated 10 ms per DynamoDB/EventBridge
-   call, through the event loop's default executor (min(32, cpus + 4) threads) and a 32-thread one.
+   call.
 3. 100 CUFEs (BENCH_RADIAN_MOTO_CUFES), storage through the real ``FacturasRepository`` and
    ``EventBridgePublisher`` under moto (in-process, calls serialised as the local stack's emulator
    does; moto copies the table for every transaction, so its cost per invoice grows with the table):
@@ -45,7 +46,6 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
@@ -370,10 +370,9 @@ def correr(
     afacturar: Callable[[], Any],
     storage: Any = None,
     eventos: Any = None,
-    hilos: int | None = None,
 ) -> Corrida:
     """One ``sondear`` over ``n`` fresh invoices (registered in ``storage``, in memory unless given),
-    in a new event loop as ``sondear_lote`` does; ``hilos`` replaces the loop's default executor."""
+    in a new event loop as ``sondear_lote`` does."""
     from radian.deps import SondeoDeps
     from radian.sondeo import sondear
 
@@ -396,8 +395,6 @@ def correr(
     )
 
     async def run() -> Any:
-        if hilos is not None:
-            asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(hilos))
         return await sondear(lote, deps)
 
     if fake is not None:
@@ -597,25 +594,18 @@ def sin_red() -> None:
         f"   storage in memory plus a simulated {STORE_DELAY * 1000:.0f} ms per DynamoDB/EventBridge call "
         f"({por_factura * 1000:.0f} ms per invoice on average):"
     )
-    for nombre, hilos in ((f"the default executor ({defecto} threads)", None), ("a 32-thread executor", 32)):
-        c = correr(
-            None,
-            N,
-            CONCURRENCY,
-            afacturar,
-            storage=ConDemora(FacturasEnMemoria(), STORE_DELAY),
-            eventos=ConDemora(Publicados(), STORE_DELAY),
-            hilos=hilos,
-        )
-        techo = (hilos or defecto) / por_factura
-        print(
-            f"     {nombre:<35} {c.segundos:5.2f} s   ratio {c.segundos / objetivo:.2f}x   "
-            f"(its threads write at most {techo:.0f} invoices/s: {N / techo:.2f} s)"
-        )
-    con_hilos = N / CONCURRENCY * (LATENCY + por_factura)
+    c = correr(
+        None,
+        N,
+        CONCURRENCY,
+        afacturar,
+        storage=ConDemora(FacturasEnMemoria(), STORE_DELAY),
+        eventos=ConDemora(Publicados(), STORE_DELAY),
+    )
     print(
-        f"     the semaphore is held through the write: with threads to spare, {N:,} / {CONCURRENCY} x "
-        f"({LATENCY * 1000:.0f} + {por_factura * 1000:.0f} ms) = {con_hilos:.2f} s"
+        f"     replies written by the poller's own {CONCURRENCY} threads, each call's slot freed first: "
+        f"{c.segundos:5.2f} s   ratio {c.segundos / objetivo:.2f}x   (the default executor, {defecto} threads, "
+        f"would write at most {defecto / por_factura:.0f} invoices/s: {N / (defecto / por_factura):.2f} s)"
     )
 
 
