@@ -27,29 +27,11 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "layers" / "shared" / "python"), str(ROOT / "functions"), str(ROOT)]
+from _entorno import ROOT  # noqa: F401 (first: the import paths and the environment)
 
-# Before any boto3 client or Powertools object exists: fake credentials (moto, no network), quiet logs.
-os.environ.update(
-    {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_SECURITY_TOKEN": "bench",
-        "AWS_SESSION_TOKEN": "bench",
-        "POWERTOOLS_SERVICE_NAME": "bench",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_METRICS_NAMESPACE": "Bench",
-    }
-)
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.pop("AWS_PROFILE", None)
-
-from recaudo.data.cobranzas_acciones import MAX_ACCIONES, Acciones, Grupo  # noqa: E402
-from recaudo.formats.cobranzas import Fallida, Lector  # noqa: E402
-from recaudo.models.cobranzas import Integrador, Periodo  # noqa: E402
+from recaudo.data.cobranzas_acciones import MAX_ACCIONES, Acciones, Grupo
+from recaudo.formats.cobranzas import Fallida, Lector
+from recaudo.models.cobranzas import Integrador, Periodo
 
 CHUNK_BYTES = 64 * 1024
 TABLE = "recaudo-ledger"

@@ -49,28 +49,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "layers" / "shared" / "python"), str(ROOT / "functions"), str(ROOT)]
-
-# Before any boto3 client or Powertools object exists: fake credentials (moto, no network), quiet logs.
-os.environ.update(
-    {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_SECURITY_TOKEN": "bench",
-        "AWS_SESSION_TOKEN": "bench",
-        "POWERTOOLS_SERVICE_NAME": "bench",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_METRICS_NAMESPACE": "Bench",
-    }
-)
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.pop("AWS_PROFILE", None)
+from _entorno import ROOT  # noqa: F401 (first: the import paths and the environment)
 
 N = int(os.environ.get("BENCH_RADIAN_CUFES", "1000"))
 RUNS = int(os.environ.get("BENCH_RADIAN_RUNS", "5"))

@@ -71,6 +71,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from local_stack.fakes import serve
+
 PATH = "/api/radian/historico_eventos"
 
 NAMES = (
@@ -483,17 +485,7 @@ class FakeAfacturar:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 256
-
-        self._server = Server((host, port), Handler)
-        # a short poll interval: stop() returns in 50 ms, not 500 (tests start one fake each)
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="fake-afacturar"
-        ).start()
-        bound_host, bound_port = self._server.server_address[:2]
-        self.url = f"http://{bound_host!s}:{int(bound_port)}"
+        self._server, self.url = serve(Handler, host, port, "fake-afacturar")
         return self.url
 
     def stop(self) -> None:

@@ -27,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from local_stack.fakes import serve
+
 BEHAVIOURS = {
     "1": "aplicada",
     "2": "rechazada",
@@ -186,14 +188,8 @@ class FakeCarrier:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 256
-
-        self._server = Server((host, port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="fake-carrier").start()
-        bound_host, bound_port = self._server.server_address[:2]
-        return f"http://{bound_host!s}:{int(bound_port)}"
+        self._server, url = serve(Handler, host, port, "fake-carrier")
+        return url
 
     def stop(self) -> None:
         if self._server is not None:

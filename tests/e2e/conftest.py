@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +73,16 @@ class RunningStack:
         terminal = self.log_file.read_text()
         assert "Traceback" not in terminal, terminal[-3000:]
         assert terminal.rstrip().endswith("stopped."), terminal[-500:]
+
+    def bus_queue(self, source: str) -> str:
+        """A queue that a rule on the ``recaudo`` bus fills with every event of ``source``: its URL."""
+        sqs, events = self.aws("sqs"), self.aws("events")
+        name = f"{source.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:8]}"
+        queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=name, EventBusName="recaudo", EventPattern=json.dumps({"source": [source]}))
+        events.put_targets(Rule=name, EventBusName="recaudo", Targets=[{"Id": "q", "Arn": arn}])
+        return queue
 
     def aws(self, service: str):
         import boto3

@@ -83,12 +83,7 @@ def run_schedule(recaudo, radian) -> dict | None:
 @pytest.fixture(scope="module")
 def status_events(recaudo):
     """RADIAN's events, archived by a rule to a queue the tests read."""
-    sqs, events = recaudo.aws("sqs"), recaudo.aws("events")
-    queue = sqs.create_queue(QueueName=f"radian-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    rule = f"radian-{uuid.uuid4().hex[:8]}"
-    events.put_rule(Name=rule, EventBusName="recaudo", EventPattern=json.dumps({"source": ["recaudo.radian"]}))
-    events.put_targets(Rule=rule, EventBusName="recaudo", Targets=[{"Id": "q", "Arn": arn}])
+    sqs, queue = recaudo.aws("sqs"), recaudo.bus_queue("recaudo.radian")
 
     def read(seconds: float = 3.0) -> list[dict]:
         out: list[dict] = []

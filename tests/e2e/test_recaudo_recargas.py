@@ -209,12 +209,7 @@ def test_given_a_balance_query_then_exact_and_refused_for_services_without_one(c
 
 def test_given_the_flow_then_confirmations_reach_the_bus_once_per_operation(recaudo, channel, cps):
     # Given the recargas events, archived by a rule to a queue the test reads
-    sqs, events = recaudo.aws("sqs"), recaudo.aws("events")
-    queue = sqs.create_queue(QueueName=f"topups-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    rule = f"topups-{uuid.uuid4().hex[:8]}"
-    events.put_rule(Name=rule, EventBusName="recaudo", EventPattern=json.dumps({"source": ["recaudo.recargas"]}))
-    events.put_targets(Rule=rule, EventBusName="recaudo", Targets=[{"Id": "q", "Arn": arn}])
+    sqs, queue = recaudo.aws("sqs"), recaudo.bus_queue("recaudo.recargas")
     # When a top-up is confirmed and another declined
     ok = channel.pay({"numberService": cps["numbers"]["aplicada"], "idTypeService": 57, "amount": 2}).json()
     ko = channel.pay({"numberService": cps["numbers"]["rechazada"], "idTypeService": 57, "amount": 2}).json()
