@@ -199,3 +199,11 @@ class ContextConstruct(Construct):
         )
         self.functions[construct_id] = fn
         return fn
+
+    def suppress_wildcards(self, reason: str) -> None:
+        """cdk-nag's AwsSolutions-IAM5 on every role of this context, with its written reason."""
+        NagSuppressions.add_resource_suppressions(
+            [fn.role for fn in self.functions.values()],
+            [{"id": "AwsSolutions-IAM5", "reason": reason}],
+            apply_to_children=True,
+        )

@@ -170,16 +170,9 @@ class RadianConstruct(ContextConstruct):
                 }
             ],
         )
-        NagSuppressions.add_resource_suppressions(
-            [fn.role for fn in self.functions.values()],
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "GSI access is granted on the index ARNs (<table>/index/GSI1, GSI2) of RADIAN's own "
-                    "table, which cdk-nag reads as a wildcard resource.",
-                }
-            ],
-            apply_to_children=True,
+        self.suppress_wildcards(
+            "GSI access is granted on the index ARNs (<table>/index/GSI1, GSI2) of RADIAN's own "
+            "table, which cdk-nag reads as a wildcard resource."
         )
 
     @property

@@ -14,7 +14,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
-from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from infra import constants as c
@@ -140,14 +139,7 @@ class RecargasConstruct(ContextConstruct):
                 timeout=c.RECARGAS_PAY_TIMEOUT_SECONDS if module == "pagar" else c.FUNCTION_TIMEOUT_SECONDS,
             )
             api.add_route(path, method, fn.function)
-        NagSuppressions.add_resource_suppressions(
-            [fn.role for fn in self.functions.values()],
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "DynamoDB access is narrowed by dynamodb:LeadingKeys to this context's own key "
-                    "prefixes (RECARGA#, CANAL#, cps-…); the condition values are the wildcards cdk-nag sees.",
-                }
-            ],
-            apply_to_children=True,
+        self.suppress_wildcards(
+            "DynamoDB access is narrowed by dynamodb:LeadingKeys to this context's own key "
+            "prefixes (RECARGA#, CANAL#, cps-…); the condition values are the wildcards cdk-nag sees."
         )
