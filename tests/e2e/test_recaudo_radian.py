@@ -20,7 +20,8 @@ def radian(recaudo):
 
 
 class Tenant:
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str, name: str = "") -> None:
+        self.name = name
         self.url = f"{base_url}/radian/v1/facturas"
         self.headers = {"Authorization": f"Token {token}"}
 
@@ -42,9 +43,21 @@ class Tenant:
         return httpx.post(f"{self.url}/{cufe}/sondeo", headers=self.headers)
 
 
+def new_tenant(recaudo, radian) -> Tenant:
+    """A tenant of its own, created as the admin CLI does: what other tests tracked is not its."""
+    from recaudo.data.credentials import CredentialsRepository
+
+    credentials = next(v for k, v in recaudo.state["tables"].items() if k.startswith("DataCredentials"))
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    token = CredentialsRepository(credentials, recaudo.aws("dynamodb")).create_tenant(
+        name, "Cliente e2e", datetime.now(UTC)
+    )
+    return Tenant(radian["baseUrl"], token, name)
+
+
 @pytest.fixture(scope="module")
-def tenant(radian):
-    return Tenant(radian["baseUrl"], radian["token"])
+def tenant(recaudo, radian):
+    return new_tenant(recaudo, radian)
 
 
 def machine_arn(recaudo) -> str:
@@ -127,13 +140,17 @@ def test_given_tracked_invoices_when_the_schedule_fires_then_badges_derived_and_
     assert [int(e["numero"]) for e in larga["eventos"]] == sorted(int(e["numero"]) for e in larga["eventos"])
     assert "Limitada" not in larga["insignias"]  # the 042 sorted last (numero 11 after 10) cancels the 041
     # and exactly one InvoiceStatusChanged per invoice whose badges changed, none for the others
-    changed = [e for e in status_events() if e["detail-type"] == "InvoiceStatusChanged"]
+    changed = [
+        e
+        for e in status_events()
+        if e["detail-type"] == "InvoiceStatusChanged" and e["detail"]["tenant"] == tenant.name
+    ]
     by_cufe = {e["detail"]["cufe"]: e["detail"] for e in changed}
     assert len(changed) == len(by_cufe) == 3, changed
     assert set(by_cufe) == {cufes["documento"], cufes["pagada"], cufes["larga"]}
     assert by_cufe[cufes["documento"]]["antes"] == ["Factura Electrónica"]
     assert by_cufe[cufes["documento"]]["despues"] == ["Factura Electrónica", "Título Valor"]
-    assert by_cufe[cufes["documento"]]["tenant"] == radian["tenant"]
+    assert by_cufe[cufes["documento"]]["tenant"] == tenant.name
 
     # When the schedule fires again at once: nothing is due (each next poll is an hour away, or stopped)
     assert run_schedule(recaudo, radian) is None
@@ -141,7 +158,7 @@ def test_given_tracked_invoices_when_the_schedule_fires_then_badges_derived_and_
     body = tenant.poll_now(cufes["documento"]).json()
     assert wait_execution(recaudo, body["ejecucion"])["status"] == "SUCCEEDED"
     # Then no event: the badges did not change, and the events are still stored once each
-    assert [e for e in status_events(1.5) if e["detail"]["cufe"] == cufes["documento"]] == []
+    assert [e for e in status_events(1.5) if e["detail"]["tenant"] == tenant.name] == []
     again = tenant.invoice(cufes["documento"])
     assert len(again["eventos"]) == 3 and again["version"] == documento["version"] + 1
 
@@ -149,15 +166,25 @@ def test_given_tracked_invoices_when_the_schedule_fires_then_badges_derived_and_
 def test_given_a_growing_history_when_polled_now_repeatedly_then_each_change_is_seen_once(
     recaudo, radian, tenant, status_events
 ):
-    cufe = radian["cufes"]["creciente"]
+    # Given an invoice whose history at afacturar grows between polls (scripted on the fake, step by step,
+    # so a poll by the stack's own timer in between changes nothing)
+    cufe = uuid.uuid4().hex * 3
+    life = [("030", "2026-11-02 08:00:00"), ("032", "2026-11-02 08:05:00"), ("033", "2026-11-03 09:00:00")]
+    life += [("036", "2026-11-05 10:00:00"), ("037", "2026-11-06 11:00:00"), ("045", "2026-11-20 16:00:00")]
     tenant.register(cufe)
     status_events(0.5)
     seen: list[list[str]] = []
-    # When the tenant asks for a poll now, six times (the fake adds one event per poll)
-    for _ in range(6):
-        reply = tenant.poll_now(cufe)
-        assert reply.status_code == 202, reply.text
-        body = reply.json()
+    for step in range(1, len(life) + 1):
+        events = [
+            {"numero": str(n), "codigo": codigo, "fecha": fecha, "cude": f"{n:02d}{cufe[2:]}"}
+            for n, (codigo, fecha) in enumerate(life[:step], start=1)
+        ]
+        reply = {"codigo_error": 0, "descripcion_error": "OK", "resultado": events}
+        assert httpx.put(f"{radian['fakeUrl']}/_historial/{cufe}", json=reply).status_code == 200
+        # When the tenant asks for a poll now
+        answer = tenant.poll_now(cufe)
+        assert answer.status_code == 202, answer.text
+        body = answer.json()
         assert body["resultado"] == "SONDEO_SOLICITADO" and body["consultar"].endswith(cufe)
         assert wait_execution(recaudo, body["ejecucion"])["status"] == "SUCCEEDED"
         seen.append(tenant.invoice(cufe)["insignias"])
@@ -170,6 +197,8 @@ def test_given_a_growing_history_when_polled_now_repeatedly_then_each_change_is_
     # and one event per change (four), in order of version
     changes = [e["detail"] for e in status_events() if e["detail"]["cufe"] == cufe]
     assert [c["despues"] for c in sorted(changes, key=lambda c: c["version"])] == [sorted(s) for s in seen[2:]]
+    # and polling stopped once paid
+    assert tenant.invoice(cufe)["seguimiento"]["motivoFin"] == "PAGADA"
 
 
 def test_given_afacturar_refusing_our_token_when_polled_then_the_run_stops_and_the_alarm_metric_is_counted(
@@ -214,16 +243,8 @@ def test_given_a_reply_scripted_on_the_fake_then_the_poll_reads_it_as_afacturar_
 
 
 def test_given_two_tenants_and_a_bank_then_each_token_opens_only_its_own(recaudo, radian, tenant):
-    from recaudo.data.credentials import CredentialsRepository
-
-    # Given a second tenant, created as the admin CLI does, and the demo bank's token
-    credentials = recaudo.state["tables"][next(k for k in recaudo.state["tables"] if k.startswith("DataCredentials"))]
-    other = Tenant(
-        radian["baseUrl"],
-        CredentialsRepository(credentials, recaudo.aws("dynamodb")).create_tenant(
-            f"otro-{uuid.uuid4().hex[:6]}", "Otro", datetime.now(UTC)
-        ),
-    )
+    # Given a second tenant, and the demo bank's token
+    other = new_tenant(recaudo, radian)
     cufe = radian["cufes"]["documento"]
     tenant.register(cufe)
     # Then the other tenant cannot read, poll or delete the first one's invoice, nor list it

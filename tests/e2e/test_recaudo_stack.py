@@ -43,6 +43,7 @@ def test_given_the_started_stack_then_stack_json_tells_a_newcomer_everything(rec
     expected = len(c.CONECTIVIDAD_QUERIES) + len(c.CONECTIVIDAD_PAYMENTS) + len(c.PAYMENT_FLOW_TASKS) + 1
     expected += len(c.COBRANZAS_ROUTES) + 1  # the cobranzas endpoints and the S3 import
     expected += len(c.RECARGAS_ROUTES) + len(c.RECARGAS_FLOW_TASKS)
+    expected += len(c.RADIAN_ROUTES) + 3  # RADIAN's endpoints, the planner, the poller and its authorizer
     assert len(state["functions"]) == expected
     # the CPS demo: a channel, the fake carrier's URL and one number per carrier behaviour
     cps = demo["cps"]
@@ -53,6 +54,11 @@ def test_given_the_started_stack_then_stack_json_tells_a_newcomer_everything(rec
     assert state["iam"]["enforced"] and state["python"].startswith(sys.version.split()[0])  # the tests' own Python
     assert demo["cobranzas"]["prefijo"] == "entrada/clubdemo/" and demo["cobranzas"]["hash"]
     assert all(state["motoHooks"].values()), state["motoHooks"]
+    # the RADIAN demo: a tenant's token, the fake afacturar, its scripted CUFEs, the schedule's name
+    radian = demo["radian"]
+    assert radian["baseUrl"] == state["gatewayUrl"] and radian["fakeUrl"].startswith("http://127.0.0.1:")
+    assert radian["token"] and all(len(cufe) == 96 for cufe in radian["cufes"].values())
+    assert radian["schedule"] in {s["name"] for s in state["schedules"]}
 
 
 def test_given_the_demo_token_when_obtener_persona_then_200_and_the_documented_body(bank):
