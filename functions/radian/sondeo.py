@@ -96,6 +96,8 @@ def _del_lote(lote: dict[str, Any], deps: SondeoDeps) -> list[Factura]:
 def sondear_lote(lote: dict[str, Any], deps: SondeoDeps | None = None) -> dict[str, Any]:
     deps = deps or default_sondeo_deps()
     facturas = _del_lote(lote, deps)
+    if not facturas:  # all polled or deleted since the plan: no client, no secret read
+        return dataclasses.asdict(Resumen())
     resumen = asyncio.run(sondear(facturas, deps))
     for nombre, valor in (("Sondeos", resumen.sondeadas), ("CambiosDeEstado", resumen.cambios)):
         deps.metricas.count(nombre, valor)

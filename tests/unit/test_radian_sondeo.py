@@ -829,3 +829,15 @@ def test_given_the_resumen_when_summed_then_every_counter_adds_and_the_refusal_s
     assert dataclasses.asdict(a) == dataclasses.asdict(
         sondeo.Resumen(sondeadas=5, cambios=1, fallidas=1, no_autenticado=True)
     )
+
+
+def test_given_a_slice_already_polled_when_its_batch_runs_then_no_client_is_made_and_nothing_is_counted():
+    # Given a batch whose invoices were all polled (or deleted) since the plan
+    m = mundo()
+    creados: list[int] = []
+    m_deps = dataclasses.replace(m.deps, afacturar=lambda: creados.append(1) or m.cliente)
+    # When it runs
+    resumen = sondear_lote({"facturas": [{"tenant": TENANT, "cufe": CUFE}]}, m_deps)
+    # Then no afacturar client (no secret read), an empty summary, no metric
+    assert creados == [] and resumen["sondeadas"] == 0 and not resumen["no_autenticado"]
+    assert not m.metricas.valores
