@@ -38,7 +38,7 @@ help:
 	@echo "make synth      write cdk.out offline, without Docker (builds the layer once)"
 	@echo "make run        synthesize and serve the whole app on localhost (PORT=$(PORT)); Ctrl-C stops it"
 	@echo "make openapi    regenerate docs/openapi.json from the handlers"
-	@echo "make bench      print the cold-start, warm-overhead and cobranzas-import benchmarks"
+	@echo "make bench      print the benchmarks: cold start, warm overhead, cobranzas import, recargas, RADIAN polling"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
