@@ -174,7 +174,3 @@ class RadianConstruct(ContextConstruct):
             "GSI access is granted on the index ARNs (<table>/index/GSI1, GSI2) of RADIAN's own "
             "table, which cdk-nag reads as a wildcard resource."
         )
-
-    @property
-    def schedule_name(self) -> str:
-        return c.RADIAN_SCHEDULE_NAME
