@@ -154,3 +154,13 @@ RADIAN_MAX_BATCHES = 400
 RADIAN_MAP_CONCURRENCY = 8
 RADIAN_POLLER_CONCURRENCY = 16
 RADIAN_POLLER_RATE = 10
+
+# Sistema UNO paymentDue (seed 004): its own REST API, stage "uno", so paths read /uno/wssb/admin/...
+CUOTAS_STAGE = "uno"
+# The resource is one path parameter: "paymentDue;contextId=…" is a single path segment to API Gateway,
+# so the matrix parameter reaches the function inside {recurso} (docs/decisions.md, "UNO: the route").
+CUOTAS_PATH = "wssb/admin/{recurso}"
+# handler module in functions/cuotas -> HTTP method, one Lambda each (same resource)
+CUOTAS_ROUTES: dict[str, str] = {"configurar": "POST", "consultar": "GET"}
+# Every body reaches the function base64-encoded: the XML's BOM and encoding declaration decide how it is read.
+CUOTAS_BINARY_MEDIA_TYPES = ("*/*",)

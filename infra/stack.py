@@ -10,6 +10,7 @@ from infra import constants as c
 from infra.constructs.api import GatewayReply, TokenRestApi
 from infra.constructs.cobranzas import CobranzasConstruct
 from infra.constructs.conectividad import ConectividadConstruct
+from infra.constructs.cuotas import CuotasConstruct
 from infra.constructs.data import DataConstruct
 from infra.constructs.functions import layer_version
 from infra.constructs.radian import RadianConstruct
@@ -98,6 +99,32 @@ RADIAN_GATEWAY_REPLIES = {
 }
 
 
+def _uno(status: str, mensaje: str) -> GatewayReply:
+    """UNO's <error>, with API Gateway's request id as its refId (the id our logs carry)."""
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<error refId="$context.requestId"><code>{status}</code><message>{mensaje}</message></error>'
+    return GatewayReply(status, body, content_type="application/xml; charset=utf-8")
+
+
+# The Sistema UNO dialect: XML, every refusal <error refId><code/><message/></error> (docs/decisions.md, "UNO").
+CUOTAS_GATEWAY_REPLIES = {
+    apigw.ResponseType.UNAUTHORIZED: _uno(
+        "401", "No autenticado: Authorization: Token keyId.secreto faltante o inválido."
+    ),
+    apigw.ResponseType.ACCESS_DENIED: _uno("403", "Token no autorizado."),
+    apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: _uno(
+        "404", "Recurso desconocido: se espera /wssb/admin/paymentDue;contextId=…"
+    ),
+    apigw.ResponseType.REQUEST_TOO_LARGE: _uno("413", "El payload es demasiado grande."),
+    apigw.ResponseType.THROTTLED: _uno("429", "Demasiadas solicitudes; reintente."),
+    # Lambda refuses events over 6 MB before our code runs (our own limit is 2 MB: decisions, "UNO: XML").
+    apigw.ResponseType.INTEGRATION_FAILURE: _uno(
+        "502", "La solicitud no pudo procesarse; el payload admite hasta 2 MB."
+    ),
+    apigw.ResponseType.DEFAULT_4_XX: _uno("400", "Solicitud inválida."),
+    apigw.ResponseType.DEFAULT_5_XX: _uno("500", "Error interno; nada se perdió. Reintente."),
+}
+
+
 class RecaudoStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, layer_dir: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -170,5 +197,18 @@ class RecaudoStack(Stack):
             schedule=self.node.try_get_context("radianSchedule") or c.RADIAN_SCHEDULE,
         )
         self.radian_api = radian_api
+        cuotas_api = TokenRestApi(
+            self,
+            "CuotasApi",
+            description="Sistema UNO: configuración de cuotas (paymentDue) por colegio y ciclo (empresas)",
+            stage_name=c.CUOTAS_STAGE,
+            layer=layer,
+            credentials=data.credentials,
+            gateway_replies=CUOTAS_GATEWAY_REPLIES,
+            token_scope="uno",
+            binary_media_types=c.CUOTAS_BINARY_MEDIA_TYPES,
+        )
+        self.cuotas = CuotasConstruct(self, "Cuotas", api=cuotas_api, layer=layer, data=data)
+        self.cuotas_api = cuotas_api
         self.data = data
         self.api = api

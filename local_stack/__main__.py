@@ -142,12 +142,13 @@ class LocalStack:
         seeded: dict[str, Any] = {}
         seeding = None
         if self.seed:  # the demo data goes in while the workers start
-            from local_stack.seed import seed_demo, seed_radian, seed_recargas
+            from local_stack.seed import seed_cuotas, seed_demo, seed_radian, seed_recargas
 
             def seed_all() -> None:
                 seeded["demo"] = seed_demo(stacks[0], clients["dynamodb"])
                 seeded["cps"] = seed_recargas(stacks[0], clients["dynamodb"], clients["kms"])
                 seeded["radian"] = seed_radian(stacks[0], clients["dynamodb"])
+                seeded["uno"] = seed_cuotas(stacks[0], clients["dynamodb"])
 
             seeding = threading.Thread(target=seed_all)
             seeding.start()
@@ -224,6 +225,16 @@ class LocalStack:
                     "cufes": dict(CUFES),
                     "schedule": next((s.name for s in schedules if "radian" in s.name), None),
                 }
+            uno_stage = next(
+                (
+                    s
+                    for s, a in self.gateway.apis.items()
+                    if any(r.template_path.startswith("/wssb/") for r in a.routes)
+                ),
+                None,
+            )
+            if demo is not None and seeded.get("uno") and uno_stage:
+                demo["uno"] = {**seeded["uno"], "baseUrl": f"{base}/{uno_stage}"}  # the URL before /wssb/...
             if demo and state_dir:  # ready-to-send bodies for the printed curl lines
                 body = json.dumps(demo["pago"]["body"], indent=2).replace(
                     f'"montoTotal": {demo["pago"]["body"]["montoTotal"]}', f'"montoTotal": {demo["pago"]["monto"]}'

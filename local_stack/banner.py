@@ -116,7 +116,32 @@ def radian(state: dict[str, Any]) -> list[str]:
     ]
 
 
-CONTEXTS: list[Callable[[dict[str, Any]], list[str]]] = [conectividad, cobranzas, recargas, radian]
+def uno(state: dict[str, Any]) -> list[str]:
+    """The demo business's lines: post the document's payload as is, read the dues back."""
+    uno = (state.get("demo") or {}).get("uno")
+    if not uno:
+        return []
+    ctx = uno["context"]
+    context_id = (
+        f"%7B%22businessId%22%3A{ctx['businessId']}%2C%22schoolId%22%3A{ctx['schoolId']}"
+        f"%2C%22schoolYearId%22%3A{ctx['schoolYearId']}%7D"
+    )
+    url = f"{uno['baseUrl']}/wssb/admin/paymentDue;contextId={context_id}"
+    auth = '-H "Authorization: Token $UTOKEN"'
+    payload = ROOT / "examples" / "uno" / "paymentDue.xml"  # the document's own payload, as is
+    return [
+        "",
+        f"  Sistema UNO: business {ctx['businessId']}'s token in {state['stateFile']}; school {ctx['schoolId']}, "
+        f"year {ctx['schoolYearId']}; priced articles {', '.join(map(str, uno['pricedArticles']))} "
+        f"(unpriced: {uno['unpricedArticle']})",
+        f"  Swagger UI: {state['swaggerUi']}/cuotas",
+        f"    UTOKEN=$(python3 -c \"import json;print(json.load(open('{state['stateFile']}'))['demo']['uno']['token'])\")",
+        f"    curl -s {auth} -H 'Content-Type: application/xml' --data-binary @{payload} \"{url}\"",
+        f'    curl -s {auth} "{url}"',
+    ]
+
+
+CONTEXTS: list[Callable[[dict[str, Any]], list[str]]] = [conectividad, cobranzas, recargas, radian, uno]
 
 
 def banner(state: dict[str, Any]) -> str:

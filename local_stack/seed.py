@@ -133,3 +133,17 @@ def seed_radian(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
         "demo", "Cliente RADIAN Demo", datetime.now(UTC)
     )
     return {"tenant": "demo", "token": token}
+
+
+def seed_cuotas(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
+    """The Sistema UNO demo business (the document's context), its school, year and priced articles."""
+    from ops.cuotas import seed_demo as seed_uno
+    from recaudo.data.credentials import CredentialsRepository
+    from recaudo.data.cuotas import CuotasRepository
+
+    credentials_table, cuotas_table = find_table(stack, "Data/Credentials"), find_table(stack, "Data/Cuotas")
+    if credentials_table is None or cuotas_table is None:
+        return None
+    return seed_uno(
+        CuotasRepository(cuotas_table, dynamodb), CredentialsRepository(credentials_table, dynamodb), datetime.now(UTC)
+    )

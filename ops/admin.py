@@ -15,7 +15,7 @@ from typing import Any
 from ops.demo import load_demo
 from recaudo.data.credentials import CredentialsRepository
 from recaudo.data.ledger import LedgerRepository
-from recaudo.data.tables import CREDENTIALS, LEDGER, RADIAN
+from recaudo.data.tables import CREDENTIALS, CUOTAS, LEDGER, RADIAN
 from recaudo.models.ledger import MUNICIPALIDAD, Convenio, TipoConvenio
 
 
@@ -32,7 +32,12 @@ def _print(payload: dict[str, Any]) -> None:
 def cmd_create_tables(args: argparse.Namespace) -> None:
     client = _client(args)
     existing = set(client.list_tables().get("TableNames", []))
-    tables = ((LEDGER, args.ledger_table), (CREDENTIALS, args.credentials_table), (RADIAN, args.radian_table))
+    tables = (
+        (LEDGER, args.ledger_table),
+        (CREDENTIALS, args.credentials_table),
+        (RADIAN, args.radian_table),
+        (CUOTAS, args.cuotas_table),
+    )
     for spec, name in tables:
         if name not in existing:
             client.create_table(**spec.create_table_kwargs(name))
@@ -162,6 +167,67 @@ def cmd_radian_token(args: argparse.Namespace) -> None:
     _print({"secreto": args.secret_id, "version": version})
 
 
+def _cuotas(args: argparse.Namespace) -> Any:
+    from recaudo.data.cuotas import CuotasRepository
+
+    return CuotasRepository(args.cuotas_table, _client(args))
+
+
+def cmd_create_business(args: argparse.Namespace) -> None:
+    """A Sistema UNO business and its API token (printed once; it opens only businessId's dues)."""
+    from ops.cuotas import crear_empresa
+
+    credenciales = CredentialsRepository(args.credentials_table, _client(args))
+    token = crear_empresa(_cuotas(args), credenciales, args.business_id, args.nombre, datetime.now(UTC))
+    _print(
+        {"businessId": args.business_id, "token": token, "aviso": "Guarde el token ahora: solo se almacena su hash."}
+    )
+
+
+def cmd_add_business_token(args: argparse.Namespace) -> None:
+    if _cuotas(args).empresa(args.business_id) is None:
+        raise SystemExit(f"error: no existe la empresa {args.business_id}")
+    repo = CredentialsRepository(args.credentials_table, _client(args))
+    _print({"businessId": args.business_id, "token": repo.add_business_token(args.business_id, datetime.now(UTC))})
+
+
+def cmd_create_school_year(args: argparse.Namespace) -> None:
+    from recaudo.models.cuotas import Ciclo
+
+    inicio = date.fromisoformat(args.inicio) if args.inicio else None
+    fin = date.fromisoformat(args.fin) if args.fin else None
+    if inicio and fin and inicio > fin:
+        raise SystemExit("error: --inicio es posterior a --fin")
+    _cuotas(args).crear_ciclo(args.business_id, Ciclo(args.school_year_id, inicio, fin))
+    _print(
+        {"businessId": args.business_id, "schoolYearId": args.school_year_id, "inicio": args.inicio, "fin": args.fin}
+    )
+
+
+def cmd_create_school(args: argparse.Namespace) -> None:
+    _cuotas(args).crear_colegio(args.business_id, args.school_id, args.nombre, args.school_year)
+    _print({"businessId": args.business_id, "schoolId": args.school_id, "schoolYearIds": sorted(set(args.school_year))})
+
+
+def cmd_configure_price(args: argparse.Namespace) -> None:
+    from decimal import Decimal
+
+    from recaudo.models.cuotas import Contexto
+
+    ctx = Contexto(args.business_id, args.school_id, args.school_year_id)
+    repo = _cuotas(args)
+    for articulo in args.article:
+        repo.configurar_precio(ctx, articulo, Decimal(args.precio) if args.precio else None)
+    _print(
+        {
+            "businessId": ctx.business_id,
+            "schoolId": ctx.school_id,
+            "schoolYearId": ctx.school_year_id,
+            "articleRefIds": args.article,
+        }
+    )
+
+
 def cmd_load_demo(args: argparse.Namespace) -> None:
     today = date.fromisoformat(args.today) if args.today else date.today()
     data, skipped = load_demo(LedgerRepository(args.ledger_table, _client(args)), today)
@@ -175,6 +241,12 @@ def cmd_load_demo(args: argparse.Namespace) -> None:
     )
 
 
+def _positivo(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError("se espera un entero positivo")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ops.admin", description=__doc__)
     p.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
@@ -182,6 +254,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ledger-table", default=os.environ.get("LEDGER_TABLE", "recaudo-ledger"))
     p.add_argument("--credentials-table", default=os.environ.get("CREDENTIALS_TABLE", "recaudo-credentials"))
     p.add_argument("--radian-table", default=os.environ.get("RADIAN_TABLE", "recaudo-radian"))
+    p.add_argument("--cuotas-table", default=os.environ.get("CUOTAS_TABLE", "recaudo-cuotas"))
     sub = p.add_subparsers(dest="command", required=True)
 
     sub.add_parser("create-tables", help="create the tables (emulators, DynamoDB Local)").set_defaults(
@@ -244,6 +317,35 @@ def parser() -> argparse.ArgumentParser:
     )
     radian_token.add_argument("--secret-id", default="recaudo/radian/afacturar-token")
     radian_token.set_defaults(func=cmd_radian_token)
+    positivo = _positivo
+    business = sub.add_parser("create-business", help="create a Sistema UNO business; prints its API token once")
+    business.add_argument("--business-id", required=True, type=positivo)
+    business.add_argument("--nombre", required=True)
+    business.set_defaults(func=cmd_create_business)
+    business_token = sub.add_parser("add-business-token", help="issue another API token for a UNO business")
+    business_token.add_argument("--business-id", required=True, type=positivo)
+    business_token.set_defaults(func=cmd_add_business_token)
+    year = sub.add_parser("create-school-year", help="create or replace a UNO school year (its dates bound the dues)")
+    year.add_argument("--business-id", required=True, type=positivo)
+    year.add_argument("--school-year-id", required=True, type=positivo)
+    year.add_argument("--inicio", help="yyyy-mm-dd, first day (optional)")
+    year.add_argument("--fin", help="yyyy-mm-dd, last day (optional)")
+    year.set_defaults(func=cmd_create_school_year)
+    school = sub.add_parser("create-school", help="create or replace a UNO school, member of existing school years")
+    school.add_argument("--business-id", required=True, type=positivo)
+    school.add_argument("--school-id", required=True, type=positivo)
+    school.add_argument("--nombre", required=True)
+    school.add_argument("--school-year", required=True, type=positivo, action="append", help="repeatable")
+    school.set_defaults(func=cmd_create_school)
+    price = sub.add_parser(
+        "configure-price", help="a price configuration (colegio_articulo_precio) for articles of a school and year"
+    )
+    price.add_argument("--business-id", required=True, type=positivo)
+    price.add_argument("--school-id", required=True, type=positivo)
+    price.add_argument("--school-year-id", required=True, type=positivo)
+    price.add_argument("--article", required=True, type=positivo, action="append", help="articleRefId; repeatable")
+    price.add_argument("--precio", help="the article's list price (optional, a decimal)")
+    price.set_defaults(func=cmd_configure_price)
     demo = sub.add_parser("load-demo", help="load the demo persons, debts and convenios")
     demo.add_argument("--today", help="yyyy-mm-dd the data set is built around (default: today)")
     demo.set_defaults(func=cmd_load_demo)
@@ -253,9 +355,14 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from recaudo.models.cuotas import NoExiste
+
     args = parser().parse_args(argv)
     try:
         args.func(args)
+    except NoExiste as exc:
+        print(f"error: no existe: {exc}", file=sys.stderr)
+        return 2
     except (ClientError, BotoCoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ OPENAPI_FILE = ROOT / "docs" / "openapi.json"
 COBRANZAS_OPENAPI_FILE = ROOT / "docs" / "openapi-cobranzas.json"
 RECARGAS_OPENAPI_FILE = ROOT / "docs" / "openapi-recargas.json"
 RADIAN_OPENAPI_FILE = ROOT / "docs" / "openapi-radian.json"
+CUOTAS_OPENAPI_FILE = ROOT / "docs" / "openapi-cuotas.json"
 TITLE = "recaudo — Integración Conectividad"
 VERSION = "1.0.0"
 
@@ -175,6 +176,61 @@ def render_radian() -> str:
     return json.dumps(build_radian(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
+def build_cuotas() -> dict:
+    """Sistema UNO paymentDue (stage uno): a business's token, XML in and out, <error> refusals. The
+    resource is one path segment carrying a SIF matrix parameter: OpenAPI's ``style: matrix``."""
+    spec = _merge(
+        "cuotas",
+        list(c.CUOTAS_ROUTES),
+        "recaudo — Sistema UNO: configuración de cuotas (paymentDue)",
+        "Configure las cuotas (colegio_articulo_abono) de cada artículo por grado para un colegio y ciclo: POST de "
+        "un <paymentDue> (sin espacio de nombres, según docs/uno/paymentDue.xsd) a "
+        '/wssb/admin/paymentDue;contextId=<JSON URL-encoded {"businessId","schoolId","schoolYearId"}>. La '
+        "respuesta es HTTP 200 con un <create id statusCode> por <due>, en orden: 200 guardado (re-enviar el "
+        "mismo due reemplaza sus pagos y conserva su id), o el estado de su rechazo con su <error>. Cada "
+        "artículo necesita su configuración de precios (colegio_articulo_precio). GET (extensión) devuelve "
+        "las cuotas configuradas. Rechazos: <error refId><code>estado</code><message/></error>. "
+        "Autenticación: Authorization: Token <keyId>.<secreto>, uno por empresa.",
+        c.CUOTAS_STAGE,
+    )
+    old = "/wssb/admin/{recurso}"
+    operations = spec["paths"].pop(old)
+    for operation in operations.values():
+        operation["parameters"] = [
+            {
+                "name": "contextId",
+                "in": "path",
+                "required": True,
+                "style": "matrix",
+                "explode": False,
+                "description": 'JSON URL-encoded: {"businessId":10,"schoolId":6498,"schoolYearId":64}',
+                "schema": {"type": "string"},
+            }
+        ]
+        if operation.get("operationId"):
+            operation["operationId"] = operation["operationId"].replace("_recurso_", "_paymentDue_")
+    operations["post"]["requestBody"] = {
+        "required": True,
+        "content": {"application/xml": {"schema": {"type": "string", "format": "xml"}}},
+        "description": "<paymentDue>: docs/uno/paymentDue.xsd",
+    }
+    spec["paths"] = {"/wssb/admin/paymentDue{contextId}": operations}
+    spec.setdefault("components", {})["securitySchemes"] = {
+        "token": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Token <keyId>.<secreto> (el de la empresa; python -m ops.admin create-business)",
+        }
+    }
+    spec["security"] = [{"token": []}]
+    return spec
+
+
+def render_cuotas() -> str:
+    return json.dumps(build_cuotas(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
 def render() -> str:
     return json.dumps(build(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
@@ -196,6 +252,8 @@ def main() -> int:
         print(f"wrote {RECARGAS_OPENAPI_FILE.relative_to(ROOT)} ({len(build_recargas()['paths'])} paths)")
         RADIAN_OPENAPI_FILE.write_text(render_radian(), encoding="utf-8")
         print(f"wrote {RADIAN_OPENAPI_FILE.relative_to(ROOT)} ({len(build_radian()['paths'])} paths)")
+        CUOTAS_OPENAPI_FILE.write_text(render_cuotas(), encoding="utf-8")
+        print(f"wrote {CUOTAS_OPENAPI_FILE.relative_to(ROOT)} ({len(build_cuotas()['paths'])} paths)")
     else:
         sys.stdout.write(render() + render_cobranzas())
     return 0

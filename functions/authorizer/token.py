@@ -34,7 +34,7 @@ class Unauthorized(Exception):
 @dataclass(frozen=True)
 class AuthorizerDeps:
     credentials: Credentials
-    scope: str = "conectividad"  # conectividad: banks; radian: RADIAN tenants
+    scope: str = "conectividad"  # conectividad: banks; radian: RADIAN tenants; uno: UNO businesses
 
 
 @cache
@@ -72,6 +72,9 @@ def authorize(token_header: str | None, method_arn: str, deps: AuthorizerDeps | 
     if deps.scope == "radian":
         logger.append_keys(tenant=owner)
         principal, context = f"tenant:{owner}", {"tenant": owner, "keyId": key_id}
+    elif deps.scope == "uno":
+        logger.append_keys(businessId=owner)
+        principal, context = f"empresa:{owner}", {"businessId": owner, "keyId": key_id}
     else:
         logger.append_keys(codigoBanco=owner)
         principal, context = f"banco:{owner}", {"codigoBanco": owner, "keyId": key_id}

@@ -23,7 +23,8 @@ from infra.constructs.functions import PythonFunction
 @dataclass(frozen=True)
 class GatewayReply:
     status: str
-    body: Mapping[str, object] | str  # a JSON object, or plain text
+    body: Mapping[str, object] | str  # a JSON object, or text (plain, or XML with content_type)
+    content_type: str = "text/plain; charset=utf-8"  # of a text body
 
 
 class TokenRestApi(Construct):
@@ -111,12 +112,15 @@ class TokenRestApi(Construct):
         for response_type, reply in gateway_replies.items():
             text = isinstance(reply.body, str)
             body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body, ensure_ascii=False)
+            templates = {"application/json": body}
+            if "xml" in reply.content_type:  # whichever template API Gateway picks, the reply is the same
+                templates |= {"application/xml": body, "text/xml": body}
             self.api.add_gateway_response(
                 f"Reply{response_type.response_type}",
                 type=response_type,
                 status_code=reply.status,
-                response_headers={"Content-Type": "'text/plain; charset=utf-8'"} if text else None,
-                templates={"application/json": body},
+                response_headers={"Content-Type": f"'{reply.content_type}'"} if text else None,
+                templates=templates,
             )
         NagSuppressions.add_resource_suppressions(
             self.api,

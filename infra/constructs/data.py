@@ -8,7 +8,7 @@ from aws_cdk import aws_events as events
 from constructs import Construct
 
 from infra import constants as c
-from recaudo.data.tables import CREDENTIALS, IDEMPOTENCY, LEDGER, RADIAN, TableSpec
+from recaudo.data.tables import CREDENTIALS, CUOTAS, IDEMPOTENCY, LEDGER, RADIAN, TableSpec
 
 
 def _table(scope: Construct, spec: TableSpec) -> ddb.Table:
@@ -34,7 +34,7 @@ def _table(scope: Construct, spec: TableSpec) -> ddb.Table:
 
 
 class DataConstruct(Construct):
-    """The tables (the shared ones, and RADIAN's own) and the event bus."""
+    """The tables (the shared ones, RADIAN's and UNO's own) and the event bus."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -42,4 +42,5 @@ class DataConstruct(Construct):
         self.credentials = _table(self, CREDENTIALS)
         self.idempotency = _table(self, IDEMPOTENCY)
         self.radian = _table(self, RADIAN)
+        self.cuotas = _table(self, CUOTAS)
         self.bus = events.EventBus(self, "Bus", event_bus_name=c.EVENT_BUS_NAME)

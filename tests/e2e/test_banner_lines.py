@@ -10,8 +10,19 @@ import subprocess
 import time
 from urllib.parse import urlsplit
 
-PASTED = ("TOKEN=", "HASH=", "curl ", "AWS_ACCESS_KEY_ID=", "sign() {", "BODY=", "read K N S", "RTOKEN=", "CUFE=")
-VARIABLES = ("TOKEN=", "HASH=", "sign() {", "BODY=", "RTOKEN=", "CUFE=")
+PASTED = (
+    "TOKEN=",
+    "HASH=",
+    "curl ",
+    "AWS_ACCESS_KEY_ID=",
+    "sign() {",
+    "BODY=",
+    "read K N S",
+    "RTOKEN=",
+    "CUFE=",
+    "UTOKEN=",
+)
+VARIABLES = ("TOKEN=", "HASH=", "sign() {", "BODY=", "RTOKEN=", "CUFE=", "UTOKEN=")
 
 
 def _run(line: str, cwd, env_lines: list[str]) -> str:
@@ -26,7 +37,7 @@ def test_given_the_banner_when_each_line_is_pasted_into_a_shell_then_each_answer
     lines = [line.strip() for line in recaudo.terminal().splitlines() if line.strip().startswith(PASTED)]
     variables = [line for line in lines if line.startswith(VARIABLES)]
     commands = [line for line in lines if line not in variables]
-    assert len(variables) == 6 and len(commands) >= 20
+    assert len(variables) == 7 and len(commands) >= 22
     answers: dict[str, str] = {}
     for command in commands:
         if command.startswith("AWS_ACCESS_KEY_ID=") and not shutil.which("aws"):
@@ -47,6 +58,8 @@ def test_given_the_banner_when_each_line_is_pasted_into_a_shell_then_each_answer
         path = urlsplit(urls[-1]).path.split("/", 2)[2] if urls else "s3 cp"  # after /<stage>/
         if "-d '{" in command and path == "v1/facturas":
             path = "v1/facturas (POST)"
+        if path.startswith("wssb/admin/paymentDue;contextId="):
+            path = "paymentDue (POST)" if "--data-binary" in command else "paymentDue (GET)"
         answers[path.removeprefix("v1/integracion-conectividad/").removeprefix("cobranzas/")] = out
     # Then each one answers what the banner promises
     assert '"identificacion":"12345678"' in answers["obtener-persona"]
@@ -71,3 +84,9 @@ def test_given_the_banner_when_each_line_is_pasted_into_a_shell_then_each_answer
     assert '"codigo":"033"' in answers["v1/facturas/$CUFE"]
     assert "Título Valor" in answers["v1/facturas"]
     assert '"resultado":"SONDEO_SOLICITADO"' in answers["v1/facturas/$CUFE/sondeo"]
+    # Sistema UNO: the document's payload as is gives two creates; the dues read back
+    creates = re.findall(
+        r'<create id="00000000-0000-1000-0000-\d{12}" statusCode="200"/>', answers["paymentDue (POST)"]
+    )
+    assert answers["paymentDue (POST)"].startswith("<?xml") and len(creates) == 2
+    assert answers["paymentDue (GET)"].count("<payment>") == 7

@@ -312,3 +312,86 @@ def radian_resolver() -> APIGatewayRestResolver:
         return error(500, "ERROR_INTERNO", "error interno; nada se perdió, reintente")
 
     return app
+
+
+# ---- Sistema UNO: XML, every refusal <error refId><code/><message/></error> ----
+
+UNO_ERRORS: dict[int, str] = {
+    400: "contextId o payload inválido (XML mal formado, DOCTYPE, fuera de paymentDue.xsd)",
+    401: "no autenticado: Authorization: Token <keyId>.<secreto> faltante o inválido",
+    403: "el token no autoriza la empresa (businessId) del contextId",
+    404: "el colegio no pertenece a la empresa y al ciclo, o no hay datos (o ruta desconocida)",
+    413: "payload demasiado grande",
+    500: "error interno; nada se perdió",
+    503: "servicio ocupado; reenviar es seguro",
+}
+
+
+def uno_responses(description: str) -> dict[int, Any]:
+    xml = {"application/xml": {"schema": {"type": "string", "format": "xml"}}}
+    out: dict[int, Any] = {200: {"description": description, "content": xml}}
+    for status, text in UNO_ERRORS.items():
+        out[status] = {"description": f"<error>: {text}", "content": xml}
+    return out
+
+
+def xml_response(body: str, status_code: int = 200) -> Response:
+    from recaudo.formats.cuotas import XML
+
+    return Response(status_code=status_code, content_type=XML, body=body)
+
+
+# What Powertools' router accepts in a path segment; anything else (a decoded '"', '#', '\\') is
+# percent-encoded before routing, so a matrix parameter always reaches its route.
+_ROUTABLE = frozenset("-._~()'!*:@,;=+&$%<> []{}|^/") | frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+)
+
+
+def _routable(path: str) -> str:
+    return "".join(ch if ch in _ROUTABLE else "".join(f"%{b:02X}" for b in ch.encode("utf-8")) for ch in path)
+
+
+def uno_resolver() -> APIGatewayRestResolver:
+    """The Sistema UNO dialect: XML, and every refusal is ``<error refId="<request id>"><code>status</code>
+    <message>…</message></error>`` with ``application/xml``; never a 500 with a trace."""
+    from recaudo.formats.cuotas import error_xml
+    from recaudo.models.cuotas import UnoError
+
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    def error(status: int, mensaje: str) -> Response:
+        ref_id = app.current_event.request_context.request_id or "00000000-0000-1000-0000-000000000000"
+        return xml_response(error_xml(status, mensaje, ref_id), status)
+
+    @app.exception_handler(UnoError)
+    def _refused(exc: UnoError) -> Response:
+        logger.info("uno refusal", extra={"status": exc.status})
+        return error(exc.status, exc.mensaje)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return error(400, _describe_validation(exc))
+
+    @app.exception_handler(NotFoundError)
+    def _no_route(exc: NotFoundError) -> Response:
+        return error(404, "Recurso desconocido: se espera /wssb/admin/paymentDue;contextId=…")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unexpected error")
+        return error(500, "Error interno; nada se perdió. Reintente.")
+
+    return app
+
+
+def uno_handler(app: APIGatewayRestResolver) -> Any:
+    """The decorator stack, with the path made routable first (see ``_routable``)."""
+    from recaudo.observability import lambda_handler
+
+    def resolve(event: dict[str, Any], context: Any) -> Any:
+        if isinstance(event.get("path"), str):
+            event["path"] = _routable(event["path"])
+        return app.resolve(event, context)
+
+    return lambda_handler(resolve)

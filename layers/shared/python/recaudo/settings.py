@@ -44,8 +44,8 @@ class PaymentSettings(FlowSettings):
 
 class CredentialsSettings(_Env):
     credentials_table: str = Field(alias="CREDENTIALS_TABLE", min_length=3, max_length=255)
-    # the API whose tokens the authorizer accepts: banks (conectividad) or RADIAN tenants
-    token_scope: str = Field(alias="TOKEN_SCOPE", default="conectividad", pattern=r"^(conectividad|radian)$")
+    # the API whose tokens the authorizer accepts: banks (conectividad), RADIAN tenants or UNO businesses
+    token_scope: str = Field(alias="TOKEN_SCOPE", default="conectividad", pattern=r"^(conectividad|radian|uno)$")
 
 
 @cache
@@ -112,3 +112,9 @@ class RadianSettings(_Env):
     max_age_days: int = Field(alias="RADIAN_MAX_AGE_DAYS", default=180, ge=1)
     retry_base_minutes: int = Field(alias="RADIAN_RETRY_BASE_MINUTES", default=5, ge=1)
     retry_max_minutes: int = Field(alias="RADIAN_RETRY_MAX_MINUTES", default=360, ge=1)
+
+
+class CuotasSettings(_Env):
+    """Sistema UNO paymentDue: its table."""
+
+    cuotas_table: str = Field(alias="CUOTAS_TABLE", min_length=3, max_length=255)

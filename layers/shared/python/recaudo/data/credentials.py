@@ -23,8 +23,9 @@ class CredentialsRepository:
         self._client = client
 
     def verify_token(self, key_id: str, secret: str, scope: str = "conectividad") -> str | None:
-        """Whom the token belongs to (a bank code; for ``scope="radian"``, a tenant), or None. The secret
-        is compared in constant time; a token of another API's scope is refused."""
+        """Whom the token belongs to (a bank code; for ``scope="radian"`` a tenant, for ``"uno"`` a
+        businessId), or None. The secret is compared in constant time; a token of another API's scope is
+        refused."""
         response = self._client.get_item(
             TableName=self._table, Key=key(f"TOKEN#{key_id}", "TOKEN"), ConsistentRead=True
         )
@@ -37,7 +38,7 @@ class CredentialsRepository:
         matches = secret_matches(secret, record["secretHash"])
         if record.get("activo") is not True or not matches or record.get("ambito", "conectividad") != scope:
             return None
-        return str(record["tenant"] if scope == "radian" else record["codigoBanco"])
+        return str(record["codigoBanco"] if scope == "conectividad" else record["tenant"])
 
     def verify_llave(self, codigo_banco: str, llave: str) -> bool:
         """Whether ``llave`` is the bank's llaveAcceso (compared in constant time)."""
@@ -117,6 +118,13 @@ class CredentialsRepository:
         )
         return token.token
 
+    def add_business_token(self, business_id: int, now: datetime) -> str:
+        """A Sistema UNO business's API token (returned once; only its hash is stored). The business
+        itself lives in the cuotas table; its token opens only the UNO API, and only for its businessId."""
+        token = new_token()
+        self._client.put_item(**self._tenant_token_put(token, str(business_id), now, ambito="uno"))
+        return token.token
+
     def add_tenant_token(self, tenant: str, now: datetime) -> str:
         token = new_token()
         self._client.transact_write_items(
@@ -133,14 +141,16 @@ class CredentialsRepository:
         )
         return token.token
 
-    def _tenant_token_put(self, token: IssuedToken, tenant: str, now: datetime) -> dict[str, Any]:
+    def _tenant_token_put(
+        self, token: IssuedToken, tenant: str, now: datetime, ambito: str = "radian"
+    ) -> dict[str, Any]:
         return {
             "TableName": self._table,
             "Item": to_item(
                 {
                     "PK": f"TOKEN#{token.key_id}",
                     "SK": "TOKEN",
-                    "ambito": "radian",
+                    "ambito": ambito,
                     "tenant": tenant,
                     "secretHash": hash_secret(token.secret),
                     "activo": True,

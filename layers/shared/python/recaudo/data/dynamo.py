@@ -100,3 +100,28 @@ def transact(client: Any, items: list[dict[str, Any]], *, throttled: type[Except
         if any(r in THROTTLING for r in reasons):
             raise throttled(f"transaction throttled: {reasons}") from exc
         return reasons
+
+
+def batch_get(
+    client: Any, table: str, keys: list[dict[str, Any]], max_attempts: int = 8, sleep: Any = None
+) -> list[dict[str, Any]]:
+    """Every item of ``keys`` that exists (strongly consistent), 100 keys per BatchGetItem, retrying what
+    DynamoDB leaves unprocessed with exponential backoff and full jitter. Order is not kept: callers key
+    the result. Raises if keys are still unprocessed after ``max_attempts`` rounds."""
+    import random
+    import time
+
+    sleep = sleep or time.sleep
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), 100):
+        pending: list[dict[str, Any]] = keys[start : start + 100]
+        for attempt in range(max_attempts):
+            response = client.batch_get_item(RequestItems={table: {"Keys": pending, "ConsistentRead": True}})
+            found += [from_item(i) for i in response.get("Responses", {}).get(table, [])]
+            pending = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+            if not pending:
+                break
+            sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+        else:
+            raise RuntimeError(f"{len(pending)} keys still unprocessed after {max_attempts} attempts")
+    return found

@@ -58,3 +58,5 @@ RADIAN = TableSpec(
     logical_id="Radian",
     gsis=(GsiSpec(name="GSI1", pk="GSI1PK", sk="GSI1SK"), GsiSpec(name="GSI2", pk="GSI2PK", sk="GSI2SK")),
 )
+# Sistema UNO: businesses, schools, school years, price configurations and dues (keys in docs/data-model.md).
+CUOTAS = TableSpec(logical_id="Cuotas")
