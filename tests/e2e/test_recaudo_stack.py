@@ -44,6 +44,7 @@ def test_given_the_started_stack_then_stack_json_tells_a_newcomer_everything(rec
     expected += len(c.COBRANZAS_ROUTES) + 1  # the cobranzas endpoints and the S3 import
     expected += len(c.RECARGAS_ROUTES) + len(c.RECARGAS_FLOW_TASKS)
     expected += len(c.RADIAN_ROUTES) + 3  # RADIAN's endpoints, the planner, the poller and its authorizer
+    expected += len(c.CUOTAS_ROUTES) + 1  # UNO's two methods and its authorizer
     assert len(state["functions"]) == expected
     # the CPS demo: a channel, the fake carrier's URL and one number per carrier behaviour
     cps = demo["cps"]
@@ -59,6 +60,11 @@ def test_given_the_started_stack_then_stack_json_tells_a_newcomer_everything(rec
     assert radian["baseUrl"] == state["gatewayUrl"] and radian["fakeUrl"].startswith("http://127.0.0.1:")
     assert radian["token"] and all(len(cufe) == 96 for cufe in radian["cufes"].values())
     assert radian["schedule"] in {s["name"] for s in state["schedules"]}
+    # the UNO demo: the document's context, its articles priced (and one not), the URL before /wssb/...
+    uno = demo["uno"]
+    assert uno["baseUrl"] == f"{state['gatewayUrl']}/{c.CUOTAS_STAGE}" and uno["token"]
+    assert uno["context"] == {"businessId": 10, "schoolId": 6498, "schoolYearId": 64}
+    assert {3259, 3245} <= set(uno["pricedArticles"]) and uno["unpricedArticle"] not in uno["pricedArticles"]
 
 
 def test_given_the_demo_token_when_obtener_persona_then_200_and_the_documented_body(bank):

@@ -137,9 +137,9 @@ def test_given_reserved_concurrency_then_exactly_where_promised(resources):
 
 
 def test_given_the_token_authorizers_then_their_cache_lasts_what_decisions_says(resources):
-    # Given the banks' and the RADIAN tenants' authorizers / Then both cache a decision 300 s
+    # Given the banks', the RADIAN tenants' and the UNO businesses' authorizers / Then each caches 300 s
     authorizers = of_type(resources, "AWS::ApiGateway::Authorizer").values()
-    assert len(authorizers) == 2
+    assert len(authorizers) == 3
     for authorizer in authorizers:
         assert authorizer["Properties"]["AuthorizerResultTtlInSeconds"] == c.AUTHORIZER_CACHE_SECONDS == 300
 

@@ -157,6 +157,19 @@ REQUIRED |= {
     ],
 }
 
+# Sistema UNO: its own table; only the configurer writes, and only dues and the id counter.
+CUOTAS_TABLE = "Data/Cuotas"
+DUES, COUNTER = f"{CUOTAS_TABLE}~CUOTAS#10#6498#64", f"{CUOTAS_TABLE}~CONTADOR"
+REQUIRED |= {
+    "cuotas.configurar.handler": [
+        ("dynamodb:BatchGetItem", CUOTAS_TABLE),  # membership, year, prices, stored dues
+        ("dynamodb:ConditionCheckItem", CUOTAS_TABLE),  # the transaction's membership and price checks
+        ("dynamodb:PutItem", DUES),  # the dues, in the same transaction
+        ("dynamodb:UpdateItem", COUNTER),  # ids, reserved in blocks
+    ],
+    "cuotas.consultar.handler": [("dynamodb:BatchGetItem", CUOTAS_TABLE), ("dynamodb:Query", CUOTAS_TABLE)],
+}
+
 # Calls no role may make, whatever its function: a scan on a request path, writes from a reader.
 FORBIDDEN: dict[str, list[tuple[str, str]]] = {
     **{
@@ -186,6 +199,20 @@ FORBIDDEN: dict[str, list[tuple[str, str]]] = {
         get(LEDGER),
     ],
     "radian.listar.handler": [("dynamodb:Scan", RADIAN_TABLE), ("dynamodb:Query", f"{RADIAN_TABLE}@index/GSI1")],
+    # the configurer writes dues and the counter only: never a business, a school, a price or a token
+    "cuotas.configurar.handler": [
+        ("dynamodb:PutItem", f"{CUOTAS_TABLE}~EMPRESA#10"),
+        ("dynamodb:UpdateItem", DUES),
+        ("dynamodb:DeleteItem", DUES),
+        ("dynamodb:Scan", CUOTAS_TABLE),
+        get(CREDENTIALS),
+        get(LEDGER),
+    ],
+    "cuotas.consultar.handler": [
+        ("dynamodb:PutItem", DUES),
+        ("dynamodb:UpdateItem", COUNTER),
+        ("dynamodb:Scan", CUOTAS_TABLE),
+    ],
     "radian.consultar.handler": [("secretsmanager:GetSecretValue", SECRET), ("dynamodb:PutItem", RADIAN_TABLE)],
     "radian.sondear_ahora.handler": [("secretsmanager:GetSecretValue", SECRET), ("dynamodb:PutItem", RADIAN_TABLE)],
     "radian.planificar.handler": [("dynamodb:PutItem", RADIAN_TABLE), ("secretsmanager:GetSecretValue", SECRET)],

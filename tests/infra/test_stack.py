@@ -47,6 +47,8 @@ def test_given_the_app_then_one_function_per_endpoint_and_flow_task_plus_the_aut
         + [f"recargas.flujo.{task}" for task in c.RECARGAS_FLOW_TASKS.values()]
         + [f"radian.{m}.handler" for m in c.RADIAN_ROUTES]
         + ["radian.planificar.handler", "radian.sondear.handler", "authorizer.token.handler"]  # + RADIAN's own
+        + [f"cuotas.{m}.handler" for m in c.CUOTAS_ROUTES]
+        + ["authorizer.token.handler"]  # UNO's own: business tokens
     )
     assert handlers == expected
     assert len(of_type(resources, "AWS::Lambda::Function")) == len(expected) + 1  # + CDK's notifications handler
@@ -148,7 +150,13 @@ def test_given_every_route_then_it_requires_the_token_authorizer(resources):
         for k, f in ours(resources).items()
         if f["Properties"]["Handler"] == "authorizer.token.handler"
     }
-    assert scopes == {"conectividad", "radian"}
+    assert scopes == {"conectividad", "radian", "uno"}
+    # UNO's routes: behind the businesses' authorizer
+    (businesses,) = [k for k in authorizers if k.startswith("CuotasApi")]
+    uno = {k: m for k, m in methods.items() if _api(m).startswith("CuotasApi")}
+    assert len(uno) == len(c.CUOTAS_ROUTES)
+    for name, method in uno.items():
+        assert method["Properties"]["AuthorizerId"] == {"Ref": businesses}, name
 
 
 def test_given_the_cobranzas_routes_then_their_own_api_and_the_hash_checked_by_each_function(resources):
@@ -191,7 +199,7 @@ def test_given_the_stage_then_throttled_and_access_logs_carry_no_headers_or_quer
 
 def test_given_the_tables_then_point_in_time_recovery_and_encryption(resources):
     tables = of_type(resources, "AWS::DynamoDB::Table")
-    assert len(tables) == 4
+    assert len(tables) == 5
     for table in tables.values():
         props = table["Properties"]
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True

@@ -87,3 +87,23 @@ def test_given_the_radian_handlers_then_their_spec_equals_the_committed_file_wit
     assert {"201", "400", "401", "413", "500"} <= register["responses"].keys()
     assert "RegistroRequest" in json.dumps(register["requestBody"])
     assert "ErrorReply" in json.dumps(spec["paths"]["/v1/facturas/{cufe}"]["get"]["responses"]["404"])
+
+
+def test_given_the_uno_handlers_then_their_spec_equals_the_committed_file_with_the_matrix_parameter():
+    from infra import constants as c
+
+    generator = _generator()
+    committed = (ROOT / "docs" / "openapi-cuotas.json").read_text(encoding="utf-8")
+    assert generator.render_cuotas() == committed, "docs/openapi-cuotas.json drifted: run `make openapi`"
+    spec = json.loads(committed)
+    # Then one path, the SIF matrix parameter as OpenAPI's style: matrix, both methods, XML everywhere
+    assert spec["servers"] == [{"url": f"/{c.CUOTAS_STAGE}"}]
+    assert list(spec["paths"]) == ["/wssb/admin/paymentDue{contextId}"]
+    operations = spec["paths"]["/wssb/admin/paymentDue{contextId}"]
+    assert sorted(operations) == sorted(m.lower() for m in c.CUOTAS_ROUTES.values())
+    for operation in operations.values():
+        (param,) = operation["parameters"]
+        assert (param["name"], param["in"], param["style"], param["required"]) == ("contextId", "path", "matrix", True)
+        assert {"200", "400", "401", "403", "404", "500"} <= operation["responses"].keys()
+        assert all(list(r["content"]) == ["application/xml"] for r in operation["responses"].values())
+    assert list(operations["post"]["requestBody"]["content"]) == ["application/xml"]
