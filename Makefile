@@ -38,7 +38,7 @@ help:
 	@echo "make synth      write cdk.out offline, without Docker (builds the layer once)"
 	@echo "make run        synthesize and serve the whole app on localhost (PORT=$(PORT)); Ctrl-C stops it"
 	@echo "make openapi    regenerate docs/openapi.json from the handlers"
-	@echo "make bench      print the benchmarks: cold start, warm overhead, cobranzas import, recargas, RADIAN polling"
+	@echo "make bench      print the benchmarks: cold start, warm overhead, cobranzas import, recargas, RADIAN polling, UNO paymentDue"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -85,6 +85,7 @@ bench: deps
 	$(RUN) python benchmarks/cobranzas.py
 	$(RUN) python benchmarks/recargas.py
 	$(RUN) python benchmarks/radian.py
+	$(RUN) python benchmarks/cuotas.py
 
 clean:
 	rm -rf cdk.out build .pytest_cache .local

@@ -241,8 +241,13 @@ def error_xml(status: int, mensaje: str, ref_id: str) -> str:
     return _bytes(_error(status, mensaje, ref_id))
 
 
+_CENTESIMOS = Decimal("0.01")
+
+
 def _texto(valor: Decimal) -> str:
-    return format(valor, "f")
+    """Exactly two decimals: the schema allows no more, so this never rounds, and the read-back is the
+    same whether the store kept ``5.00`` or (as DynamoDB does) ``5``."""
+    return format(valor.quantize(_CENTESIMOS), "f")
 
 
 def payment_due(cuotas: Iterable[Cuota]) -> str:
