@@ -31,8 +31,8 @@ from recaudo.models.cuotas import (
 
 CREADO = 200  # the document answers 200 per created due (SIF would say 201)
 REPETIDO = (
-    "El due repite articleRefId, gradeRefId, termRefId y salesTypeRefId de uno anterior de la misma solicitud "
-    "(el {n}); se guardó el primero."
+    "El due repite articleRefId, gradeRefId, termRefId y salesTypeRefId del due {n} de la misma solicitud; "
+    "envíe cada due una sola vez."
 )
 CONCURRENTE = "Otra solicitud modificó este due al mismo tiempo; no se guardó. Reenvíelo."
 OCUPADO = "El servicio está ocupado; este due no se guardó. Reenviarlo es seguro."
@@ -82,12 +82,18 @@ def configurar(
             resultados[i] = resultados[i] or Resultado(503, mensaje=OCUPADO)
         pendientes = []
 
-    for _ronda in range(deps.rondas):
-        if not pendientes:
-            break
-        pendientes = _escribir(deps, ctx, cuotas, pendientes, resultados)
-    for i, _version in pendientes:
-        resultados[i] = Resultado(409, mensaje=CONCURRENTE)
+    # A round is spent only by dues that lost a race; those cancelled only alongside another item are
+    # written again at no cost. Each pass settles an item or spends a round, so this ends.
+    rondas = deps.rondas
+    while pendientes:
+        perdidas, acompanantes = _escribir(deps, ctx, cuotas, pendientes, resultados)
+        if perdidas:
+            rondas -= 1
+            if rondas <= 0:
+                for i, _version in perdidas:
+                    resultados[i] = Resultado(409, mensaje=CONCURRENTE)
+                perdidas = []
+        pendientes = perdidas + acompanantes
 
     final = [r or Resultado(500, mensaje="sin resultado") for r in resultados]
     deps.metricas.count("CuotasGuardadas", sum(1 for r in final if r.status == CREADO))
@@ -142,9 +148,11 @@ def _escribir(
     cuotas: list[Cuota],
     pendientes: list[tuple[int, int | None]],
     resultados: list[Resultado | None],
-) -> list[tuple[int, int | None]]:
-    """One round of writes; returns what must be tried again (cancelled alongside another due, or lost a race)."""
+) -> tuple[list[tuple[int, int | None]], list[tuple[int, int | None]]]:
+    """One pass of writes; returns what must be written again: the dues that lost a race (re-read), and
+    those cancelled only because another item of their transaction failed."""
     otra_vez: list[tuple[int, int | None]] = []
+    releidas: list[tuple[int, int | None]] = []
     for lote in _lotes(deps, cuotas, pendientes):
         try:
             rechazo = deps.cuotas.guardar(ctx, [(cuotas[i], v) for i, v in lote], deps.clock())
@@ -171,11 +179,11 @@ def _escribir(
                 otra_vez.append((i, v))  # cancelled only because another item failed
         if perdidas:  # re-read them: another request created or changed them
             try:
-                otra_vez += _por_escribir(deps, ctx, cuotas, perdidas, resultados)
+                releidas += _por_escribir(deps, ctx, cuotas, perdidas, resultados)
             except Ocupado:
                 for i in perdidas:
                     resultados[i] = Resultado(503, mensaje=OCUPADO)
-    return otra_vez
+    return releidas, otra_vez
 
 
 def consultar(empresa: int | None, ctx: Contexto, deps: CuotasDeps | None = None) -> list[Cuota]:

@@ -68,7 +68,10 @@ def segmento(raw: str) -> tuple[str, dict[str, str]]:
             raise UnoError(400, f"Parámetro de matriz desconocido: {nombre[:40]!r} (se aceptan contextId y zoneId).")
         if nombre in params:
             raise UnoError(400, f"Parámetro de matriz repetido: {nombre}.")
-        params[nombre] = unquote(valor, errors="strict")
+        try:
+            params[nombre] = unquote(valor, errors="strict")
+        except UnicodeDecodeError as exc:
+            raise UnoError(400, f"{nombre}: la codificación URL no es UTF-8 válido.") from exc
     return unquote(entidad), params
 
 
@@ -107,7 +110,8 @@ _PARSER = etree.XMLParser(
     huge_tree=False,  # libxml2's own limits: depth 256, 10 MB text nodes
     remove_comments=True,
     remove_pis=True,
-    collect_ids=False,
+    # never collect_ids=False: with it, libxml2 loads an external DTD or parameter entity despite
+    # load_dtd=False (a file's existence leaks through the error; tests/unit/test_cuotas_formato.py)
 )
 _SCHEMA = etree.XMLSchema(
     etree.fromstring(resources.files("recaudo.formats").joinpath("paymentDue.xsd").read_bytes(), _PARSER)
@@ -127,6 +131,8 @@ _TRADUCCION = (
     ("Missing child element(s). Expected is", "faltan elementos; se espera"),
     ("This element is not expected. Expected is", "elemento inesperado; se espera"),
     ("This element is not expected", "elemento inesperado"),
+    ("one of", "uno de"),
+    (", attribute ", ", atributo "),
     (
         "Character content other than whitespace is not allowed because the content type is 'element-only'",
         "no admite texto, solo elementos",
@@ -134,15 +140,18 @@ _TRADUCCION = (
     ("The attribute", "el atributo"),
     ("is not allowed", "no está permitido"),
 )
-_POSICION = re.compile(r"/(due|payment)\[(\d+)\]")
+_POSICION_DE = {tipo: re.compile(rf"/{tipo}(?:\[(\d+)\])?(?:/|$)") for tipo in ("due", "payment")}
 _ELEMENTO = re.compile(r"Element '([A-Za-z]+)'")
 
 
 def _donde(path: str) -> str:
-    """``/paymentDue/due[2]/payments/payment[1]/price`` → ``due 2, payment 1``."""
-    partes = [f"{tipo} {n}" for tipo, n in _POSICION.findall(path)]
-    if "/due" in path and not any(p.startswith("due") for p in partes):
-        partes.insert(0, "due 1")
+    """``/paymentDue/due[2]/payments/payment[1]/price`` → ``due 2, payment 1`` (a step without an index,
+    ``/payments/payment/``, is the only one of its kind: number 1)."""
+    partes = []
+    for tipo in ("due", "payment"):
+        numero = _POSICION_DE[tipo].search(path)
+        if numero:
+            partes.append(f"{tipo} {numero.group(1) or 1}")
     return ", ".join(partes)
 
 
