@@ -198,21 +198,27 @@ def parse_payment_due(data: bytes) -> list[Cuota]:
     return [_cuota(due) for due in raiz.iterchildren("due")]
 
 
-def _cuota(due: etree._Element) -> Cuota:
-    def entero(nombre: str) -> int:
-        return int(str(due.findtext(nombre)).strip())
-
-    pagos = tuple(
-        Pago(
-            price=Decimal(str(p.findtext("price")).strip()),
-            discount_percent=Decimal(str(p.findtext("discountPercent")).strip()),
-            tax_percent=Decimal(str(p.findtext("taxPercent")).strip()),
-            start_date=date.fromisoformat(str(p.findtext("startDate")).strip()),
-            end_date=date.fromisoformat(str(p.findtext("endDate")).strip()),
-        )
-        for p in due.iterfind("payments/payment")
-    )
-    return Cuota(ClaveCuota(*(entero(n) for n in _ENTEROS)), pagos)
+def _cuota(due: Any) -> Cuota:
+    """One pass over a valid ``<due>``'s children (the schema has vouched for every value; comments and
+    processing instructions were dropped by the parser, so every child is an element)."""
+    ids: dict[str, int] = {}
+    pagos: list[Pago] = []
+    for hijo in due:
+        if hijo.tag != "payments":
+            ids[hijo.tag] = int(hijo.text.strip())
+            continue
+        for pago in hijo:
+            v = {campo.tag: campo.text.strip() for campo in pago}
+            pagos.append(
+                Pago(
+                    price=Decimal(v["price"]),
+                    discount_percent=Decimal(v["discountPercent"]),
+                    tax_percent=Decimal(v["taxPercent"]),
+                    start_date=date.fromisoformat(v["startDate"]),
+                    end_date=date.fromisoformat(v["endDate"]),
+                )
+            )
+    return Cuota(ClaveCuota(*(ids[n] for n in _ENTEROS)), tuple(pagos))
 
 
 # ---- replies ----
