@@ -241,6 +241,25 @@ def cmd_load_demo(args: argparse.Namespace) -> None:
     )
 
 
+def _fecha(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("se espera una fecha yyyy-mm-dd") from exc
+
+
+def _precio(text: str) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        valor = Decimal(text)
+    except InvalidOperation as exc:
+        raise argparse.ArgumentTypeError("se espera un decimal, p. ej. 84000.00") from exc
+    if not valor.is_finite() or valor < 0:
+        raise argparse.ArgumentTypeError("se espera un decimal mayor o igual a 0")
+    return text
+
+
 def _positivo(text: str) -> int:
     if not text.isdigit() or int(text) <= 0:
         raise argparse.ArgumentTypeError("se espera un entero positivo")
@@ -328,8 +347,8 @@ def parser() -> argparse.ArgumentParser:
     year = sub.add_parser("create-school-year", help="create or replace a UNO school year (its dates bound the dues)")
     year.add_argument("--business-id", required=True, type=positivo)
     year.add_argument("--school-year-id", required=True, type=positivo)
-    year.add_argument("--inicio", help="yyyy-mm-dd, first day (optional)")
-    year.add_argument("--fin", help="yyyy-mm-dd, last day (optional)")
+    year.add_argument("--inicio", type=_fecha, help="yyyy-mm-dd, first day (optional)")
+    year.add_argument("--fin", type=_fecha, help="yyyy-mm-dd, last day (optional)")
     year.set_defaults(func=cmd_create_school_year)
     school = sub.add_parser("create-school", help="create or replace a UNO school, member of existing school years")
     school.add_argument("--business-id", required=True, type=positivo)
@@ -344,7 +363,7 @@ def parser() -> argparse.ArgumentParser:
     price.add_argument("--school-id", required=True, type=positivo)
     price.add_argument("--school-year-id", required=True, type=positivo)
     price.add_argument("--article", required=True, type=positivo, action="append", help="articleRefId; repeatable")
-    price.add_argument("--precio", help="the article's list price (optional, a decimal)")
+    price.add_argument("--precio", type=_precio, help="the article's list price (optional, a decimal)")
     price.set_defaults(func=cmd_configure_price)
     demo = sub.add_parser("load-demo", help="load the demo persons, debts and convenios")
     demo.add_argument("--today", help="yyyy-mm-dd the data set is built around (default: today)")
