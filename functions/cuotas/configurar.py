@@ -1,20 +1,11 @@
 """POST /wssb/admin/paymentDue;contextId=<JSON>: configure a school's dues (seed 004)."""
 
-from typing import Annotated
-
-from aws_lambda_powertools.event_handler.openapi.params import Path
-
 from cuotas.cuotas import configurar as configurar_cuotas
-from cuotas.peticion import contexto_de, cuerpo, empresa
+from cuotas.peticion import Recurso, contexto_de, cuerpo, empresa
 from recaudo.formats.cuotas import create_response, parse_payment_due
 from recaudo.rest import uno_handler, uno_resolver, uno_responses, xml_response
 
 app = uno_resolver()
-
-RECURSO = Annotated[
-    str,
-    Path(description='paymentDue;contextId=<JSON URL-encoded: {"businessId":10,"schoolId":6498,"schoolYearId":64}>'),
-]
 
 
 @app.post(
@@ -23,7 +14,7 @@ RECURSO = Annotated[
     summary="Configurar cuotas (paymentDue)",
     responses=uno_responses("createResponse: un <create id statusCode> por <due>, en orden"),
 )
-def configurar(recurso: RECURSO):
+def configurar(recurso: Recurso):
     ctx = contexto_de(recurso)
     cuotas = parse_payment_due(cuerpo(app))
     resultados = configurar_cuotas(empresa(app), ctx, cuotas)

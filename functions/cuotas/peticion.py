@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from recaudo.formats.cuotas import ENTIDAD, contexto, segmento
 from recaudo.models.cuotas import Contexto, UnoError
 from recaudo.rest import authorizer_value
+
+# The route's one segment: "paymentDue;contextId=…" (docs/decisions.md, "UNO: the route").
+Recurso = Annotated[
+    str,
+    Path(description='paymentDue;contextId=<JSON URL-encoded: {"businessId":10,"schoolId":6498,"schoolYearId":64}>'),
+]
 
 
 def empresa(app: APIGatewayRestResolver) -> int | None:

@@ -4,23 +4,13 @@ access to the cuotas table."""
 
 from __future__ import annotations
 
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra import constants as c
 from infra.constructs.api import TokenRestApi
 from infra.constructs.data import DataConstruct
-from infra.constructs.functions import ContextConstruct, allow
-
-
-def _own(actions: list[str], table_arn: str, leading_key: str) -> iam.PolicyStatement:
-    """``actions`` only on items whose partition key matches ``leading_key`` (a prefix with ``*``, or exact)."""
-    return iam.PolicyStatement(
-        actions=actions,
-        resources=[table_arn],
-        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [leading_key]}},
-    )
+from infra.constructs.functions import ContextConstruct, allow, allow_own
 
 
 class CuotasConstruct(ContextConstruct):
@@ -44,8 +34,8 @@ class CuotasConstruct(ContextConstruct):
             # the dues' partitions (PutItem on CUOTAS#…) and the id counter (UpdateItem on CONTADOR only)
             "configurar": [
                 allow(["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"], table.table_arn),
-                _own(["dynamodb:PutItem"], table.table_arn, "CUOTAS#*"),
-                _own(["dynamodb:UpdateItem"], table.table_arn, "CONTADOR"),
+                allow_own(["dynamodb:PutItem"], table.table_arn, "CUOTAS#*"),
+                allow_own(["dynamodb:UpdateItem"], table.table_arn, "CONTADOR"),
             ],
             # the school's membership and year (BatchGetItem), its dues (Query)
             "consultar": [allow(["dynamodb:BatchGetItem", "dynamodb:Query"], table.table_arn)],

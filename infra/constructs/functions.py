@@ -23,6 +23,16 @@ def allow(actions: list[str], *resources: str) -> iam.PolicyStatement:
     return iam.PolicyStatement(actions=actions, resources=list(resources))
 
 
+def allow_own(actions: list[str], table_arn: str, leading_key: str) -> iam.PolicyStatement:
+    """These actions on the table, only on items whose partition key matches ``leading_key``
+    (``dynamodb:LeadingKeys``: a prefix ending in ``*``, or an exact key)."""
+    return iam.PolicyStatement(
+        actions=actions,
+        resources=[table_arn],
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [leading_key]}},
+    )
+
+
 def function_code(context: str) -> lambda_.Code:
     """The code asset of one context: functions/<context>/ packaged as the ``<context>`` package."""
     others = [p.name for p in c.FUNCTIONS_DIR.iterdir() if p.is_dir() and p.name != context]

@@ -19,17 +19,13 @@ from constructs import Construct
 from infra import constants as c
 from infra.constructs.api import TokenRestApi
 from infra.constructs.data import DataConstruct
-from infra.constructs.functions import ContextConstruct, task_state_machine
+from infra.constructs.functions import ContextConstruct, allow_own, task_state_machine
 from infra.flows.recarga import recarga_definition
 
 
 def _own(actions: list[str], table_arn: str, prefix: str) -> iam.PolicyStatement:
     """These actions on the table, only on items whose partition key starts with ``prefix``."""
-    return iam.PolicyStatement(
-        actions=actions,
-        resources=[table_arn],
-        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*"]}},
-    )
+    return allow_own(actions, table_arn, f"{prefix}*")
 
 
 class RecargasConstruct(ContextConstruct):
