@@ -184,7 +184,7 @@ def test_given_the_authorizer_then_it_reads_the_authorization_header_with_a_rege
 def test_given_the_stage_then_throttled_and_access_logs_carry_no_headers_or_query(resources):
     stages = of_type(resources, "AWS::ApiGateway::Stage").values()
     assert sorted(s["Properties"]["StageName"] for s in stages) == sorted(
-        [c.CONECTIVIDAD_STAGE, c.COBRANZAS_STAGE, c.RECARGAS_STAGE, c.RADIAN_STAGE]
+        [c.CONECTIVIDAD_STAGE, c.COBRANZAS_STAGE, c.RECARGAS_STAGE, c.RADIAN_STAGE, c.CUOTAS_STAGE]
     )
     for stage in stages:
         props = stage["Properties"]
