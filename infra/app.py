@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from pathlib import Path
 
 from aws_cdk import App, Aspects, Environment
 from cdk_nag import AwsSolutionsChecks
@@ -33,15 +35,27 @@ def build_app(outdir: str | None = None, layer_dir: str | None = None) -> tuple[
     return app, stack
 
 
+def synthesis_errors(directory: str) -> list[str]:
+    """The ``aws:cdk:error`` entries (cdk-nag's findings among them) the assembly wrote, read from its
+    JSON files. Not through jsii's ``artifact.messages``: aws-cdk-lib and its dependency
+    aws-cdk.cloud-assembly-schema both install ``aws_cdk/cloud_assembly_schema/__init__.py``, the last
+    installed wins, and with the dependency's copy jsii cannot build a message ("Unknown interface:
+    aws-cdk-lib.cloud_assembly_schema.MetadataEntry") - which depends on install order."""
+    found: list[str] = []
+    out = Path(directory)
+    sources = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.glob("*.metadata.json"))]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    sources += [a.get("metadata") or {} for a in manifest.get("artifacts", {}).values()]
+    for metadata in sources:
+        for construct, entries in metadata.items():
+            found += [f"{construct}: {e.get('data')}" for e in entries if e.get("type") == "aws:cdk:error"]
+    return found
+
+
 def main() -> int:
     app, stack = build_app()
     assembly = app.synth()
-    errors = [
-        f"{m.id}: {m.entry.data}"
-        for artifact in assembly.stacks
-        for m in artifact.messages
-        if m.entry.type == "aws:cdk:error"
-    ]
+    errors = synthesis_errors(assembly.directory)
     for line in errors:
         print(line, file=sys.stderr)
     print(f"synthesized {stack.stack_name} into {assembly.directory} ({len(errors)} errors)")
