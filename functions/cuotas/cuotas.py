@@ -82,17 +82,21 @@ def configurar(
             resultados[i] = resultados[i] or Resultado(503, mensaje=OCUPADO)
         pendientes = []
 
-    # A round is spent only by dues that lost a race; those cancelled only alongside another item are
-    # written again at no cost. Each pass settles an item or spends a round, so this ends.
+    # A round is spent by dues that lost a race; those cancelled only alongside another item are written
+    # again at no cost, unless the pass settled nothing (a cancellation naming no item, such as a
+    # conflict with another transaction): then they spend it too. Each pass settles an item or spends
+    # a round, so this ends.
     rondas = deps.rondas
     while pendientes:
         perdidas, acompanantes = _escribir(deps, ctx, cuotas, pendientes, resultados)
-        if perdidas:
+        atascadas = acompanantes if not perdidas and len(acompanantes) == len(pendientes) else []
+        if perdidas or atascadas:
             rondas -= 1
             if rondas <= 0:
-                for i, _version in perdidas:
+                for i, _version in perdidas + atascadas:
                     resultados[i] = Resultado(409, mensaje=CONCURRENTE)
-                perdidas = []
+                pendientes = [] if atascadas else acompanantes
+                continue
         pendientes = perdidas + acompanantes
 
     final = [r or Resultado(500, mensaje="sin resultado") for r in resultados]

@@ -660,3 +660,22 @@ def test_given_dynamodb_busy_when_reading_then_503(repo, metodo):
     with pytest.raises(UnoError) as info:
         consultar(EMPRESA, CTX, deps(repo))
     assert info.value.status == 503
+
+
+def test_given_transactions_cancelled_for_a_reason_naming_no_item_when_configured_then_409_after_the_rounds(
+    repo, monkeypatch
+):
+    # Given every write cancelled with no item named (as a conflict with another transaction can be)
+    llamadas: list[int] = []
+
+    def cancelada(ctx: Contexto, cuotas: list[tuple[Cuota, int | None]], now: datetime) -> Rechazo:
+        llamadas.append(len(cuotas))
+        return Rechazo()
+
+    monkeypatch.setattr(repo, "guardar", cancelada)
+    # When the document's dues are configured with 3 rounds
+    resultados = configurar(EMPRESA, CTX, documento(), deps(repo, rondas=3))
+    # Then it ends: each due 409 (resend), after exactly 3 attempts, nothing stored
+    assert [(r.status, r.id, r.mensaje) for r in resultados] == [(409, None, CONCURRENTE)] * 2
+    assert llamadas == [2, 2, 2]
+    assert repo.guardadas == {}

@@ -182,11 +182,13 @@ class CuotasRepository:
         if reasons is None:
             return None
         fallido = [r == "ConditionalCheckFailed" for r in reasons]
+        # a due another transaction was writing at the same moment lost a race too: re-read it
+        carrera = [r in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons]
         n = len(articulos)
         return Rechazo(
             sin_colegio=fallido[0],
             articulos_sin_precio=frozenset(a for a, f in zip(articulos, fallido[1 : 1 + n], strict=True) if f),
-            en_conflicto=frozenset(c.clave for (c, _), f in zip(cuotas, fallido[1 + n :], strict=True) if f),
+            en_conflicto=frozenset(c.clave for (c, _), f in zip(cuotas, carrera[1 + n :], strict=True) if f),
         )
 
     # ---- the admin commands ----
