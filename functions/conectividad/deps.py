@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Any, Protocol
 
 from recaudo.dates import Clock, utc_now
 from recaudo.events import EventPublisher
 from recaudo.models.ledger import Convenio, Deuda, Persona, TipoConvenio
-from recaudo.models.pagos import DebtRef, DebtState, HistorialPago, Payment
+from recaudo.models.pagos import DebtRef, DebtState, HistorialPago, Payment, Solicitud
 from recaudo.stepfunctions import FlowOutcome
 
 EVENT_SOURCE = "recaudo.conectividad"
@@ -50,8 +50,10 @@ class PaymentLedger(Protocol):
 class Payments(Protocol):
     """Payments as the endpoints read, number and reverse them."""
 
-    def get(self, numero_factura: int) -> Payment | None: ...
-    def reversed(self, numero_factura: int) -> list[Payment]: ...
+    def get(self, numero_factura: int, banco_carrito: str | None = None) -> Payment | None: ...
+    def reversed(self, numero_factura: int, banco_carrito: str | None = None) -> list[Payment]: ...
+    def all_of(self, pk: str) -> list[Payment]: ...
+    def solicitud(self, banco: str, identidad: str) -> Solicitud | None: ...
     def history(self, identificacion: str, desde: date, hasta: date) -> list[HistorialPago]: ...
     def next_transaction_number(self) -> int: ...
     def debt_ref(self, deuda: Deuda) -> DebtRef: ...
@@ -63,13 +65,15 @@ class FlowPayments(Protocol):
 
     def apply(self, payment: Payment) -> None: ...
     def confirm(self, payment: Payment, cuenta_origen: str) -> bool: ...
-    def compensate(self, payment: Payment) -> bool: ...
-    def get(self, numero_factura: int) -> Payment | None: ...
+    def compensate(self, payment: Payment, motivo: str, at: str) -> bool: ...
+    def get(self, numero_factura: int, banco_carrito: str | None = None) -> Payment | None: ...
     def get_debt_state(self, ref: DebtRef) -> DebtState | None: ...
+    def atascados(self, antes_de: str, limite: int = 100) -> list[Payment]: ...
 
 
 class BankKeys(Protocol):
-    def verify_llave(self, codigo_banco: str, llave: str) -> bool: ...
+    def verify_llave(self, codigo_banco: str, llave: str, now: datetime | None = None) -> bool: ...
+    def token_activo(self, key_id: str, codigo_banco: str) -> bool: ...
 
 
 class Flow(Protocol):
@@ -114,6 +118,7 @@ class FlowDeps:
 
     payments: FlowPayments
     events: EventPublisher
+    clock: Clock = utc_now
 
 
 @cache
@@ -129,7 +134,7 @@ def default_query_deps() -> QueryDeps:
 
 @cache
 def default_payment_deps() -> PaymentDeps:
-    from recaudo.aws import client
+    from recaudo.aws import client, client_with_timeout
     from recaudo.data.credentials import CredentialsRepository
     from recaudo.data.ledger import LedgerRepository
     from recaudo.data.payments import PaymentsRepository
@@ -144,7 +149,9 @@ def default_payment_deps() -> PaymentDeps:
         ledger=LedgerRepository(s.ledger_table, ddb, page_limit=s.query_page_limit),
         payments=PaymentsRepository(s.ledger_table, ddb),
         credentials=CredentialsRepository(s.credentials_table, ddb),
-        flow=SyncStateMachine(client("stepfunctions"), s.state_machine_arn),
+        # waits at most payment_wait_seconds for the outcome, then answers "en proceso" (never a retry:
+        # a second StartSyncExecution would be a second attempt)
+        flow=SyncStateMachine(client_with_timeout("stepfunctions", s.payment_wait_seconds), s.state_machine_arn),
         idempotency=IdempotencyGuard(s.idempotency_table, s.idempotency_seconds, ddb),
         events=EventBridgePublisher(client("events"), s.event_bus_name, EVENT_SOURCE),
         time_zone=s.time_zone,

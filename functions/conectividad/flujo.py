@@ -57,7 +57,7 @@ def confirmar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
 def verificar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[str, Any]:
     deps = deps or default_flow_deps()
     expected = Payment.of(state["pago"])
-    stored = deps.payments.get(expected.numero_factura)
+    stored = deps.payments.get(expected.numero_factura, expected.banco if expected.carrito else None)
     if stored is None or stored.estado != CONFIRMADO or stored.numero_transaccion != expected.numero_transaccion:
         raise VerificacionFallida(f"factura {expected.numero_factura}: el pago no quedó confirmado")
     total = Decimal("0.00")
@@ -75,13 +75,15 @@ def verificar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[
 def compensar_pago(state: dict[str, Any], deps: FlowDeps | None = None) -> dict[str, Any]:
     deps = deps or default_flow_deps()
     payment = Payment.of(state["pago"])
-    undone = deps.payments.compensate(payment)
+    error = state.get("error") or {}
+    motivo = f"{error.get('Error', '')}: {error.get('Cause', '')}"[:500] if error else "sin causa"
+    undone = deps.payments.compensate(payment, motivo, deps.clock().isoformat())
     # every attempt publishes: a retry after a lost event finds nothing left to undo
     _publish(deps, "PaymentCompensated", payment)
     metrics.add_metric(name="PagoCompensado", unit=MetricUnit.Count, value=1)
     logger.warning(
         "payment compensated",
-        extra={"numeroFactura": payment.numero_factura, "undone": undone, "error": state.get("error")},
+        extra={"numeroFactura": payment.numero_factura, "undone": undone, "error": error.get("Error")},
     )
     return {"compensado": undone}
 

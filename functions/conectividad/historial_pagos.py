@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from conectividad import pagos, params
 from recaudo.models.conectividad import HistorialReply
 from recaudo.observability import lambda_handler
-from recaudo.rest import conectividad_resolver, json_response, ok_responses
+from recaudo.rest import authorizer_value, conectividad_resolver, json_response, ok_responses
 
 app = conectividad_resolver()
 Fecha = Annotated[str, Query(pattern=r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$", description="dd/mm/yyyy (inclusive)")]
@@ -21,7 +21,7 @@ Fecha = Annotated[str, Query(pattern=r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$", descriptio
 def historial_pagos(cedula: params.Identificacion, fechaInicio: Fecha, fechaFinal: Fecha):
     inicio = params.fecha("fechaInicio", fechaInicio)
     fin = params.fecha("fechaFinal", fechaFinal)
-    return json_response(pagos.historial_pagos(cedula, inicio, fin))
+    return json_response(pagos.historial_pagos(cedula, inicio, fin, authorizer_value(app, "codigoBanco")))
 
 
 handler = lambda_handler(app.resolve)

@@ -1,8 +1,9 @@
 """The logic behind ejecutar-pago*, historial-pagos and verificar-pago (reversar-pago: ``reversas``).
 
-A payment is checked here (bank, llaveAcceso, convenio, invoice, period, amount), then run through
-the Express state machine (apply -> confirm -> verify, compensated on failure) under Powertools
-idempotency. Data-level conditions in the ledger make a double payment impossible regardless.
+A payment is checked here (token, bank, llaveAcceso, convenio, invoice, period, amount), then run
+through the Express state machine (apply -> confirm -> verify, compensated on failure). The ledger's
+conditional writes make a second payment impossible: one per invoice (or bank's cart), and one per
+bank request (its Idempotency-Key, or its fingerprint), also after a reversal.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from conectividad.deps import PaymentDeps, default_payment_deps
 from conectividad.queries import corte_hasta
@@ -22,12 +25,12 @@ from recaudo.errors import (
     ParametrosIncorrectos,
     SinFacturasPendientes,
 )
-from recaudo.idempotency import EnProceso
+from recaudo.idempotency import EnCurso, EnProceso
 from recaudo.models.conectividad import HistorialReply, PagoItemReply, PagoRequest, fingerprint
 from recaudo.models.ledger import Convenio, Deuda, EstadoDeuda, TipoConvenio
-from recaudo.models.pagos import APLICADO, CONFIRMADO, Payment
+from recaudo.models.pagos import APLICADO, COMPENSADO, CONFIRMADO, Payment, Solicitud
 from recaudo.money import dumps
-from recaudo.observability import logger
+from recaudo.observability import logger, metrics
 
 
 def _same_code(a: str, b: str) -> bool:
@@ -35,11 +38,16 @@ def _same_code(a: str, b: str) -> bool:
     return str(int(a)) == str(int(b)) if a.isdigit() and b.isdigit() else a == b
 
 
-def autenticar_banco(codigo_banco: str, llave: str, banco_autenticado: str | None, deps: PaymentDeps) -> str:
-    """The authenticated bank's code, once the body's codigoBanco and llaveAcceso match the token's bank."""
+def autenticar_banco(
+    codigo_banco: str, llave: str, banco_autenticado: str | None, deps: PaymentDeps, key_id: str | None = None
+) -> str:
+    """The authenticated bank's code, once the body's codigoBanco and llaveAcceso match the token's bank.
+    Money moves only with a token that is active now: the authorizer's cached answer is not enough."""
     if not banco_autenticado or not _same_code(codigo_banco, banco_autenticado):
         raise NoAutenticado("codigoBanco no corresponde al token")
-    if not deps.credentials.verify_llave(banco_autenticado, llave):
+    if key_id is not None and not deps.credentials.token_activo(key_id, banco_autenticado):
+        raise NoAutenticado("el token fue revocado")
+    if not deps.credentials.verify_llave(banco_autenticado, llave, deps.clock()):
         raise NoAutenticado("llaveAcceso inválida")
     return banco_autenticado
 
@@ -70,20 +78,39 @@ def _in_convenio(d: Deuda, convenio: Convenio, today: date) -> bool:
     )
 
 
-def _existing(req: PagoRequest, solicitud: str, deps: PaymentDeps) -> str | None:
-    """A payment already stored for this invoice. The very same request (same fingerprint: bank,
-    convenio, period, agency, amount, transactions) gets the first reply back, as after an expired
-    idempotency record; any other request is refused."""
-    payment = deps.payments.get(req.numeroFactura)
-    if payment is None:
+def identidad(clave: str | None, solicitud: str) -> str:
+    """A request's identity: its Idempotency-Key (hashed: never stored as sent), else its fingerprint."""
+    import hashlib
+
+    return f"K:{hashlib.sha256(clave.encode()).hexdigest()}" if clave else f"F:{solicitud}"
+
+
+def _por_solicitud(solicitud: Solicitud, deps: PaymentDeps) -> str | None:
+    """The answer for a request that already made a payment: its first reply while the payment stands,
+    "en proceso" while it is being applied, a refusal once it was reversed. None when that payment was
+    compensated (nothing was charged), so the request may pay now."""
+    made = next(
+        (p for p in deps.payments.all_of(solicitud.pago_pk) if p.numero_transaccion == solicitud.numero_transaccion),
+        None,
+    )
+    if made is None or made.estado == COMPENSADO:
         return None
-    if payment.estado == APLICADO:
-        raise EnProceso("el pago de esta factura está en proceso")
-    if payment.estado == CONFIRMADO and payment.solicitud == solicitud:
-        logger.info("payment replayed from the ledger", extra={"numeroFactura": req.numeroFactura})
-        return _reply(payment)
-    if req.transacciones:
-        raise ParametrosIncorrectos(f"numeroFactura {req.numeroFactura} ya fue usado por otro pago")
+    if made.estado == APLICADO:
+        raise EnProceso(f"el pago de la factura {made.numero_factura} se está aplicando; reintente en unos segundos")
+    if made.estado == CONFIRMADO:
+        logger.info("payment replayed from the ledger", extra={"numeroFactura": made.numero_factura})
+        return _reply(made)
+    raise ParametrosIncorrectos(
+        f"esta solicitud ya pagó la factura {made.numero_factura} (transacción {made.numero_transaccion}) y ese "
+        "pago fue reversado; para pagar de nuevo envíe un Idempotency-Key nuevo"
+    )
+
+
+def _ya_pagada(req: PagoRequest, current: Payment) -> NoReturn:
+    if current.estado == APLICADO:
+        raise EnProceso(f"el pago de la factura {req.numeroFactura} se está aplicando; reintente en unos segundos")
+    if current.carrito:
+        raise ParametrosIncorrectos(f"numeroFactura {req.numeroFactura} ya fue usado por otro pago de carrito")
     raise SinFacturasPendientes(f"la factura {req.numeroFactura} ya fue pagada")
 
 
@@ -114,7 +141,7 @@ def _deudas_carrito(req: PagoRequest, convenio: Convenio, today: date, deps: Pay
         raise ParametrosIncorrectos("transacciones: requeridas para el convenio de carrito de compras")
     if deps.ledger.get_deuda_por_factura(req.numeroFactura) is not None:
         raise ParametrosIncorrectos("numeroFactura del carrito no puede ser el número de una factura existente")
-    deudas = []
+    deudas: list[Deuda] = []
     for tx in req.transacciones:
         found = deps.ledger.get_deuda_por_transaccion(
             tx.auxiliarContable, tx.numeroCuenta, tx.tipoTransaccion, tx.numeroDocumento
@@ -122,17 +149,17 @@ def _deudas_carrito(req: PagoRequest, convenio: Convenio, today: date, deps: Pay
         deuda = _payable(found, f"la transacción {tx.numeroDocumento}", convenio, today)
         if tx.numeroPersona is not None and tx.numeroPersona != deuda.numero_persona:
             raise ParametrosIncorrectos(f"numeroPersona no corresponde a la transacción {tx.numeroDocumento}")
+        if any(deps.payments.debt_ref(d) == deps.payments.debt_ref(deuda) for d in deudas):
+            raise ParametrosIncorrectos(f"la transacción {tx.numeroDocumento} repite una deuda del carrito")
         deudas.append(deuda)
     if len({d.identificacion for d in deudas}) != 1:
         raise ParametrosIncorrectos("las transacciones de un carrito deben ser de una misma persona")
     return deudas
 
 
-def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, deps: PaymentDeps) -> str:
+def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, clave: str | None, deps: PaymentDeps) -> str:
     solicitud = fingerprint(req, tipo.value if tipo else None, banco)
-    replay = _existing(req, solicitud, deps)
-    if replay is not None:
-        return replay
+    ident = identidad(clave, solicitud)
     convenio = deps.ledger.get_convenio(req.codigoConvenio)
     if convenio is None:
         raise ParametrosIncorrectos(f"codigoConvenio desconocido: {req.codigoConvenio}")
@@ -141,6 +168,20 @@ def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, deps: Paymen
     carrito = convenio.tipo is TipoConvenio.CARRITO
     if req.transacciones and not carrito:
         raise ParametrosIncorrectos("transacciones solo aplica al convenio de carrito de compras")
+
+    previa: int | None = None
+    hecha = deps.payments.solicitud(banco, ident)
+    if hecha is not None:
+        if hecha.huella != solicitud:
+            raise ParametrosIncorrectos("el Idempotency-Key ya se usó con otra solicitud")
+        replay = _por_solicitud(hecha, deps)
+        if replay is not None:
+            return replay
+        previa = hecha.numero_transaccion  # its payment was compensated: this request may pay
+    current = deps.payments.get(req.numeroFactura, banco if carrito else None)
+    if current is not None:
+        _ya_pagada(req, current)
+
     today = local_today(deps.clock, deps.time_zone)
     deudas = (_deudas_carrito if carrito else _deudas_factura)(req, convenio, today, deps)
     owed = sum((d.monto for d in deudas), Decimal("0.00"))
@@ -161,6 +202,8 @@ def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, deps: Paymen
         fecha_pago=deps.clock().isoformat(),
         fecha_local=today,
         solicitud=solicitud,
+        identidad=ident,
+        identidad_previa=previa,
     )
     outcome = deps.flow.run(
         f"pago-{req.numeroFactura}-{uuid.uuid4().hex[:12]}",
@@ -168,13 +211,41 @@ def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, deps: Paymen
     )
     if outcome.status == "SUCCEEDED":
         return _reply(payment)
-    logger.warning("payment flow did not succeed", extra={"error": outcome.error, "numeroFactura": req.numeroFactura})
-    if outcome.error == "DeudaNoPendiente":
+    return _sin_exito(req, payment, outcome.status, outcome.error, deps)
+
+
+def _sin_exito(req: PagoRequest, payment: Payment, status: str, error: str | None, deps: PaymentDeps) -> str:
+    """The answer when the flow did not succeed: a refusal only when nothing was charged, "en proceso"
+    whenever the outcome is not known yet, never "error" for a payment that went through."""
+    logger.warning(
+        "payment flow did not succeed", extra={"status": status, "error": error, "numeroFactura": req.numeroFactura}
+    )
+    en_curso = EnCurso(
+        f"el resultado del pago de la factura {req.numeroFactura} aún no es definitivo; consulte verificar-pago "
+        "o reenvíe la misma solicitud: nunca se cobrará dos veces"
+    )
+    if error == "DeudaNoPendiente":
         raise SinFacturasPendientes(f"la factura {req.numeroFactura} ya fue pagada")
-    if outcome.error == "PagoExistente":
-        replay = _existing(req, solicitud, deps)
-        if replay is not None:
-            return replay
+    if error == "NumeroNoDisponible":
+        raise ParametrosIncorrectos("numeroFactura del carrito no puede ser el número de una factura existente")
+    if error in ("PagoExistente", "SolicitudRepetida"):  # a concurrent request won: answer as it stands now
+        hecha = deps.payments.solicitud(payment.banco, payment.identidad)
+        if hecha is not None and hecha.numero_transaccion != payment.identidad_previa:
+            replay = _por_solicitud(hecha, deps)
+            if replay is not None:
+                return replay
+        current = deps.payments.get(req.numeroFactura, payment.banco if payment.carrito else None)
+        if current is not None:
+            _ya_pagada(req, current)
+        raise en_curso
+    if error == "PagoCompensado":  # compensation succeeded: nothing was charged
+        raise ErrorSistema("el pago no se aplicó y se deshizo; no se cobró nada; puede reintentarlo")
+    if error == "CompensacionFallida":
+        metrics.add_metric(name="CompensacionFallida", unit=MetricUnit.Count, value=1)
+        raise en_curso
+    stored = deps.payments.get(req.numeroFactura, payment.banco if payment.carrito else None)
+    if status == "DESCONOCIDO" or (stored is not None and stored.numero_transaccion == payment.numero_transaccion):
+        raise en_curso  # still running, timed out after applying, or our wait ran out
     raise ErrorSistema("el pago no se aplicó; no se cobró nada")
 
 
@@ -184,25 +255,28 @@ def ejecutar_pago(
     banco_autenticado: str | None,
     deps: PaymentDeps | None = None,
     lambda_context: Any = None,
+    clave: str | None = None,
+    key_id: str | None = None,
 ) -> str:
-    """The reply body (JSON text) of ejecutar-pago / -total / -parcial / -vencido."""
+    """The reply body (JSON text) of ejecutar-pago / -total / -parcial / -vencido. ``clave`` is the
+    bank's Idempotency-Key; without one, the request's fingerprint is its identity."""
     deps = deps or default_payment_deps()
-    banco = autenticar_banco(req.codigoBanco, req.llaveAcceso, banco_autenticado, deps)
-    # After a reversal the invoice is pending again: paying it again is a new operation.
-    reversas = len(deps.payments.reversed(req.numeroFactura))
-    key = {"operacion": "pago", "banco": banco, "numeroFactura": req.numeroFactura, "reversas": reversas}
-    # the bank's code is in the key, normalised; the payload must not tell 152 from 00152
-    payload = req.model_dump(mode="json", exclude={"llaveAcceso", "codigoBanco"}) | {
-        "tipo": tipo.value if tipo else None
-    }
-    return deps.idempotency.run(key, payload, lambda: _pagar(req, tipo, banco, deps), lambda_context)
+    banco = autenticar_banco(req.codigoBanco, req.llaveAcceso, banco_autenticado, deps, key_id)
+    # No cache in front: the ledger's SOLICITUD# item is the request's memory. A cached first reply
+    # would go stale the moment the payment is reversed (docs/decisions.md).
+    return _pagar(req, tipo, banco, clave, deps)
 
 
 # ---- history and verification ----
 
 
-def historial_pagos(cedula: str, inicio: date, fin: date, deps: PaymentDeps | None = None) -> list[HistorialReply]:
+def historial_pagos(
+    cedula: str, inicio: date, fin: date, banco: str | None, deps: PaymentDeps | None = None
+) -> list[HistorialReply]:
+    """The person's confirmed payments that this bank made: a bank never sees another bank's."""
     deps = deps or default_payment_deps()
+    if not banco:
+        raise NoAutenticado("token sin banco")
     if inicio > fin:
         raise ParametrosIncorrectos("fechaInicio posterior a fechaFinal")
     if fin - inicio > timedelta(days=366):
@@ -217,12 +291,17 @@ def historial_pagos(cedula: str, inicio: date, fin: date, deps: PaymentDeps | No
             cuentaOrigen=entry.cuenta_origen,
         )
         for entry in deps.payments.history(cedula, inicio, fin)
-        if entry.estado == CONFIRMADO  # reversed payments are left out
+        if entry.estado == CONFIRMADO and _same_code(entry.banco or "", banco)  # reversed ones are left out
     ]
 
 
-def verificar_pago(numero_factura: int, deps: PaymentDeps | None = None) -> bool:
-    """True while a confirmed, unreversed payment exists for the invoice."""
+def verificar_pago(numero_factura: int, banco: str | None, deps: PaymentDeps | None = None) -> str | None:
+    """The state of this bank's payment of the invoice (or of its cart with that receipt number):
+    CONFIRMADO, APLICADO (being applied), or None. Another bank's payment is None, as if absent."""
     deps = deps or default_payment_deps()
-    payment = deps.payments.get(numero_factura)
-    return payment is not None and payment.estado == CONFIRMADO
+    if not banco:
+        raise NoAutenticado("token sin banco")
+    for payment in (deps.payments.get(numero_factura), deps.payments.get(numero_factura, banco)):
+        if payment is not None and payment.banco == banco:
+            return payment.estado
+    return None

@@ -7,10 +7,12 @@ from typing import Any
 
 from conectividad.deps import PaymentDeps, default_payment_deps
 from conectividad.pagos import autenticar_banco
-from recaudo.errors import ErrorSistema, NoAutenticado, ParametrosIncorrectos
+from recaudo.dates import format_ddmmyyyy, local_today
+from recaudo.errors import ErrorSistema, ParametrosIncorrectos
 from recaudo.events import PublishFailed
 from recaudo.idempotency import EnProceso
 from recaudo.models.conectividad import ReversaRequest
+from recaudo.models.ledger import TipoConvenio
 from recaudo.models.pagos import APLICADO, PagoInexistente, Payment
 
 
@@ -44,18 +46,25 @@ def _reversar(
             raise ParametrosIncorrectos(f"no existe un pago para la factura {req.numeroFactura}")
         _publish_reversal(earlier, deps)
         return {"reversa": "previa"}
-    if payment.banco != banco:
-        raise NoAutenticado("el pago fue registrado por otro banco")
+    if payment.banco != banco:  # as if absent: a bank learns nothing about another bank's payments
+        raise ParametrosIncorrectos(f"no existe un pago de este banco para la factura {req.numeroFactura}")
     if payment.convenio != req.codigoConvenio or payment.periodo != req.periodo:
         raise ParametrosIncorrectos(
             f"el pago de la factura {req.numeroFactura} no es del convenio {req.codigoConvenio} y periodo {req.periodo}"
         )
     if payment.estado == APLICADO:
-        raise EnProceso("el pago de esta factura está en proceso")
+        raise EnProceso("el pago de esta factura se está aplicando; reintente en unos segundos")
+    today = local_today(deps.clock, deps.time_zone)
+    if payment.fecha_local != today:
+        raise ParametrosIncorrectos(
+            f"fuera de la ventana de reversa: un pago se reversa el mismo día de su aplicación "
+            f"({format_ddmmyyyy(payment.fecha_local)}, hora de {deps.time_zone}); hoy es {format_ddmmyyyy(today)}"
+        )
     try:
         deps.payments.reverse(payment, deps.clock().isoformat())
     except PagoInexistente:
-        earlier = _ya_reversado(req, banco, deps.payments.reversed(req.numeroFactura))  # fresh: a race was lost
+        fresh = deps.payments.reversed(req.numeroFactura, banco if payment.carrito else None)  # a race was lost
+        earlier = _ya_reversado(req, banco, fresh)
         if earlier is None:  # not reversed by a concurrent call either
             raise
         _publish_reversal(earlier, deps)
@@ -65,16 +74,24 @@ def _reversar(
 
 
 def reversar_pago(
-    req: ReversaRequest, banco_autenticado: str | None, deps: PaymentDeps | None = None, lambda_context: Any = None
+    req: ReversaRequest,
+    banco_autenticado: str | None,
+    deps: PaymentDeps | None = None,
+    lambda_context: Any = None,
+    key_id: str | None = None,
 ) -> str:
     """``aplicada`` when this call reversed the payment, ``previa`` when it already was (a replay or a
     second reversal): both are the documented ``0``, and nothing changes the second time."""
     deps = deps or default_payment_deps()
-    banco = autenticar_banco(req.codigoBanco, req.llaveAcceso, banco_autenticado, deps)
+    banco = autenticar_banco(req.codigoBanco, req.llaveAcceso, banco_autenticado, deps, key_id)
+    convenio = deps.ledger.get_convenio(req.codigoConvenio)
+    if convenio is None:
+        raise ParametrosIncorrectos(f"codigoConvenio desconocido: {req.codigoConvenio}")
+    carrito = banco if convenio.tipo is TipoConvenio.CARRITO else None  # a cart lives under the bank's number
     # The key names the payment being reversed: after pay -> reverse -> pay again, a new reversal
     # must reverse the new payment, not replay the first reversal.
-    current = deps.payments.get(req.numeroFactura)
-    earlier = deps.payments.reversed(req.numeroFactura)
+    current = deps.payments.get(req.numeroFactura, carrito)
+    earlier = deps.payments.reversed(req.numeroFactura, carrito)
     transaccion = current.numero_transaccion if current else (earlier[-1].numero_transaccion if earlier else 0)
     key = {"operacion": "reversa", "banco": banco, "numeroFactura": req.numeroFactura, "transaccion": transaccion}
     payload = req.model_dump(mode="json", exclude={"llaveAcceso", "codigoBanco"})

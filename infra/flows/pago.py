@@ -17,34 +17,32 @@ def _retry(attempts: int) -> list[dict[str, Any]]:
     return [{"ErrorEquals": RETRYABLE, "IntervalSeconds": 1, "MaxAttempts": attempts, "BackoffRate": 2.0}]
 
 
+# Refusals by Aplicar: nothing changed; the execution fails with that name for the endpoint to map.
+REFUSALS = ("DeudaNoPendiente", "PagoExistente", "SolicitudRepetida", "NumeroNoDisponible")
+
+
 def payment_flow_definition() -> dict[str, Any]:
     compensate = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Compensar"}]
+    refusals: dict[str, Any] = {
+        name: {"Type": "Fail", "Error": name, "Cause": "rechazado por el libro; nada cambió"} for name in REFUSALS
+    }
     return {
         "Comment": "Pago Conectividad: aplicar -> confirmar -> verificar; compensar si falla tras aplicar",
         "StartAt": "Aplicar",
         "States": {
-            # A refusal here (DeudaNoPendiente, PagoExistente) changed nothing: the execution fails
-            # with that error name for the endpoint to map. Any other failure (a Lambda that timed
-            # out after its transaction committed, say) is compensated: compensation only undoes a
-            # payment with this execution's transaction number, so it is safe when nothing applied.
+            # A refusal here changed nothing. Any other failure (a Lambda that timed out after its
+            # transaction committed, say) is compensated: compensation only undoes a payment with
+            # this execution's transaction number, so it is safe when nothing applied.
             "Aplicar": {
                 "Type": "Task",
                 "Resource": "${AplicarArn}",
                 "ResultPath": "$.aplicar",
                 "Retry": _retry(3),
-                "Catch": [
-                    {"ErrorEquals": ["DeudaNoPendiente"], "ResultPath": "$.error", "Next": "DeudaNoPendiente"},
-                    {"ErrorEquals": ["PagoExistente"], "ResultPath": "$.error", "Next": "PagoExistente"},
-                    *compensate,
-                ],
+                "Catch": [{"ErrorEquals": [name], "ResultPath": "$.error", "Next": name} for name in REFUSALS]
+                + compensate,
                 "Next": "Confirmar",
             },
-            "DeudaNoPendiente": {
-                "Type": "Fail",
-                "Error": "DeudaNoPendiente",
-                "Cause": "una deuda ya no está pendiente",
-            },
-            "PagoExistente": {"Type": "Fail", "Error": "PagoExistente", "Cause": "la factura ya tiene un pago"},
+            **refusals,
             "Confirmar": {
                 "Type": "Task",
                 "Resource": "${ConfirmarArn}",
@@ -62,14 +60,25 @@ def payment_flow_definition() -> dict[str, Any]:
                 "Next": "Pagado",
             },
             "Pagado": {"Type": "Succeed"},
+            # Only transient errors are retried: a permanent one (a refused transaction) would fail
+            # the same way every time. If compensation does not succeed, the outcome is unknown to
+            # the bank ("en proceso"), never "not charged"; the sweeper and an alarm take it from there.
             "Compensar": {
                 "Type": "Task",
                 "Resource": "${CompensarArn}",
                 "ResultPath": "$.compensar",
-                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}],
+                "Retry": _retry(5),
+                "Catch": [
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.errorCompensacion", "Next": "CompensacionFallida"}
+                ],
                 "Next": "Compensado",
             },
             "Compensado": {"Type": "Fail", "Error": "PagoCompensado", "Cause": "falló tras aplicar; se deshizo"},
+            "CompensacionFallida": {
+                "Type": "Fail",
+                "Error": "CompensacionFallida",
+                "Cause": "falló tras aplicar y no se pudo deshacer; el barrido lo resuelve",
+            },
         },
     }
 

@@ -26,7 +26,9 @@ from recaudo.models.ledger import Convenio, TipoConvenio
 from tests.helpers import LambdaContext, rest_event
 
 BUCKET = "recaudo-cobranzas-test"
-INTEGRADOR = Integrador("club", "Club Atlético", "CLUB", "CLUB01", "America/Bogota")
+# a fixed key so tests can compute the keyed invoice numbers (a real integrator's is random)
+CLAVE_FACTURAS = "5e" * 32
+INTEGRADOR = Integrador("club", "Club Atlético", "CLUB", "CLUB01", "America/Bogota", CLAVE_FACTURAS)
 # Pay per TIC's public model file (22 rows, no header, ";"), reproduced in the repository as data.
 MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "paypertic-modelo.csv"
 

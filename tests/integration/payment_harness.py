@@ -74,9 +74,11 @@ class PaymentHarness:
     def body(self, **overrides: Any) -> dict[str, Any]:
         return {"llaveAcceso": self.llave, "codigoBanco": "00152", "codigoAgencia": "033272"} | overrides
 
-    def post(self, segment: str, body: Any, banco: str = "00152") -> tuple[int, Any, dict[str, str]]:
+    def post(
+        self, segment: str, body: Any, banco: str = "00152", headers: dict[str, str] | None = None
+    ) -> tuple[int, Any, dict[str, str]]:
         module = __import__(f"conectividad.{segment.replace('-', '_')}", fromlist=["handler"])
-        event = rest_event("POST", f"{BASE}/{segment}", body=body, authorizer={"codigoBanco": banco})
+        event = rest_event("POST", f"{BASE}/{segment}", body=body, authorizer={"codigoBanco": banco}, headers=headers)
         response = module.handler(event, LambdaContext())
         from recaudo.money import loads
 
@@ -192,3 +194,19 @@ def build(now: datetime, monkeypatch: Any) -> PaymentHarness:
     return PaymentHarness(
         clients, ledger, payments, credentials, deps, bank.token, bank.llave_acceso, faults, queue_url
     )
+
+
+def codigo(body: Any) -> int:
+    """The return code whatever the endpoint's reply shape: ejecutar-pago* an array, reversar-pago the
+    bare code, the others an object."""
+    if isinstance(body, list):
+        return int(body[0]["codigoRespuesta"])
+    if isinstance(body, dict):
+        return int(body["codigoRespuesta"])
+    return int(body)
+
+
+def descripcion(body: Any) -> str:
+    if isinstance(body, list):
+        return str(body[0].get("descripcion", ""))
+    return str(body.get("descripcion", "")) if isinstance(body, dict) else ""

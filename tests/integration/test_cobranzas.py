@@ -12,7 +12,7 @@ import pytest
 
 from recaudo.models.cobranzas import id_saldo
 from tests.conftest import NOW
-from tests.integration.cobranzas_harness import BUCKET, MODEL_FILE, CobranzasHarness, build
+from tests.integration.cobranzas_harness import BUCKET, CLAVE_FACTURAS, MODEL_FILE, CobranzasHarness, build
 
 MODEL = MODEL_FILE.read_bytes()
 
@@ -283,7 +283,7 @@ class TestOneLedger:
             ]
         )
         assert h.ledger.get_persona("176").nombre == "Fabian Barros"
-        d = h.ledger.get_deuda_por_factura(id_saldo("club", "202611", "176", "5"))
+        d = h.ledger.get_deuda_por_factura(id_saldo("club", "202611", "176", "5", CLAVE_FACTURAS))
         assert d.monto == Decimal("1322.10") and f"{d.year}{d.periodo}" == "202611"
 
 
@@ -353,7 +353,7 @@ def _pay(h: CobranzasHarness, cliente: str, concepto: str) -> None:
     """A bank's payment as the payment flow's Aplicar step writes it (estado pagado)."""
     from recaudo.data.ledger import deuda_key
 
-    d = h.ledger.get_deuda_por_factura(id_saldo("club", "202611", cliente, concepto))
+    d = h.ledger.get_deuda_por_factura(id_saldo("club", "202611", cliente, concepto, CLAVE_FACTURAS))
     pk, sk = deuda_key(d)
     h.ddb.update_item(
         TableName="recaudo-ledger",

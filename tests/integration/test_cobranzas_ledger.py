@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from recaudo.models.cobranzas import id_saldo
 from tests.conftest import NOW
 from tests.integration import cobranzas_harness
-from tests.integration.cobranzas_harness import MODEL_FILE
+from tests.integration.cobranzas_harness import CLAVE_FACTURAS, MODEL_FILE
 from tests.integration.payment_harness import build as build_payments
 
 
@@ -36,7 +36,7 @@ def test_given_imported_collections_when_a_bank_queries_pays_and_reverses_then_t
     assert sorted((s["idRubro"], s["monto"]) for s in saldos) == sorted(
         [("1", 99), ("9", 250), ("4", 350), ("6", p_dec("815.70")), ("7", p_dec("627.40"))]
     )
-    factura = id_saldo("club", "202611", "211", "6")
+    factura = id_saldo("club", "202611", "211", "6", CLAVE_FACTURAS)
     assert factura in {s["idSaldo"] for s in saldos}
 
     # When it pays one with ejecutar-pago

@@ -10,7 +10,7 @@ import pytest
 
 from recaudo.models.ledger import Deuda, EstadoDeuda, TipoConvenio
 from tests.conftest import NOW
-from tests.integration.payment_harness import PaymentHarness, build, load_subset
+from tests.integration.payment_harness import PaymentHarness, build, codigo, descripcion, load_subset
 
 
 @pytest.fixture
@@ -90,8 +90,9 @@ class TestPay:
         d = pending(h)[0]
         h.post("ejecutar-pago", pay_body(h, d))
         status, reply, _ = h.post("ejecutar-pago", pay_body(h, d, montoTotal=d.monto + 1))
-        assert (status, reply["codigoRespuesta"]) == (400, 5)
-        assert "otros datos" in reply["descripcion"]
+        # another request (another fingerprint) for a paid invoice: code 3, the invoice is paid
+        assert (status, codigo(reply)) == (404, 3)
+        assert "ya fue pagada" in descripcion(reply)
 
     def test_given_an_expired_idempotency_record_when_replayed_then_the_ledger_still_prevents_a_double_payment(self, h):
         d = pending(h)[0]
@@ -110,13 +111,13 @@ class TestPay:
         d = pending(h)[0]
         h.post("ejecutar-pago", pay_body(h, d))
         status, reply, _ = h.post("ejecutar-pago", pay_body(h, d, codigoAgencia="999999"))
-        assert (status, reply["codigoRespuesta"]) == (400, 5)  # same key, other data
+        assert (status, codigo(reply)) == (404, 3)  # another request for the paid invoice
         # a different bank with its own valid key: the ledger refuses
         other = h.credentials.create_bank("00777", "Tercer Banco", NOW)
         status, reply, _ = h.post(
             "ejecutar-pago", pay_body(h, d, codigoBanco="00777", llaveAcceso=other.llave_acceso), banco="00777"
         )
-        assert (status, reply["codigoRespuesta"]) == (404, 3)
+        assert (status, codigo(reply)) == (404, 3)
 
 
 class TestReviewFindings:
@@ -150,7 +151,7 @@ class TestReviewFindings:
         assert h.post("ejecutar-pago", cart(a))[0] == 200
         self.expire_idempotency(h)
         status, reply, _ = h.post("ejecutar-pago", cart(b))  # same receipt number, same total, another debt
-        assert (status, reply["codigoRespuesta"]) == (400, 5)
+        assert (status, codigo(reply)) == (400, 5)
         assert estado(h, b) == "pendiente"
         assert h.post("ejecutar-pago", cart(a))[0] == 200  # the very same cart still replays
 
@@ -159,7 +160,7 @@ class TestReviewFindings:
         h.post("ejecutar-pago", pay_body(h, d))
         self.expire_idempotency(h)
         status, reply, _ = h.post("ejecutar-pago", pay_body(h, d, codigoAgencia="999999"))
-        assert (status, reply["codigoRespuesta"]) == (404, 3)
+        assert (status, codigo(reply)) == (404, 3)
 
     def test_given_the_bank_code_with_or_without_zeros_then_the_same_payment_replays(self, h):
         d = pending(h)[0]
@@ -176,7 +177,7 @@ class TestReviewFindings:
         bus.put_events = lambda **kw: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
         body = TestReversal().reversal(h, d)
         status, reply, _ = h.post("reversar-pago", body)
-        assert (status, reply["codigoRespuesta"]) == (500, 1)
+        assert (status, codigo(reply)) == (500, 1)
         bus.put_events = original
         status, reply, headers = h.post("reversar-pago", body)
         assert (status, reply, headers["X-Recaudo-Reversa"]) == (200, 0, "previa")
@@ -187,7 +188,7 @@ class TestReviewFindings:
         d = pending(h)[0]
         h.post("ejecutar-pago", pay_body(h, d))
         status, reply, _ = h.post("reversar-pago", TestReversal().reversal(h, d, periodo="199901"))
-        assert (status, reply["codigoRespuesta"]) == (400, 5)
+        assert (status, codigo(reply)) == (400, 5)
         assert estado(h, d) == "pagado"
 
 
@@ -211,7 +212,7 @@ class TestRulesChangeNothing:
         if "numeroFactura" in overrides and overrides["numeroFactura"] is None:
             overrides = overrides | {"numeroFactura": pending(h, rubro="17")[0].id_saldo}  # a rubro outside 013
         status, reply, _ = h.post("ejecutar-pago", pay_body(h, d, **overrides), banco=banco)
-        assert reply["codigoRespuesta"] == code, reply
+        assert codigo(reply) == code, reply
         assert status in (400, 401)
         assert estado(h, d) == "pendiente" and h.payments.get(d.id_saldo) is None
         assert h.faults.calls == {}
@@ -219,7 +220,7 @@ class TestRulesChangeNothing:
     def test_given_a_typed_endpoint_with_another_convenio_type_then_code_5(self, h):
         d = pending(h)[0]
         status, reply, _ = h.post("ejecutar-pago-parcial", pay_body(h, d, convenio="001"))
-        assert (status, reply["codigoRespuesta"]) == (400, 5)
+        assert (status, codigo(reply)) == (400, 5)
 
     @pytest.mark.parametrize(
         "body",
@@ -251,7 +252,7 @@ class TestRulesChangeNothing:
         elif body.startswith("AGENCIA:"):
             body = pay_body(h, d).replace('"033272"', body.removeprefix("AGENCIA:"))
         status, reply, _ = h.post("ejecutar-pago", body)
-        assert (status, reply["codigoRespuesta"]) == (400, 5), reply
+        assert (status, codigo(reply)) == (400, 5), reply
 
 
 class TestCarrito:
@@ -299,7 +300,7 @@ class TestCarrito:
         for transacciones, total in cases:
             body = json.dumps(h.body(**base, transacciones=transacciones)).replace('"T"', total)
             status, reply, _ = h.post("ejecutar-pago", body)
-            assert (status, reply["codigoRespuesta"]) == (400, 5), transacciones
+            assert (status, codigo(reply)) == (400, 5), transacciones
         assert all(estado(h, d) == "pendiente" for d in deudas)
 
 
@@ -338,8 +339,10 @@ class TestReversal:
         h.post("ejecutar-pago", pay_body(h, d))
         first_tx = h.payments.get(d.id_saldo).numero_transaccion
         h.post("reversar-pago", self.reversal(h, d))
-        # the very same request again, after the reversal: a new payment, not a replay of the old reply
-        assert h.post("ejecutar-pago", pay_body(h, d))[0] == 200
+        # the very same request again, after the reversal, is a late retry: refused (decisions, "a retry
+        # never pays twice"); a deliberate new payment carries a new Idempotency-Key
+        assert codigo(h.post("ejecutar-pago", pay_body(h, d))[1]) == 5
+        assert h.post("ejecutar-pago", pay_body(h, d), headers={"Idempotency-Key": "segundo-pago"})[0] == 200
         assert estado(h, d) == "pagado" and h.payments.get(d.id_saldo).numero_transaccion != first_tx
         assert [p.numero_transaccion for p in h.payments.reversed(d.id_saldo)] == [first_tx]
 
@@ -348,7 +351,7 @@ class TestReversal:
         d = pending(h)[0]
         h.post("ejecutar-pago", pay_body(h, d))
         h.post("reversar-pago", self.reversal(h, d))
-        h.post("ejecutar-pago", pay_body(h, d))
+        assert h.post("ejecutar-pago", pay_body(h, d), headers={"Idempotency-Key": "nuevo"})[0] == 200
         status, reply, headers = h.post("reversar-pago", self.reversal(h, d))
         assert (status, reply, headers["X-Recaudo-Reversa"]) == (200, 0, "aplicada")
         assert estado(h, d) == "pendiente" and h.payments.get(d.id_saldo) is None
@@ -356,13 +359,13 @@ class TestReversal:
 
     def test_given_no_payment_or_another_bank_then_their_codes(self, h):
         d = pending(h)[0]
-        assert h.post("reversar-pago", self.reversal(h, d))[1]["codigoRespuesta"] == 5
+        assert codigo(h.post("reversar-pago", self.reversal(h, d))[1]) == 5
         h.post("ejecutar-pago", pay_body(h, d))
         other = h.credentials.create_bank("00777", "Tercer Banco", NOW)
         status, reply, _ = h.post(
             "reversar-pago", self.reversal(h, d, codigoBanco="00777", llaveAcceso=other.llave_acceso), banco="00777"
         )
-        assert (status, reply["codigoRespuesta"]) == (401, 4)
+        assert (status, codigo(reply)) == (400, 5)  # another bank's payment: as if absent
         assert estado(h, d) == "pagado"
 
 
@@ -388,7 +391,7 @@ class TestFaults:
 
         h.deps.flow.run = run_then_die  # type: ignore[method-assign]
         status, reply, _ = h.post("ejecutar-pago", pay_body(h, d))
-        assert (status, reply["codigoRespuesta"]) == (500, 1)
+        assert (status, codigo(reply)) == (500, 1)
         h.deps.flow.run = original  # type: ignore[method-assign]
         tx = h.payments.get(d.id_saldo).numero_transaccion
         # the bank retries: the ledger already holds the payment, so it gets the reply, once
@@ -408,7 +411,7 @@ class TestFaults:
         else:  # the task did its work, then its Lambda timed out
             h.faults.arm_after(task, TimeoutError("Task timed out after 10.00 seconds"))
         status, reply, _ = h.post("ejecutar-pago", pay_body(h, d))
-        assert (status, reply["codigoRespuesta"]) == (500, 1)
+        assert (status, codigo(reply)) == (500, 1)
         assert h.faults.calls["Compensar"] == 1
         assert estado(h, d) == "pendiente" and h.payments.get(d.id_saldo) is None  # nothing stuck half-way
         assert h.get("historial-pagos", "cedula=12345678&fechaInicio=21/11/2026&fechaFinal=21/11/2026")[1] == []
@@ -435,7 +438,7 @@ class TestFaults:
 
         h.deps.flow.run = run  # type: ignore[method-assign]
         status, reply, _ = h.post("ejecutar-pago", pay_body(h, d))
-        assert (status, reply["codigoRespuesta"]) == (404, 3)
+        assert (status, codigo(reply)) == (404, 3)
         assert estado(h, d) == "pendiente" and h.payments.get(d.id_saldo) is None
 
 
@@ -452,7 +455,7 @@ class TestQueries:
     )
     def test_given_bad_history_requests_then_their_codes(self, h, query, status, code):
         got_status, reply = h.get("historial-pagos", query)
-        assert (got_status, reply["codigoRespuesta"]) == (status, code)
+        assert (got_status, codigo(reply)) == (status, code)
 
     def test_given_the_documents_history_example_with_no_payments_then_an_empty_list(self, h):
         assert h.get("historial-pagos", "cedula=12345678&fechaInicio=01/01/2019&fechaFinal=01/03/2019") == (200, [])
@@ -460,7 +463,7 @@ class TestQueries:
     @pytest.mark.parametrize("query", ["numeroFactura=abc", "numeroFactura=0", "numeroFactura=-1", ""])
     def test_given_a_bad_invoice_number_when_verifying_then_code_5(self, h, query):
         status, reply = h.get("verificar-pago", query)
-        assert (status, reply["codigoRespuesta"]) == (400, 5)
+        assert (status, codigo(reply)) == (400, 5)
 
     def test_given_an_unpaid_invoice_when_verifying_then_404(self, h):
         assert h.get("verificar-pago", f"numeroFactura={pending(h)[0].id_saldo}")[0] == 404

@@ -16,9 +16,10 @@ from conectividad.deps import EVENT_SOURCE, FlowDeps, PaymentDeps
 from recaudo.errors import CodigoRespuesta, ErrorSistema
 from recaudo.events import EventBridgePublisher, PublishFailed
 from recaudo.models.conectividad import ReversaRequest
+from recaudo.models.ledger import Convenio, TipoConvenio
 from recaudo.models.pagos import CONFIRMADO, DebtRef, Payment, Throttled
 from tests.conftest import NOW
-from tests.fakes import FakeEvents
+from tests.fakes import FakeEvents, FakeLedger
 
 PAYMENT = Payment(
     numero_factura=2026011300001,
@@ -102,7 +103,7 @@ class FakeFlowPayments:
     def confirm(self, payment: Payment, cuenta_origen: str) -> bool:
         return True
 
-    def compensate(self, payment: Payment) -> bool:
+    def compensate(self, payment: Payment, motivo: str, at: str) -> bool:
         return True
 
 
@@ -145,10 +146,10 @@ class TestPaymentFlowEvents:
 class FakeReversalPayments:
     reversed_: list[Payment] = field(default_factory=list)
 
-    def get(self, numero_factura: int) -> Payment | None:
+    def get(self, numero_factura: int, banco_carrito: str | None = None) -> Payment | None:
         return None if self.reversed_ else PAYMENT
 
-    def reversed(self, numero_factura: int) -> list[Payment]:
+    def reversed(self, numero_factura: int, banco_carrito: str | None = None) -> list[Payment]:
         return list(self.reversed_)
 
     def reverse(self, payment: Payment, reversed_at: str) -> None:
@@ -156,7 +157,10 @@ class FakeReversalPayments:
 
 
 class FakeKeys:
-    def verify_llave(self, codigo_banco: str, llave: str) -> bool:
+    def verify_llave(self, codigo_banco: str, llave: str, now: Any = None) -> bool:
+        return True
+
+    def token_activo(self, key_id: str, codigo_banco: str) -> bool:
         return True
 
 
@@ -167,7 +171,8 @@ class NoGuard:
 
 def reversal_deps(events: FakeEvents) -> PaymentDeps:
     return PaymentDeps(
-        ledger=None,  # type: ignore[arg-type]  # a reversal reads no debts
+        # a reversal reads its convenio (is it a cart?), no debts
+        ledger=FakeLedger(convenios={"001": Convenio("001", TipoConvenio.TOTAL, "Total")}),  # type: ignore[arg-type]
         payments=FakeReversalPayments(),  # type: ignore[arg-type]
         credentials=FakeKeys(),
         flow=None,  # type: ignore[arg-type]  # nor runs the state machine

@@ -16,3 +16,14 @@ def client(service: str) -> Any:
 
         return boto3.session.Session().client(service, config=Config(signature_version="s3v4"))
     return boto3.session.Session().client(service)
+
+
+@cache
+def client_with_timeout(service: str, read_timeout: float) -> Any:
+    """A client that waits at most ``read_timeout`` seconds for a reply and never retries by itself:
+    for calls whose retry would not be the same call (StartSyncExecution starts another execution)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(read_timeout=read_timeout, connect_timeout=3, retries={"total_max_attempts": 1})
+    return boto3.session.Session().client(service, config=config)

@@ -24,6 +24,22 @@ class EnProceso(ConectividadError):
     def http_status(self) -> int:
         return 409
 
+    @property
+    def descripcion(self) -> str:
+        return f"En proceso: {self.detalle}" if self.detalle else "En proceso"
+
+    def body(self) -> dict[str, object]:
+        return {"codigoRespuesta": int(self.codigo), "descripcion": self.descripcion}
+
+
+class EnCurso(EnProceso):
+    """This payment's outcome is not known yet (HTTP 202): nothing to redo; the bank checks with
+    verificar-pago, or sends the very same request again, which answers the outcome once it is known."""
+
+    @property
+    def http_status(self) -> int:
+        return 202
+
 
 class IdempotencyGuard:
     def __init__(self, table_name: str, expires_after_seconds: int, client: Any = None) -> None:

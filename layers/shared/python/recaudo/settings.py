@@ -32,6 +32,14 @@ class FlowSettings(LedgerSettings):
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
 
 
+class SweepSettings(FlowSettings):
+    """The sweeper of payments left APLICADO."""
+
+    # Longer than the state machine's 60 s limit: no execution can still be working on the payment.
+    sweep_after_seconds: int = Field(alias="PAYMENT_SWEEP_AFTER_SECONDS", default=120, ge=90)
+    sweep_limit: int = Field(alias="PAYMENT_SWEEP_LIMIT", default=100, ge=1, le=1000)
+
+
 class PaymentSettings(FlowSettings):
     """The payment, reversal, history and verification endpoints."""
 
@@ -40,6 +48,9 @@ class PaymentSettings(FlowSettings):
     state_machine_arn: str = Field(alias="PAYMENT_STATE_MACHINE_ARN", default="", pattern=r"^(arn:aws:states:.*)?$")
     # At least 24 h, as the banks were promised.
     idempotency_seconds: int = Field(alias="IDEMPOTENCY_SECONDS", default=36 * 3600, ge=24 * 3600)
+    # How long ejecutar-pago waits for the flow before answering "en proceso" (its function's
+    # timeout leaves room for the reads before and after; docs/decisions.md).
+    payment_wait_seconds: float = Field(alias="PAYMENT_WAIT_SECONDS", default=18, gt=0, le=25)
 
 
 class CredentialsSettings(_Env):

@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FlowOutcome:
-    status: str  # SUCCEEDED | FAILED | TIMED_OUT
+    status: str  # SUCCEEDED | FAILED | TIMED_OUT, or DESCONOCIDO: our wait ran out first
     output: dict[str, Any] | None
     error: str | None
     cause: str | None
@@ -22,7 +22,15 @@ class SyncStateMachine:
         self._arn = state_machine_arn
 
     def run(self, name: str, payload: dict[str, Any]) -> FlowOutcome:
-        response = self._client.start_sync_execution(stateMachineArn=self._arn, name=name, input=json.dumps(payload))
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import ReadTimeoutError
+
+        try:
+            response = self._client.start_sync_execution(
+                stateMachineArn=self._arn, name=name, input=json.dumps(payload)
+            )
+        except (ReadTimeoutError, BotoConnectionError) as exc:  # it may be running: the caller checks the ledger
+            return FlowOutcome(status="DESCONOCIDO", output=None, error=type(exc).__name__, cause=str(exc)[:200])
         output = response.get("output")
         billing = response.get("billingDetails") or {}
         return FlowOutcome(

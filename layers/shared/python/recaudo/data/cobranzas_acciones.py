@@ -102,7 +102,9 @@ class Acciones:
 
     def fila(self, fila: Fila, huella: str, nueva: bool) -> Grupo:
         """Upsert the debt (never over a paid one); a new row also claims its invoice number."""
-        ids = id_saldo(self.integrador.id, self.periodo.codigo, fila.id_cliente, fila.id_concepto)
+        ids = id_saldo(
+            self.integrador.id, self.periodo.codigo, fila.id_cliente, fila.id_concepto, self.integrador.clave_facturas
+        )
         pk, sk = persona_pk(fila.id_cliente), self.deuda_sk(fila, ids)
         values = dict(self._fijos)
         values.update(

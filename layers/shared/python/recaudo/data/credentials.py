@@ -40,14 +40,50 @@ class CredentialsRepository:
             return None
         return str(record["codigoBanco"] if scope == "conectividad" else record["tenant"])
 
-    def verify_llave(self, codigo_banco: str, llave: str) -> bool:
-        """Whether ``llave`` is the bank's llaveAcceso (compared in constant time)."""
+    def verify_llave(self, codigo_banco: str, llave: str, now: datetime | None = None) -> bool:
+        """Whether ``llave`` is the bank's llaveAcceso, or its previous one while a rotation's grace
+        period lasts (``now`` before ``llaveAnteriorHasta``). Compared in constant time."""
         response = self._client.get_item(
             TableName=self._table, Key=key(f"BANCO#{codigo_banco}", "BANCO"), ConsistentRead=True
         )
         item = response.get("Item")
-        stored = from_item(item)["llaveAccesoHash"] if item else "0" * 64
-        return secret_matches(llave, stored) and item is not None
+        record = from_item(item) if item else {}
+        current = secret_matches(llave, record.get("llaveAccesoHash", "0" * 64))
+        previous = secret_matches(llave, record.get("llaveAnteriorHash", "0" * 64))
+        hasta = record.get("llaveAnteriorHasta")
+        in_grace = bool(hasta) and now is not None and now.isoformat() < str(hasta)
+        return item is not None and (current or (previous and in_grace))
+
+    def token_activo(self, key_id: str, codigo_banco: str) -> bool:
+        """Whether the bank's token is still active now (the authorizer's answer may be cached)."""
+        item = self._client.get_item(
+            TableName=self._table, Key=key(f"TOKEN#{key_id}", "TOKEN"), ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return False
+        record = from_item(item)
+        return record.get("activo") is True and str(record.get("codigoBanco")) == codigo_banco
+
+    def rotate_llave(self, codigo_banco: str, now: datetime, gracia_segundos: int) -> str:
+        """A new llaveAcceso for the bank (returned once; only its hash is stored). The current one keeps
+        working for ``gracia_segundos`` (0: revoked at once); an older previous one stops now."""
+        from datetime import timedelta
+
+        llave = new_secret()
+        hasta = (now + timedelta(seconds=gracia_segundos)).isoformat()
+        self._client.update_item(
+            TableName=self._table,
+            Key=key(f"BANCO#{codigo_banco}", "BANCO"),
+            UpdateExpression=(
+                "SET llaveAnteriorHash = llaveAccesoHash, llaveAnteriorHasta = :hasta, "
+                "llaveAccesoHash = :nueva, llaveRotada = :ahora"
+            ),
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues=to_item(
+                {":hasta": hasta, ":nueva": hash_secret(llave), ":ahora": now.isoformat()}
+            ),
+        )
+        return llave
 
     def create_bank(self, codigo_banco: str, nombre: str, now: datetime) -> BankCredentials:
         """Create a bank with one API token and its llaveAcceso. The plain secrets are returned once."""
@@ -184,3 +220,29 @@ class CredentialsRepository:
             ),
             "ConditionExpression": "attribute_not_exists(PK)",
         }
+
+    def usage_key(self, codigo_banco: str) -> str | None:
+        """The bank's API key value in Conectividad's usage plan (what the TOKEN authorizer returns as
+        ``usageIdentifierKey``), or None when the bank has none yet. Not a credential: banks never send
+        it, it only meters them. Eventually consistent (the authorizer caches its answer anyway)."""
+        response = self._client.get_item(
+            TableName=self._table, Key=key(f"BANCO#{codigo_banco}", "BANCO"), ProjectionExpression="apiKeyValue"
+        )
+        item = response.get("Item")
+        value = from_item(item).get("apiKeyValue") if item else None
+        return str(value) if value else None
+
+    def set_usage_key(self, codigo_banco: str, value: str, key_id: str | None = None) -> str | None:
+        """Store the bank's API key value (and the key's id) on its record; returns the id of the key it
+        replaces, if any. An unknown bank is refused (ConditionalCheckFailedException)."""
+        values = to_item({":valor": value, ":id": key_id or ""})
+        response = self._client.update_item(
+            TableName=self._table,
+            Key=key(f"BANCO#{codigo_banco}", "BANCO"),
+            UpdateExpression="SET apiKeyValue = :valor, apiKeyId = :id",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues=values,
+            ReturnValues="UPDATED_OLD",
+        )
+        previous = from_item(response.get("Attributes") or {}).get("apiKeyId")
+        return str(previous) if previous else None

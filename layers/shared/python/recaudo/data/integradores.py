@@ -3,6 +3,7 @@ stored (``HASHINTEG#<digest>``), beside its record (``INTEG#<id>``). Keys: docs/
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,7 @@ class IntegradoresRepository:
             "convenio": integrador.convenio,
             "zonaHoraria": integrador.zona_horaria,
             "creado": now.isoformat(),
+            "claveFacturas": integrador.clave_facturas or secrets.token_hex(32),
         }
         digest = hash_secret(plano)
         self._client.transact_write_items(
@@ -81,4 +83,5 @@ def _integrador(record: dict[str, Any]) -> Integrador:
         institucion=record["institucion"],
         convenio=record["convenio"],
         zona_horaria=record["zonaHoraria"],
+        clave_facturas=str(record.get("claveFacturas", "")),
     )

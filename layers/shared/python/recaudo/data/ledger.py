@@ -107,7 +107,7 @@ class LedgerRepository:
 
     def _deuda_via(self, pk: str, sk: str) -> Deuda | None:
         pointer = self._get(pk, sk)
-        if pointer is None:
+        if pointer is None or "deudaPK" not in pointer:  # none, or only a cart's reservation of the number
             return None
         item = self._get(pointer["deudaPK"], pointer["deudaSK"])
         return _deuda(item) if item else None

@@ -1,8 +1,10 @@
 """Payments: every write that moves money is one DynamoDB transaction guarded by conditions.
 
-Keys (docs/data-model.md): the payment ``PAGO#<numeroFactura>``, the debts it settles (their own
-keys, guarded by ``estado`` and ``version``), the person's history ``HIST#<identificacion>``, and a
-transaction-number sequence ``SEQ#transacciones``.
+Keys (docs/data-model.md): the payment ``PAGO#<numeroFactura>`` (a cart's: ``PAGO#<n>#BANCO#<banco>``),
+with its reversed (``REV#``) and compensated (``COMP#``) copies beside it; the request that made it
+``SOLICITUD#<banco>#<identidad>``; the debts it settles (their own keys, guarded by ``estado`` and
+``version``); the person's history ``HIST#<identificacion>``; a transaction-number sequence
+``SEQ#transacciones``. A payment left APLICADO is listed by the sparse GSI2 (``GSI2PK = APLICADO``).
 """
 
 from __future__ import annotations
@@ -16,26 +18,37 @@ from recaudo.data.ledger import deuda_key
 from recaudo.models.ledger import Deuda
 from recaudo.models.pagos import (
     APLICADO,
+    COMPENSADO,
     CONFIRMADO,
     REVERSADO,
     DebtRef,
     DebtState,
     DeudaNoPendiente,
     HistorialPago,
+    NumeroNoDisponible,
     PagoExistente,
     PagoInexistente,
     Payment,
     PaymentError,
+    Solicitud,
+    SolicitudRepetida,
     Throttled,
 )
 
-
-def payment_pk(numero_factura: int) -> str:
-    return f"PAGO#{numero_factura}"
+ATASCO_INDEX = "GSI2"  # the sparse index of payments left APLICADO: GSI2PK = "APLICADO", GSI2SK = fechaPago#pk
 
 
-def history_key(identificacion: str, fecha_local: date, numero_factura: int) -> dict[str, Any]:
-    return key(f"HIST#{identificacion}", f"{fecha_local.isoformat()}#{numero_factura:020d}")
+def payment_pk(numero_factura: int, banco_carrito: str | None = None) -> str:
+    """An invoice's payment key; with ``banco_carrito``, that bank's cart with that receipt number."""
+    return f"PAGO#{numero_factura}#BANCO#{banco_carrito}" if banco_carrito else f"PAGO#{numero_factura}"
+
+
+def solicitud_key(banco: str, identidad: str) -> dict[str, Any]:
+    return key(f"SOLICITUD#{banco}#{identidad}", "SOLICITUD")
+
+
+def history_key(payment: Payment) -> dict[str, Any]:
+    return key(f"HIST#{payment.identificacion}", payment.history_sk)
 
 
 def _attributes(payment: Payment) -> dict[str, Any]:
@@ -46,6 +59,10 @@ def _attributes(payment: Payment) -> dict[str, Any]:
     return values
 
 
+def _payment(item: dict[str, Any]) -> Payment:
+    return Payment.of(item | {"deudas": [dict(x) for x in item["deudas"]]})
+
+
 class PaymentsRepository:
     def __init__(self, table_name: str, client: Any) -> None:
         self._table = table_name
@@ -53,26 +70,55 @@ class PaymentsRepository:
 
     # ---- reads ----
 
-    def get(self, numero_factura: int) -> Payment | None:
+    def get(self, numero_factura: int, banco_carrito: str | None = None) -> Payment | None:
+        """The invoice's current payment (APLICADO or CONFIRMADO); with ``banco_carrito``, that bank's cart."""
         item = self._client.get_item(
-            TableName=self._table, Key=key(payment_pk(numero_factura), "PAGO"), ConsistentRead=True
+            TableName=self._table, Key=key(payment_pk(numero_factura, banco_carrito), "PAGO"), ConsistentRead=True
         ).get("Item")
-        if not item:
-            return None
-        values = from_item(item)
-        values["deudas"] = [dict(x) for x in values["deudas"]]
-        return Payment.of(values)
+        return _payment(from_item(item)) if item else None
 
-    def reversed(self, numero_factura: int) -> list[Payment]:
-        """The invoice's earlier payments that were reversed (kept under the invoice, newest last)."""
+    def reversed(self, numero_factura: int, banco_carrito: str | None = None) -> list[Payment]:
+        """The invoice's (or cart's) earlier payments that were reversed, newest last."""
+        return [p for p in self.all_of(payment_pk(numero_factura, banco_carrito)) if p.estado == REVERSADO]
+
+    def all_of(self, pk: str) -> list[Payment]:
+        """Every payment kept under ``pk``: the current one, the reversed and the compensated ones."""
         items = query_all(
             self._client,
             TableName=self._table,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :rev)",
-            ExpressionAttributeValues=to_item({":pk": payment_pk(numero_factura), ":rev": "REV#"}),
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues=to_item({":pk": pk}),
             ConsistentRead=True,
         )
-        return [Payment.of(item | {"deudas": [dict(x) for x in item["deudas"]]}) for item in items]
+        return [_payment(item) for item in items]
+
+    def solicitud(self, banco: str, identidad: str) -> Solicitud | None:
+        """The payment a bank's request (its identity) already made, if any."""
+        item = self._client.get_item(
+            TableName=self._table, Key=solicitud_key(banco, identidad), ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        v = from_item(item)
+        return Solicitud(str(v["pagoPK"]), int(v["numeroFactura"]), int(v["numeroTransaccion"]), str(v["huella"]))
+
+    def atascados(self, antes_de: str, limite: int = 100) -> list[Payment]:
+        """Payments still APLICADO whose fechaPago is before ``antes_de`` (ISO instant), oldest first.
+        The index is eventually consistent: the caller's conditional writes decide."""
+        items = query_all(
+            self._client,
+            TableName=self._table,
+            IndexName=ATASCO_INDEX,
+            KeyConditionExpression="GSI2PK = :a AND GSI2SK < :antes",
+            ExpressionAttributeValues=to_item({":a": APLICADO, ":antes": antes_de}),
+            Limit=limite,
+        )
+        out = []
+        for item in items:
+            out.append(_payment(item))
+            if len(out) >= limite:
+                break
+        return out
 
     def get_debt_state(self, ref: DebtRef) -> DebtState | None:
         item = self._client.get_item(TableName=self._table, Key=key(ref.pk, ref.sk), ConsistentRead=True).get("Item")
@@ -105,6 +151,7 @@ class PaymentsRepository:
                 monto_pago=Decimal(item["montoPago"]),
                 cuenta_origen=item["cuentaOrigen"],
                 estado=str(item.get("estado", "")),
+                banco=str(item.get("banco", "")),
             )
             for item in items
         ]
@@ -129,23 +176,33 @@ class PaymentsRepository:
     # ---- the flow's writes ----
 
     def apply(self, payment: Payment) -> None:
-        """Record the payment and move every debt pending -> paid, all or nothing."""
+        """Record the payment and its request, and move every debt pending -> paid, all or nothing.
+
+        The request's SOLICITUD# item makes a second payment by the same request impossible, also
+        after a reversal; only a compensated payment's item may be taken over (``identidad_previa``).
+        A cart reserves its receipt number (``FACT#<n>``), so no debt can take that number later."""
+        atasco = {"GSI2PK": APLICADO, "GSI2SK": f"{payment.fecha_pago}#{payment.pk}"}
         items: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": to_item({"PK": payment_pk(payment.numero_factura), "SK": "PAGO"} | _attributes(payment)),
+                    "Item": to_item({"PK": payment.pk, "SK": "PAGO"} | _attributes(payment) | atasco),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
-            }
+            },
+            self._solicitud_put(payment),
         ]
-        if payment.carrito:  # a cart's receipt number must not be some debt's own invoice number
+        if payment.identidad.startswith("K:"):  # the same body without a key is a retry of this payment too
+            items.append(self._solicitud_put(payment, "F:" + payment.solicitud, guarded=False))
+        if payment.carrito:
             items.append(
                 {
-                    "ConditionCheck": {
+                    "Update": {
                         "TableName": self._table,
                         "Key": key(f"FACT#{payment.numero_factura}", "FACT"),
-                        "ConditionExpression": "attribute_not_exists(PK)",
+                        "UpdateExpression": "ADD carritos :b",
+                        "ConditionExpression": "attribute_not_exists(deudaPK)",
+                        "ExpressionAttributeValues": {":b": {"SS": [payment.banco]}},
                     }
                 }
             )
@@ -172,14 +229,41 @@ class PaymentsRepository:
         reasons = self._transact(items)
         if reasons is None:
             return
-        if reasons[0] == "ConditionalCheckFailed":
-            existing = self.get(payment.numero_factura)
+        failed = [i for i, r in enumerate(reasons) if r == "ConditionalCheckFailed"]
+        if 0 in failed:
+            existing = self.get(payment.numero_factura, payment.banco if payment.carrito else None)
             if existing is not None and existing.numero_transaccion == payment.numero_transaccion:
                 return  # a retried attempt: this very payment was applied by an earlier one
             raise PagoExistente(f"factura {payment.numero_factura} ya tiene un pago")
-        if "ConditionalCheckFailed" in reasons:
+        if 1 in failed:
+            raise SolicitudRepetida(f"factura {payment.numero_factura}: la solicitud ya hizo un pago")
+        if payment.carrito and len(items) - len(payment.deudas) - 1 in failed:
+            raise NumeroNoDisponible(f"el número {payment.numero_factura} es el de una factura")
+        if failed:
             raise DeudaNoPendiente(f"factura {payment.numero_factura}: una deuda ya no está pendiente ({reasons})")
         raise PaymentError(f"factura {payment.numero_factura}: transacción rechazada ({reasons})")
+
+    def _solicitud_put(self, payment: Payment, identidad: str | None = None, guarded: bool = True) -> dict[str, Any]:
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": to_item(
+                {
+                    **from_item(solicitud_key(payment.banco, identidad or payment.identidad)),
+                    "pagoPK": payment.pk,
+                    "numeroFactura": payment.numero_factura,
+                    "numeroTransaccion": payment.numero_transaccion,
+                    "huella": payment.solicitud,
+                    "creado": payment.fecha_pago,
+                }
+            ),
+        }
+        if guarded:
+            if payment.identidad_previa is None:
+                put["ConditionExpression"] = "attribute_not_exists(PK)"
+            else:  # take over the item of a compensated payment, only if it still names that one
+                put["ConditionExpression"] = "attribute_not_exists(PK) OR numeroTransaccion = :prev"
+                put["ExpressionAttributeValues"] = to_item({":prev": payment.identidad_previa})
+        return {"Put": put}
 
     def confirm(self, payment: Payment, cuenta_origen: str) -> bool:
         """APLICADO -> CONFIRMADO plus the history entry. False when it was already confirmed."""
@@ -188,8 +272,8 @@ class PaymentsRepository:
                 {
                     "Update": {
                         "TableName": self._table,
-                        "Key": key(payment_pk(payment.numero_factura), "PAGO"),
-                        "UpdateExpression": "SET estado = :confirmado",
+                        "Key": key(payment.pk, "PAGO"),
+                        "UpdateExpression": "SET estado = :confirmado REMOVE GSI2PK, GSI2SK",
                         "ConditionExpression": "estado = :aplicado AND numeroTransaccion = :tx",
                         "ExpressionAttributeValues": to_item(
                             {":confirmado": CONFIRMADO, ":aplicado": APLICADO, ":tx": payment.numero_transaccion}
@@ -201,15 +285,14 @@ class PaymentsRepository:
                         "TableName": self._table,
                         "Item": to_item(
                             {
-                                **from_item(
-                                    history_key(payment.identificacion, payment.fecha_local, payment.numero_factura)
-                                ),
+                                **from_item(history_key(payment)),
                                 "numeroTransaccion": payment.numero_transaccion,
                                 "numeroFactura": payment.numero_factura,
                                 "fechaPago": payment.fecha_local.isoformat(),
                                 "montoPago": payment.monto,
                                 "cuentaOrigen": cuenta_origen,
                                 "estado": CONFIRMADO,
+                                "banco": payment.banco,
                             }
                         ),
                     }
@@ -218,7 +301,7 @@ class PaymentsRepository:
         )
         if reasons is None:
             return True
-        current = self.get(payment.numero_factura)
+        current = self.get(payment.numero_factura, payment.banco if payment.carrito else None)
         if (
             current is not None
             and current.estado == CONFIRMADO
@@ -227,22 +310,31 @@ class PaymentsRepository:
             return False
         raise PagoInexistente(f"factura {payment.numero_factura}: no hay pago aplicado que confirmar")
 
-    def compensate(self, payment: Payment) -> bool:
-        """Undo ``apply`` (and ``confirm``): the debts go back to pending and the payment is removed,
-        so a retry can apply afresh. False when there was nothing left to undo."""
+    def compensate(self, payment: Payment, motivo: str, at: str) -> bool:
+        """Undo ``apply`` (and ``confirm``): the debts go back to pending and the payment moves to its
+        audit copy ``COMP#<transaction>`` (never deleted), so a new request can apply afresh. False
+        when there was nothing left to undo (never applied, or already compensated)."""
+        audit = _attributes(payment) | {"estado": COMPENSADO, "fechaCompensacion": at, "motivo": motivo[:500]}
         items: list[dict[str, Any]] = [
             self._delete_payment(
                 payment, "estado IN (:aplicado, :confirmado)", {":aplicado": APLICADO, ":confirmado": CONFIRMADO}
             ),
             {
-                "Delete": {
+                "Put": {
                     "TableName": self._table,
-                    "Key": history_key(payment.identificacion, payment.fecha_local, payment.numero_factura),
+                    "Item": to_item({"PK": payment.pk, "SK": f"COMP#{payment.numero_transaccion:020d}"} | audit),
+                    "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
+            {"Delete": {"TableName": self._table, "Key": history_key(payment)}},
         ]
         items += [self._back_to_pending(payment, d) for d in payment.deudas]
-        return self._transact(items) is None
+        reasons = self._transact(items)
+        if reasons is None:
+            return True
+        if reasons[0] == "ConditionalCheckFailed":
+            return False  # nothing of this payment is applied: nothing to undo
+        raise PaymentError(f"factura {payment.numero_factura}: la compensación fue rechazada ({reasons})")
 
     def reverse(self, payment: Payment, reversed_at: str) -> None:
         """The confirmed payment moves to the invoice's reversed list (``REV#<transaction>``) and every
@@ -255,17 +347,14 @@ class PaymentsRepository:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": to_item(
-                        {"PK": payment_pk(payment.numero_factura), "SK": f"REV#{payment.numero_transaccion:020d}"}
-                        | archived
-                    ),
+                    "Item": to_item({"PK": payment.pk, "SK": f"REV#{payment.numero_transaccion:020d}"} | archived),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": history_key(payment.identificacion, payment.fecha_local, payment.numero_factura),
+                    "Key": history_key(payment),
                     "UpdateExpression": "SET estado = :reversado",
                     "ConditionExpression": "attribute_exists(PK)",
                     "ExpressionAttributeValues": to_item({":reversado": REVERSADO}),
@@ -284,7 +373,7 @@ class PaymentsRepository:
         return {
             "Delete": {
                 "TableName": self._table,
-                "Key": key(payment_pk(payment.numero_factura), "PAGO"),
+                "Key": key(payment.pk, "PAGO"),
                 "ConditionExpression": f"{condition} AND numeroTransaccion = :tx",
                 "ExpressionAttributeValues": to_item(values | {":tx": payment.numero_transaccion}),
             }

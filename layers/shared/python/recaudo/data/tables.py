@@ -47,7 +47,11 @@ class TableSpec:
 
 # Persons, debts (saldos), invoice pointers and convenios: one table, keys in docs/data-model.md.
 # GSI1: an integrator's collections by period, client and concept (sparse: only collection debts).
-LEDGER = TableSpec(logical_id="Ledger", gsis=(GsiSpec(name="GSI1", pk="GSI1PK", sk="GSI1SK"),))
+# GSI2: payments left APLICADO, by payment time (sparse: only while APLICADO), for the sweeper.
+LEDGER = TableSpec(
+    logical_id="Ledger",
+    gsis=(GsiSpec(name="GSI1", pk="GSI1PK", sk="GSI1SK"), GsiSpec(name="GSI2", pk="GSI2PK", sk="GSI2SK")),
+)
 # Bank API tokens and bank records (hashed secrets only).
 CREDENTIALS = TableSpec(logical_id="Credentials")
 # Powertools idempotency records (its default key and expiry attributes).

@@ -20,10 +20,12 @@ class TransaccionNoAplicada(Exception):
     """Transactions kept conflicting; the rows involved were not written (a re-import is safe)."""
 
 
-def id_saldo(integrador: str, periodo: str, id_cliente: str, id_concepto: str) -> int:
+def id_saldo(integrador: str, periodo: str, id_cliente: str, id_concepto: str, clave: str) -> int:
     """The collection's invoice number (``numeroFactura`` for ejecutar-pago): 19 digits starting with
-    1, a pure function of its identity, so a re-import finds the same debt."""
-    digest = blake2b(f"{integrador}\x1f{periodo}\x1f{id_cliente}\x1f{id_concepto}".encode(), digest_size=8).digest()
+    1, a keyed hash of its identity (``clave``: the integrator's secret key, hex), so a re-import finds
+    the same debt and nobody without the key can predict a number (docs/decisions.md)."""
+    data = f"{integrador}\x1f{periodo}\x1f{id_cliente}\x1f{id_concepto}".encode()
+    digest = blake2b(data, key=bytes.fromhex(clave), digest_size=8).digest()
     return 10**18 + int.from_bytes(digest, "big") % 10**18
 
 
@@ -39,6 +41,8 @@ class Integrador:
     institucion: str
     convenio: str
     zona_horaria: str
+    # the key of its collections' invoice numbers (hex, 32 bytes); never leaves the credentials table
+    clave_facturas: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-# a payment's states: applied (debts paid, not yet confirmed), confirmed, reversed (archived)
-APLICADO, CONFIRMADO, REVERSADO = "APLICADO", "CONFIRMADO", "REVERSADO"
+# a payment's states: applied (debts paid, not yet confirmed), confirmed, reversed (archived under
+# REV#), compensated (undone by the flow; archived under COMP#)
+APLICADO, CONFIRMADO, REVERSADO, COMPENSADO = "APLICADO", "CONFIRMADO", "REVERSADO", "COMPENSADO"
 
 
 class PaymentError(Exception):
@@ -27,6 +28,14 @@ class DeudaNoPendiente(PaymentError):
 
 class PagoExistente(PaymentError):
     """A payment for that invoice already exists."""
+
+
+class SolicitudRepetida(PaymentError):
+    """The bank's request (its Idempotency-Key, or the same body) already made a payment."""
+
+
+class NumeroNoDisponible(PaymentError):
+    """A cart's receipt number is some debt's own invoice number."""
 
 
 class PagoInexistente(PaymentError):
@@ -95,6 +104,24 @@ class Payment:
     # SHA-256 of what the bank asked for (recaudo.models.conectividad.fingerprint): a replay from the
     # ledger is only answered when the new request has the same one.
     solicitud: str = ""
+    # The request's identity (docs/decisions.md, "Conectividad: a retry never pays twice"):
+    # "K:<sha256 of the Idempotency-Key>" or "F:<fingerprint>". One payment per (bank, identity),
+    # guarded by the SOLICITUD# item the apply transaction writes.
+    identidad: str = ""
+    # The transaction of a compensated payment whose SOLICITUD# item this payment may take over.
+    identidad_previa: int | None = None
+
+    @property
+    def pk(self) -> str:
+        """An invoice's payment lives under the invoice; a cart's under the bank's own receipt number."""
+        if self.carrito:
+            return f"PAGO#{self.numero_factura}#BANCO#{self.banco}"
+        return f"PAGO#{self.numero_factura}"
+
+    @property
+    def history_sk(self) -> str:
+        base = f"{self.fecha_local.isoformat()}#{self.numero_factura:020d}"
+        return f"{base}#{self.banco}" if self.carrito else base
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +139,8 @@ class Payment:
             "fechaLocal": self.fecha_local.isoformat(),
             "estado": self.estado,
             "solicitud": self.solicitud,
+            "identidad": self.identidad,
+            "identidadPrevia": self.identidad_previa,
         }
 
     @staticmethod
@@ -131,6 +160,8 @@ class Payment:
             fecha_local=date.fromisoformat(str(d["fechaLocal"])),
             estado=str(d.get("estado", APLICADO)),
             solicitud=str(d.get("solicitud", "")),
+            identidad=str(d.get("identidad") or ""),
+            identidad_previa=int(d["identidadPrevia"]) if d.get("identidadPrevia") is not None else None,
         )
 
 
@@ -153,3 +184,14 @@ class HistorialPago:
     monto_pago: Decimal
     cuenta_origen: str
     estado: str  # CONFIRMADO, or REVERSADO once reversed
+    banco: str = ""  # the bank that made the payment: a bank sees only its own entries
+
+
+@dataclass(frozen=True, slots=True)
+class Solicitud:
+    """What a bank's request (its identity) already did: the payment it made."""
+
+    pago_pk: str
+    numero_factura: int
+    numero_transaccion: int
+    huella: str  # the request's fingerprint
