@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import App, Aspects, Environment
 from cdk_nag import AwsSolutionsChecks
@@ -15,7 +17,23 @@ from infra.layer import build_layer
 from infra.stack import RecaudoStack
 
 
-def build_app(outdir: str | None = None, layer_dir: str | None = None) -> tuple[App, RecaudoStack]:
+def local_context(account: str | None) -> dict[str, str]:
+    """What a synthesis without an AWS account (``make synth``, ``make run``, the tests) gets beyond the
+    CDK CLI's context: a placeholder custom domain, so the template holds the base path mapping the local
+    stack serves at its root. A deployment has an account: a domain only when the context names one."""
+    if account:
+        return {}
+    return {
+        "conectividadDominio": c.LOCAL_CONECTIVIDAD_DOMINIO,
+        "conectividadCertificadoArn": c.LOCAL_CONECTIVIDAD_CERTIFICADO_ARN,
+    }
+
+
+def build_app(
+    outdir: str | None = None, layer_dir: str | None = None, context: Mapping[str, Any] | None = None
+) -> tuple[App, RecaudoStack]:
+    """``context``: values the CDK CLI would pass with ``-c`` (they replace the local placeholders)."""
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT")
     app = App(
         outdir=outdir or os.environ.get("CDK_OUTDIR") or str(c.CDK_OUT),
         # as the CDK CLI does: construct paths in the template (the local stack names things by them)
@@ -23,13 +41,15 @@ def build_app(outdir: str | None = None, layer_dir: str | None = None) -> tuple[
             "aws:cdk:enable-path-metadata": True,
             # server access logs delivered under a bucket policy, not the legacy LogDeliveryWrite ACL
             "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+            **local_context(account),
+            **(context or {}),
         },
     )
     stack = RecaudoStack(
         app,
         c.STACK_NAME,
         layer_dir=layer_dir or str(build_layer()),
-        env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
+        env=Environment(account=account, region=os.environ.get("CDK_DEFAULT_REGION")),
     )
     Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     return app, stack

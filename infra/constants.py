@@ -54,6 +54,15 @@ PAYMENT_FLOW_TASKS: dict[str, str] = {
 }
 EVENT_BUS_NAME = "recaudo"
 PAYMENT_STATE_MACHINE_TIMEOUT_SECONDS = 60
+# ejecutar-pago waits this long for its flow, then answers "en proceso" (202); its function's timeout
+# leaves room for the reads before and after, and stays under API Gateway's 29 s.
+PAYMENT_WAIT_SECONDS = 18
+PAYMENT_FUNCTION_TIMEOUT_SECONDS = 26
+# The sweeper settles payments left APLICADO longer than the state machine can run.
+PAYMENT_SWEEP_RULE_NAME = "recaudo-conectividad-barrido"
+PAYMENT_SWEEP_SCHEDULE = "rate(5 minutes)"
+PAYMENT_SWEEP_AFTER_SECONDS = 120
+PAYMENT_SWEEP_TIMEOUT_SECONDS = 120
 
 # Query parameters API Gateway itself requires before invoking the function (code 5 at the edge).
 CONECTIVIDAD_REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
@@ -84,7 +93,9 @@ COBRANZAS_HTTP_IMPORT_TIMEOUT_SECONDS = 29  # API Gateway's integration limit
 COBRANZAS_RETENTION_DAYS = 400
 
 TOKEN_VALIDATION_REGEX = r"^Token [0-9a-f]{16}\.[A-Za-z0-9_-]{43}$"
-AUTHORIZER_CACHE_SECONDS = 300
+# A revoked token stops opening queries within this; money moves only on a token active now (checked by
+# the payment and reversal functions themselves). docs/decisions.md, "Conectividad: credentials".
+AUTHORIZER_CACHE_SECONDS = 60
 
 STAGE_RATE_LIMIT = 200  # requests per second, steady
 STAGE_BURST_LIMIT = 400
@@ -164,3 +175,72 @@ CUOTAS_PATH = "wssb/admin/{recurso}"
 CUOTAS_ROUTES: dict[str, str] = {"configurar": "POST", "consultar": "GET"}
 # Every body reaches the function base64-encoded: the XML's BOM and encoding declaration decide how it is read.
 CUOTAS_BINARY_MEDIA_TYPES = ("*/*",)
+
+# ---- Operación: production guards (infra/constructs/operacion.py; docs/decisions.md, "Conectividad: …") ----
+# The payment path: the functions a bank's payment runs through (construct ids in the Conectividad construct).
+PAYMENT_ENDPOINTS: tuple[str, ...] = tuple(
+    segment
+    for segment, (module, _) in CONECTIVIDAD_PAYMENTS.items()
+    if module.startswith("ejecutar_pago") or module == "reversar_pago"
+)
+PAYMENT_FLOW_FUNCTIONS: tuple[str, ...] = tuple(f"flujo-{handler}" for handler in PAYMENT_FLOW_TASKS.values())
+PAYMENT_PATH_FUNCTIONS: tuple[str, ...] = PAYMENT_ENDPOINTS + PAYMENT_FLOW_FUNCTIONS
+# Reserved concurrency per payment-path function: a cobranzas (or any) flood cannot take the account's
+# concurrency from payments, and a payment flood cannot take more than this. Each ejecutar-pago* request
+# runs one flow task at a time, so the tasks get the endpoints' sum. 230 in all: the account's
+# concurrency quota must be at least 1000 (the default) so 770 stay unreserved.
+PAYMENT_RESERVED_CONCURRENCY: dict[str, int] = {
+    **{segment: 20 for segment in PAYMENT_ENDPOINTS if segment != "reversar-pago"},
+    "reversar-pago": 10,
+    "flujo-aplicar": 40,
+    "flujo-confirmar": 40,
+    "flujo-verificar": 40,
+    "flujo-compensar": 20,
+}
+
+# Alarms: every one on this (KMS-encrypted, TLS-only) topic; names are stable so runbooks can cite them.
+ALARM_TOPIC_NAME = "recaudo-operacion-alarmas"
+ALARM_PERIOD_MINUTES = 5  # each alarm: >= 1 in one period of 5 minutes
+ALARM_LAMBDA_ERRORS = "recaudo-conectividad-{funcion}-errores"
+ALARM_LAMBDA_THROTTLES = "recaudo-conectividad-{funcion}-throttles"
+ALARM_PAYMENT_FLOW = "recaudo-conectividad-flujo-pago-{resultado}"  # fallido, timeout, abortado
+ALARM_PAGOS_ATASCADOS = "recaudo-conectividad-pagos-atascados"
+ALARM_COMPENSACION_FALLIDA = "recaudo-conectividad-compensacion-fallida"
+ALARM_EVENTS_DLQ = "recaudo-eventos-dlq-profundidad"
+# Metrics the Conectividad functions emit through Powertools (namespace SERVICE_NAMESPACE, dimension
+# service = POWERTOOLS_SERVICE_NAME of a function of that context).
+METRIC_PAGOS_ATASCADOS = "PagosAtascados"
+METRIC_COMPENSACION_FALLIDA = "CompensacionFallida"
+
+# Conectividad's usage plan: one plan on the "api" stage; each bank's own API key (returned by the TOKEN
+# authorizer as usageIdentifierKey) gets these limits. CDK context overrides them per environment:
+# conectividadRateLimit, conectividadBurstLimit, conectividadCuotaDiaria.
+CONECTIVIDAD_USAGE_PLAN_NAME = "recaudo-conectividad-bancos"
+CONECTIVIDAD_BANK_RATE_LIMIT = 50  # requests per second, per bank
+CONECTIVIDAD_BANK_BURST_LIMIT = 100
+CONECTIVIDAD_BANK_DAILY_QUOTA = 500_000
+CONECTIVIDAD_USAGE_PLAN_OUTPUT = "ConectividadUsagePlanId"  # the stack output `ops.admin bank-api-key` reads
+
+# WAF on the Conectividad stage: bodies over this are refused with 413 in the Conectividad dialect. API
+# Gateway forwards up to 64 KB of body to WAF (AssociationConfig); a larger body is "oversize", which
+# the rule treats as a match.
+WAF_WEB_ACL_NAME = "recaudo-conectividad"
+WAF_MAX_BODY_BYTES = 64 * 1024
+WAF_BODY_INSPECTION_LIMIT = "KB_64"
+
+# The event bus's archive (replayable money events) and the dead-letter queue of every rule's targets.
+EVENT_ARCHIVE_NAME = "recaudo-eventos"
+EVENT_ARCHIVE_RETENTION_DAYS = 400
+EVENTS_DLQ_NAME = "recaudo-eventos-dlq"
+EVENTS_DLQ_RETENTION_DAYS = 14  # SQS's maximum
+EVENT_TARGET_RETRY_ATTEMPTS = 2  # a target with no retry policy of its own gets this one
+
+# Conectividad's custom domain (CDK context conectividadDominio + conectividadCertificadoArn): the empty
+# base path maps to the "api" stage, so a bank's base URL is the host (https://<dominio>/v1/...).
+# A synthesis without an AWS account (make synth, make run, the tests) is a local one: it gets these
+# placeholders, so the local stack serves the mapping the template declares. A deployment has an account
+# and gets a domain only when both context values are given.
+LOCAL_CONECTIVIDAD_DOMINIO = "conectividad.recaudo.localhost"
+LOCAL_CONECTIVIDAD_CERTIFICADO_ARN = (
+    "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000"
+)

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_apigateway as apigw
 from constructs import Construct
 
 from infra import constants as c
-from infra.constructs.api import GatewayReply, TokenRestApi
+from infra.constructs.api import GatewayReply, TokenRestApi, UsagePlanLimits
 from infra.constructs.cobranzas import CobranzasConstruct
 from infra.constructs.conectividad import ConectividadConstruct
 from infra.constructs.cuotas import CuotasConstruct
 from infra.constructs.data import DataConstruct
 from infra.constructs.functions import layer_version
+from infra.constructs.operacion import OperacionConstruct
 from infra.constructs.radian import RadianConstruct
 from infra.constructs.recargas import RecargasConstruct
 from recaudo.errors import CodigoRespuesta, error_body
 
-# API Gateway's own refusals, in the Conectividad dialect (codes 0-5).
+# API Gateway's own refusals, in the Conectividad dialect (codes 0-5). Always the object: a gateway
+# response template is plain variable substitution, not VTL, so it cannot take ejecutar-pago's array or
+# reversar-pago's bare code by route (docs/decisions.md, "Conectividad: error shapes").
 CONECTIVIDAD_GATEWAY_REPLIES = {
     apigw.ResponseType.UNAUTHORIZED: GatewayReply("401", error_body(CodigoRespuesta.NO_AUTENTICADO)),
     apigw.ResponseType.ACCESS_DENIED: GatewayReply("401", error_body(CodigoRespuesta.NO_AUTENTICADO)),
@@ -29,6 +32,22 @@ CONECTIVIDAD_GATEWAY_REPLIES = {
     ),
     apigw.ResponseType.THROTTLED: GatewayReply(
         "429", error_body(CodigoRespuesta.ERROR_SISTEMA, "demasiadas solicitudes")
+    ),
+    # without it DEFAULT_4XX's status would turn a body over 10 MB into a 400
+    apigw.ResponseType.REQUEST_TOO_LARGE: GatewayReply(
+        "413", error_body(CodigoRespuesta.PARAMETROS_INCORRECTOS, "cuerpo demasiado grande")
+    ),
+    # the bank's usage plan: no API key on its record (the operator runs `ops.admin bank-api-key`), or
+    # its daily quota spent
+    apigw.ResponseType.INVALID_API_KEY: GatewayReply(
+        "403", error_body(CodigoRespuesta.NO_AUTENTICADO, "banco sin plan de uso asignado")
+    ),
+    apigw.ResponseType.QUOTA_EXCEEDED: GatewayReply(
+        "429", error_body(CodigoRespuesta.ERROR_SISTEMA, "cuota diaria de solicitudes agotada")
+    ),
+    # a managed rule of the web ACL blocked the request (its size rule answers its own 413)
+    apigw.ResponseType.WAF_FILTERED: GatewayReply(
+        "403", error_body(CodigoRespuesta.PARAMETROS_INCORRECTOS, "solicitud rechazada por el firewall")
     ),
     apigw.ResponseType.DEFAULT_4_XX: GatewayReply("400", error_body(CodigoRespuesta.PARAMETROS_INCORRECTOS)),
     apigw.ResponseType.DEFAULT_5_XX: GatewayReply("500", error_body(CodigoRespuesta.ERROR_SISTEMA)),
@@ -138,6 +157,15 @@ class RecaudoStack(Stack):
             layer=layer,
             credentials=data.credentials,
             gateway_replies=CONECTIVIDAD_GATEWAY_REPLIES,
+            usage_plan=UsagePlanLimits(
+                name=c.CONECTIVIDAD_USAGE_PLAN_NAME,
+                rate_limit=float(self.node.try_get_context("conectividadRateLimit") or c.CONECTIVIDAD_BANK_RATE_LIMIT),
+                burst_limit=int(self.node.try_get_context("conectividadBurstLimit") or c.CONECTIVIDAD_BANK_BURST_LIMIT),
+                daily_quota=int(
+                    self.node.try_get_context("conectividadCuotaDiaria") or c.CONECTIVIDAD_BANK_DAILY_QUOTA
+                ),
+            ),
+            web_acl=True,  # OperacionConstruct's, below
         )
         self.conectividad = ConectividadConstruct(self, "Conectividad", api=api, layer=layer, data=data)
         cobranzas_api = TokenRestApi(
@@ -212,3 +240,29 @@ class RecaudoStack(Stack):
         self.cuotas_api = cuotas_api
         self.data = data
         self.api = api
+
+        # ---- production guards: last, so they see every function, flow and rule composed above ----
+        self.operacion = OperacionConstruct(
+            self,
+            "Operacion",
+            api=api,
+            functions=self.conectividad.functions,
+            context=self.conectividad.context,
+            payment_flow=self.conectividad.state_machine,
+            dominio=self.node.try_get_context("conectividadDominio"),
+            certificado_arn=self.node.try_get_context("conectividadCertificadoArn"),
+        )
+        assert api.usage_plan is not None
+        CfnOutput(
+            self,
+            c.CONECTIVIDAD_USAGE_PLAN_OUTPUT,
+            value=api.usage_plan.usage_plan_id,
+            description="Conectividad's usage plan: python -m ops.admin bank-api-key --usage-plan-id <this>",
+        )
+        if self.operacion.domain is not None:
+            CfnOutput(
+                self,
+                "ConectividadDominioDestino",
+                value=self.operacion.domain.domain_name_alias_domain_name,
+                description="Point the custom domain's DNS (CNAME or alias) at this regional name",
+            )

@@ -60,7 +60,7 @@ class LocalStack:
 
         from local_stack import emulator
         from local_stack.authz import Invocations, Principals
-        from local_stack.gateway import Gateway, load_apis
+        from local_stack.gateway import Gateway, load_apis, load_mappings
         from local_stack.resources import check_types, provision
         from local_stack.roles import function_policies, role_policies
         from local_stack.schedules import Timer
@@ -98,7 +98,7 @@ class LocalStack:
         )
         clients = {
             name: session.client(name, endpoint_url=self.moto.endpoint_url)
-            for name in ("dynamodb", "s3", "iam", "lambda", "stepfunctions", "events", "kms", "secretsmanager")
+            for name in ("dynamodb", "s3", "iam", "lambda", "stepfunctions", "events", "kms", "secretsmanager", "sqs")
         }
         function_env = {
             "AWS_ENDPOINT_URL": self.moto.endpoint_url,
@@ -170,8 +170,9 @@ class LocalStack:
             lambda arn: w.spec.name if (w := self.pool.by_arn(arn)) else None,
             self._may_invoke,
         )
+        apis_by_stack = [(stack, load_apis(stack)) for stack in stacks]
         self.gateway = Gateway(
-            [api for stack in stacks for api in load_apis(stack)],
+            [api for _, apis in apis_by_stack for api in apis],
             self.pool,
             REGION,
             ACCOUNT,
@@ -180,6 +181,7 @@ class LocalStack:
             on_request=self.terminal.request,
             on_denied=lambda text: self.terminal.line(f"DENIED {text}"),
             on_schedule=lambda name: self.timer.run_now(name),
+            mappings=[m for stack, apis in apis_by_stack for m in load_mappings(stack, apis)],
         )
         host, port = self.gateway.serve(self.host, self.port)
         self.timer = Timer(schedules, self._fire, REGION, ACCOUNT)
@@ -188,6 +190,18 @@ class LocalStack:
         base = f"http://{host}:{port}"
         self.state = {
             "apiBaseUrls": {stage: f"{base}/{stage}" for stage in self.gateway.apis},
+            # a custom domain's base path mapping, served here: https://<domain>/<basePath>/… is this URL
+            "customDomains": {
+                f"{m.domain}/{m.base_path}": {"url": f"{base}/{m.base_path}".rstrip("/"), "stage": m.api.stage}
+                for m in self.gateway.mappings.values()
+            },
+            # the web ACL on each stage: the rules the gateway applies, and AWS's own (managed) it does not
+            "webAcls": {
+                stage: {"name": api.web_acl.name, "emulated": [r.name for r in api.web_acl.rules]}
+                | {"notEmulated": api.web_acl.not_emulated}
+                for stage, api in self.gateway.apis.items()
+                if api.web_acl is not None
+            },
             "gatewayUrl": base,
             "swaggerUi": f"{base}/_docs",
             "awsEndpointUrl": self.moto.endpoint_url,

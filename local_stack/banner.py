@@ -23,9 +23,16 @@ def conectividad(state: dict[str, Any]) -> list[str]:
     ident = demo["persona"]["identificacion"]
     base = f"{api}/v1/integracion-conectividad"
     year = datetime.now().year
+    # the custom domain's root mapping, when the template has one: a bank's base URL is the host
+    roots = [
+        f"  custom domain {domain.rstrip('/')}: the same paths at the root, {d['url']}/v1/integracion-conectividad/…"
+        for domain, d in (state.get("customDomains") or {}).items()
+        if d["stage"] == "api" and domain.endswith("/")
+    ]
     return [
         "",
         f"  demo bank {demo['bank']['codigoBanco']}: token and llaveAcceso in {state['stateFile']}",
+        *roots,
         f"  demo person {ident} ({demo['persona']['nombre']}): {demo['persona']['pendientes']} pending debts, "
         f"convenios {', '.join(f'{k}={v}' for k, v in demo['persona']['convenios'].items())}",
         "",

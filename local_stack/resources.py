@@ -53,8 +53,18 @@ SERVED_BY_GATEWAY = frozenset(
         "AWS::ApiGateway::Deployment",
         "AWS::ApiGateway::GatewayResponse",
         "AWS::ApiGateway::RequestValidator",
+        # a custom domain's base path mappings: served on the gateway's own port (gateway/apis.py)
+        "AWS::ApiGateway::DomainName",
+        "AWS::ApiGateway::BasePathMapping",
+        # a web ACL on a stage: its body-size rules are applied before the API sees a request (gateway/waf.py)
+        "AWS::WAFv2::WebACL",
+        "AWS::WAFv2::WebACLAssociation",
     }
 )
+# Queues: only an EventBridge rule target's dead-letter queue is known (created in the emulator, empty:
+# retries and dead letters are not emulated, a failed target shows in the terminal). A queue used for
+# anything else (an event source, a producer's queue) is an unknown type.
+DEAD_LETTER_TYPES = frozenset({"AWS::SQS::Queue", "AWS::SQS::QueuePolicy"})
 # Deliberately not emulated: they change nothing a request can observe on one machine.
 NOT_EMULATED = {
     "AWS::CDK::Metadata": "CDK bookkeeping",
@@ -62,6 +72,11 @@ NOT_EMULATED = {
     "AWS::ApiGateway::Account": "the account-level CloudWatch role for API Gateway logs",
     "AWS::CloudWatch::Alarm": "no metrics are collected locally",
     "AWS::CloudWatch::Dashboard": "no metrics are collected locally",
+    "AWS::SNS::Topic": "the alarm topic: no alarm fires locally (no metrics are collected)",
+    "AWS::SNS::TopicPolicy": "the alarm topic's policy: no alarm fires locally",
+    "AWS::Events::Archive": "events are not archived nor replayed locally; the bus delivers them live",
+    "AWS::ApiGateway::UsagePlan": "per-key throttles and quotas are not enforced locally (nor is stage "
+    "throttling); a method's apiKeyRequired is: no key from the authorizer is API Gateway's 403",
     "AWS::Lambda::EventInvokeConfig": "asynchronous retries are not emulated",
     # moto enforces bucket policies: the TLS-only one (aws:SecureTransport) would refuse every call to
     # the plain-HTTP emulator. Access control is checked by cdk-nag and the infra tests instead.
@@ -69,12 +84,33 @@ NOT_EMULATED = {
 }
 
 
+def dead_letter_queues(stack: Stack) -> set[str]:
+    """The logical ids of the queues some rule's target names as its dead-letter queue."""
+    queues = set()
+    for rule in stack.of_type("AWS::Events::Rule").values():
+        for target in rule.get("Properties", {}).get("Targets", []):
+            arn = (target.get("DeadLetterConfig") or {}).get("Arn")
+            if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+                queues.add(arn["Fn::GetAtt"][0])
+    return queues
+
+
+def _known_dead_letters(stack: Stack, logical_id: str, resource: dict[str, Any]) -> bool:
+    dead_letters = dead_letter_queues(stack)
+    if resource["Type"] == "AWS::SQS::Queue":
+        return logical_id in dead_letters
+    queues = resource.get("Properties", {}).get("Queues", [])
+    return bool(queues) and all(isinstance(q, dict) and q.get("Ref") in dead_letters for q in queues)
+
+
 def check_types(stack: Stack) -> None:
     unknown = sorted(
         {
             r["Type"]
-            for r in stack.resources.values()
-            if r["Type"] not in PROVISIONED | ENFORCED | SERVED_BY_GATEWAY and r["Type"] not in NOT_EMULATED
+            for lid, r in stack.resources.items()
+            if r["Type"] not in PROVISIONED | ENFORCED | SERVED_BY_GATEWAY
+            and r["Type"] not in NOT_EMULATED
+            and not (r["Type"] in DEAD_LETTER_TYPES and _known_dead_letters(stack, lid, r))
         }
     )
     if unknown:
@@ -241,6 +277,9 @@ def provision(
             Environment={"Variables": environment},
         )
         out.functions.append(spec)
+
+    for lid in dead_letter_queues(stack):  # created, so a redrive or a look with the AWS CLI finds them
+        clients["sqs"].create_queue(QueueName=stack.physical[lid])
 
     for lid in stack.of_type("AWS::Events::EventBus"):
         name = stack.physical[lid]

@@ -3,6 +3,7 @@ functions use; returns what a newcomer needs to call the APIs."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +30,11 @@ def seed_demo(stack: Stack, dynamodb: Any) -> dict[str, Any] | None:
         return None
     now = datetime.now(UTC)
     data, _ = load_demo(LedgerRepository(ledger_table, dynamodb), now.date(), empty_table=True)
-    bank = CredentialsRepository(credentials_table, dynamodb).create_bank("00152", "Banco Demo", now)
+    credentials = CredentialsRepository(credentials_table, dynamodb)
+    bank = credentials.create_bank("00152", "Banco Demo", now)
+    # its API key in Conectividad's usage plan, as `ops.admin bank-api-key` gives it (the local gateway
+    # needs the authorizer to return one; it keeps no usage plans, so any value is the bank's key)
+    credentials.set_usage_key(bank.codigo_banco, secrets.token_urlsafe(30))
     julio = next(p for p in data.personas if p.identificacion == "12345678")
     pending = [d for d in data.deudas if d.identificacion == julio.identificacion and d.estado is EstadoDeuda.PENDIENTE]
     oldest = min(pending, key=lambda d: (d.fecha_corte, d.id_rubro))

@@ -37,6 +37,9 @@ class Naming:
             "AWS::ApiGateway::Stage": "StageName",
             "AWS::KMS::Alias": "AliasName",
             "AWS::SecretsManager::Secret": "Name",
+            "AWS::SQS::Queue": "QueueName",
+            # Ref of a custom domain is its name (base path mappings name it so)
+            "AWS::ApiGateway::DomainName": "DomainName",
         }.get(kind)
         if explicit and isinstance(props.get(explicit), str):
             return props[explicit]
@@ -60,6 +63,7 @@ class Naming:
             "AWS::Logs::LogGroup": f"arn:aws:logs:{r}:{a}:log-group:{name}:*",
             "AWS::Scheduler::Schedule": f"arn:aws:scheduler:{r}:{a}:schedule/default/{name}",
             "AWS::KMS::Key": f"arn:aws:kms:{r}:{a}:key/{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{r}:{a}:{name}",
             # provisioned, a secret's physical id is the ARN the emulator chose (a random suffix)
             "AWS::SecretsManager::Secret": name
             if name.startswith("arn:")
@@ -101,6 +105,8 @@ class Stack:
         name = self.physical[logical_id]
         if kind in ("AWS::StepFunctions::StateMachine", "AWS::Lambda::LayerVersion", "AWS::SecretsManager::Secret"):
             return self.naming.arn(kind, name)
+        if kind == "AWS::SQS::Queue":  # Ref of a queue is its URL
+            return f"https://sqs.{self.naming.region}.amazonaws.com/{self.naming.account}/{name}"
         return name
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -115,7 +121,7 @@ class Stack:
                 return f"arn:aws:events:{self.naming.region}:{self.naming.account}:rule/{bus}/{name}"
         if attribute == "Arn":
             return self.naming.arn(kind, name)
-        if attribute in ("Name", "TableName", "BucketName", "FunctionName", "RoleName"):
+        if attribute in ("Name", "TableName", "BucketName", "FunctionName", "RoleName", "QueueName"):
             return name
         if attribute == "RootResourceId":
             return f"{name}-root"

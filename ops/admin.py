@@ -58,6 +58,66 @@ def cmd_create_bank(args: argparse.Namespace) -> None:
     )
 
 
+def _usage_plan_id(args: argparse.Namespace) -> str:
+    """--usage-plan-id, else the deployed stack's output (CONECTIVIDAD_USAGE_PLAN_OUTPUT)."""
+    import boto3
+
+    from infra.constants import CONECTIVIDAD_USAGE_PLAN_OUTPUT
+
+    if args.usage_plan_id:
+        return str(args.usage_plan_id)
+    cloudformation = boto3.session.Session(region_name=args.region).client(
+        "cloudformation", endpoint_url=args.endpoint_url
+    )
+    (stack,) = cloudformation.describe_stacks(StackName=args.stack_name)["Stacks"]
+    for output in stack.get("Outputs", []):
+        if output["OutputKey"] == CONECTIVIDAD_USAGE_PLAN_OUTPUT:
+            return str(output["OutputValue"])
+    raise SystemExit(f"error: the stack {args.stack_name} has no output {CONECTIVIDAD_USAGE_PLAN_OUTPUT}")
+
+
+def cmd_bank_api_key(args: argparse.Namespace) -> None:
+    """A new API Gateway API key for the bank in Conectividad's usage plan, its value stored on the bank
+    record (the TOKEN authorizer returns it as usageIdentifierKey; banks never see it). The key it
+    replaces is left enabled: delete it once the authorizer's cache (5 minutes) has expired."""
+    import secrets
+
+    import boto3
+    from botocore.exceptions import ClientError
+
+    plan_id = _usage_plan_id(args)
+    apigateway = boto3.session.Session(region_name=args.region).client("apigateway", endpoint_url=args.endpoint_url)
+    value = secrets.token_urlsafe(30)  # 40 characters: API Gateway takes 20 to 128
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    created = apigateway.create_api_key(
+        name=f"recaudo-banco-{args.banco}-{stamp}",
+        description=f"Conectividad: banco {args.banco} (returned by the TOKEN authorizer)",
+        enabled=True,
+        value=value,
+    )
+    try:
+        apigateway.create_usage_plan_key(usagePlanId=plan_id, keyId=created["id"], keyType="API_KEY")
+        previous = CredentialsRepository(args.credentials_table, _client(args)).set_usage_key(
+            args.banco, value, created["id"]
+        )
+    except ClientError as exc:  # an unknown bank or plan: leave no orphan key behind
+        apigateway.delete_api_key(apiKey=created["id"])
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            raise SystemExit(f"error: no existe el banco {args.banco}") from exc
+        raise
+    _print(
+        {
+            "codigoBanco": args.banco,
+            "apiKeyId": created["id"],
+            "usagePlanId": plan_id,
+            "claveAnterior": previous,
+            "aviso": "La clave anterior sigue habilitada: bórrela en 5 minutos (aws apigateway delete-api-key)."
+            if previous
+            else "El banco ya puede llamar a Conectividad con su token.",
+        }
+    )
+
+
 def cmd_create_integrador(args: argparse.Namespace) -> None:
     """An integrator (Pay per TIC cobranzas) and its convenio (type total) at its institution."""
     import re
@@ -94,6 +154,26 @@ def cmd_add_token(args: argparse.Namespace) -> None:
 def cmd_revoke_token(args: argparse.Namespace) -> None:
     CredentialsRepository(args.credentials_table, _client(args)).revoke_token(args.key_id)
     _print({"revocado": args.key_id})
+
+
+def cmd_rotate_llave(args: argparse.Namespace) -> None:
+    """A new llaveAcceso; the current one keeps working for --gracia-horas (revoke-llave: 0)."""
+    gracia = round(float(getattr(args, "gracia_horas", 0)) * 3600)
+    if gracia < 0 or gracia > 30 * 24 * 3600:
+        raise SystemExit("--gracia-horas: entre 0 y 720")
+    repo = CredentialsRepository(args.credentials_table, _client(args))
+    try:
+        llave = repo.rotate_llave(args.codigo, datetime.now(UTC), gracia)
+    except _client(args).exceptions.ConditionalCheckFailedException:
+        raise SystemExit(f"no existe el banco {args.codigo}") from None
+    _print(
+        {
+            "codigoBanco": args.codigo,
+            "llaveAcceso": llave,
+            "anteriorValidaHoras": gracia / 3600,
+            "aviso": "Guarde la llave ahora: solo se almacena su hash.",
+        }
+    )
 
 
 def cmd_create_convenio(args: argparse.Namespace) -> None:
@@ -285,6 +365,19 @@ def parser() -> argparse.ArgumentParser:
     bank.add_argument("--nombre", required=True)
     bank.set_defaults(func=cmd_create_bank)
 
+    api_key = sub.add_parser(
+        "bank-api-key",
+        help="give a bank its API key in Conectividad's usage plan (needed before it can call; rotates it too)",
+    )
+    api_key.add_argument("--banco", required=True, help="codigoBanco, e.g. 00152")
+    api_key.add_argument(
+        "--usage-plan-id",
+        default=os.environ.get("CONECTIVIDAD_USAGE_PLAN_ID"),
+        help="default: the stack's ConectividadUsagePlanId output",
+    )
+    api_key.add_argument("--stack-name", default="Recaudo", help="where to read the usage plan id from")
+    api_key.set_defaults(func=cmd_bank_api_key)
+
     integ = sub.add_parser(
         "create-integrador", help="create a cobranzas integrator and its convenio; prints its hash once"
     )
@@ -302,6 +395,15 @@ def parser() -> argparse.ArgumentParser:
     rev = sub.add_parser("revoke-token", help="revoke a token by its key id (the part before the dot)")
     rev.add_argument("--key-id", required=True)
     rev.set_defaults(func=cmd_revoke_token)
+
+    rot = sub.add_parser("rotate-llave", help="issue a new llaveAcceso; the old one works for --gracia-horas")
+    rot.add_argument("--codigo", required=True)
+    rot.add_argument("--gracia-horas", type=float, default=24.0, help="0-720 (default 24)")
+    rot.set_defaults(func=cmd_rotate_llave)
+
+    rvl = sub.add_parser("revoke-llave", help="issue a new llaveAcceso and stop the current one at once")
+    rvl.add_argument("--codigo", required=True)
+    rvl.set_defaults(func=cmd_rotate_llave, gracia_horas=0.0)
 
     conv = sub.add_parser("create-convenio", help="create or replace a convenio")
     conv.add_argument("--codigo", required=True)

@@ -3,6 +3,11 @@
 Allows the whole API stage for a valid token (the result is cached per token), and puts the bank
 code in the request context. Anything else is ``Unauthorized`` (401), which the API's gateway
 responses turn into Conectividad code 4. The token is never logged.
+
+For banks (scope ``conectividad``) it also returns the bank's API key value as ``usageIdentifierKey``:
+the Conectividad API takes its keys from the authorizer, so API Gateway meters and throttles each bank
+by its own key in the usage plan. A bank with no key gets none, and API Gateway refuses it (403,
+INVALID_API_KEY): the operator gives it one with ``python -m ops.admin bank-api-key``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from recaudo.observability import lambda_handler, logger, metrics
 
 class Credentials(Protocol):
     def verify_token(self, key_id: str, secret: str, scope: str = "conectividad") -> str | None: ...
+
+    def usage_key(self, codigo_banco: str) -> str | None: ...
 
 
 class Unauthorized(Exception):
@@ -78,7 +85,7 @@ def authorize(token_header: str | None, method_arn: str, deps: AuthorizerDeps | 
     else:
         logger.append_keys(codigoBanco=owner)
         principal, context = f"banco:{owner}", {"codigoBanco": owner, "keyId": key_id}
-    return {
+    result: dict[str, Any] = {
         "principalId": principal,
         "policyDocument": {
             "Version": "2012-10-17",
@@ -86,6 +93,14 @@ def authorize(token_header: str | None, method_arn: str, deps: AuthorizerDeps | 
         },
         "context": context,
     }
+    if deps.scope == "conectividad":
+        usage_key = deps.credentials.usage_key(owner)
+        if usage_key:
+            result["usageIdentifierKey"] = usage_key
+        else:  # API Gateway refuses the request (403): say why, without the token
+            logger.warning("bank has no API key in the usage plan", extra={"keyId": key_id})
+            metrics.add_metric(name="BancoSinClaveDeUso", unit=MetricUnit.Count, value=1)
+    return result
 
 
 def _resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:

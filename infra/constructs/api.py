@@ -1,5 +1,6 @@
 """A REST API with a TOKEN authorizer (or, for APIs whose secret travels in the body, none), access logs that carry no secrets, stage throttling and
-gateway responses in the API's own error dialect."""
+gateway responses in the API's own error dialect; optionally a usage plan whose API keys the authorizer
+returns (every method then requires one)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ class GatewayReply:
     content_type: str = "text/plain; charset=utf-8"  # of a text body
 
 
+@dataclass(frozen=True)
+class UsagePlanLimits:
+    """One usage plan on the API's stage; the limits apply to each API key (each client) on its own."""
+
+    name: str
+    rate_limit: float  # requests per second
+    burst_limit: int
+    daily_quota: int
+
+
 class TokenRestApi(Construct):
     def __init__(
         self,
@@ -42,8 +53,12 @@ class TokenRestApi(Construct):
         token_scope: str = "conectividad",
         body_auth_reason: str | None = None,
         binary_media_types: Sequence[str] = (),
+        usage_plan: UsagePlanLimits | None = None,
+        web_acl: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        if usage_plan is not None and not token_auth:
+            raise ValueError("a usage plan's keys come from the TOKEN authorizer: token_auth is required")
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN
         )
@@ -53,6 +68,8 @@ class TokenRestApi(Construct):
             description=description,
             endpoint_types=[apigw.EndpointType.REGIONAL],
             binary_media_types=list(binary_media_types) or None,
+            # the TOKEN authorizer returns the client's API key (usageIdentifierKey): clients never send one
+            api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER if usage_plan else None,
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             deploy_options=apigw.StageOptions(
@@ -122,23 +139,34 @@ class TokenRestApi(Construct):
                 response_headers={"Content-Type": f"'{reply.content_type}'"} if text else None,
                 templates=templates,
             )
-        NagSuppressions.add_resource_suppressions(
-            self.api,
-            [
-                {
-                    "id": "AwsSolutions-IAM4",
-                    "reason": "The account-level API Gateway CloudWatch role uses the AWS-managed "
-                    "AmazonAPIGatewayPushToCloudWatchLogs policy, which is scoped to exactly that purpose.",
-                },
+        self.api_key_required = usage_plan is not None
+        self.usage_plan: apigw.UsagePlan | None = None
+        if usage_plan is not None:
+            self.usage_plan = self.api.add_usage_plan(
+                "UsagePlan",
+                name=usage_plan.name,
+                description="Per client: each API key (returned by the TOKEN authorizer) gets these limits",
+                throttle=apigw.ThrottleSettings(rate_limit=usage_plan.rate_limit, burst_limit=usage_plan.burst_limit),
+                quota=apigw.QuotaSettings(limit=usage_plan.daily_quota, period=apigw.Period.DAY),
+                api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
+            )
+        suppressions = [
+            {
+                "id": "AwsSolutions-IAM4",
+                "reason": "The account-level API Gateway CloudWatch role uses the AWS-managed "
+                "AmazonAPIGatewayPushToCloudWatchLogs policy, which is scoped to exactly that purpose.",
+            }
+        ]
+        if not web_acl:  # an API with a web ACL (infra/constructs/operacion.py) needs no reason
+            suppressions.append(
                 {
                     "id": "AwsSolutions-APIG3",
-                    "reason": "WAF is attached per environment by the platform team; the stage is throttled and "
-                    "every route is authenticated (the bank token authorizer, or the integrator hash the "
-                    "cobranzas functions verify before anything else).",
-                },
-            ],
-            apply_to_children=True,
-        )
+                    "reason": "No web ACL on this API: the stage is throttled and every route is authenticated (a "
+                    "token authorizer, or the secret or signature each function verifies before anything else); "
+                    "its bodies (CSV files, XML, signed JSON) are larger than the managed rule sets allow.",
+                }
+            )
+        NagSuppressions.add_resource_suppressions(self.api, suppressions, apply_to_children=True)
 
     def add_route(
         self,
@@ -155,6 +183,7 @@ class TokenRestApi(Construct):
             authorization_type=apigw.AuthorizationType.CUSTOM if self.authorizer else apigw.AuthorizationType.NONE,
             request_validator=self.validator,
             request_parameters={f"method.request.querystring.{name}": True for name in required_query},
+            api_key_required=self.api_key_required or None,
         )
         if self.authorizer:
             suppressions = [

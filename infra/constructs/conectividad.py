@@ -3,6 +3,8 @@ machine that runs pay -> confirm -> verify, and each function's least-privilege 
 
 from __future__ import annotations
 
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
@@ -47,19 +49,16 @@ class ConectividadConstruct(ContextConstruct):
         task_access = {
             # the transaction (payment Put, debt Updates, pointer ConditionChecks); GetItem: after a failed
             # condition a retried Aplicar reads the invoice's payment to recognise its own
-            "Aplicar": [
-                _allow(
-                    ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"],
-                    ledger,
-                )
-            ],
+            # (the cart's number reservation is an Update of its FACT# item)
+            "Aplicar": [_allow(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"], ledger)],
             "Confirmar": [
                 _allow(["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"], ledger),
                 _allow(["events:PutEvents"], bus),
             ],
             "Verificar": [_allow(["dynamodb:GetItem"], ledger)],
+            # the payment Deleted and kept as its COMP# audit copy (Put), the debts Updated
             "Compensar": [
-                _allow(["dynamodb:DeleteItem", "dynamodb:UpdateItem"], ledger),
+                _allow(["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], ledger),
                 _allow(["events:PutEvents"], bus),
             ],
         }
@@ -80,6 +79,7 @@ class ConectividadConstruct(ContextConstruct):
             "CREDENTIALS_TABLE": data.credentials.table_name,
             "IDEMPOTENCY_TABLE": data.idempotency.table_name,
             "PAYMENT_STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
+            "PAYMENT_WAIT_SECONDS": str(c.PAYMENT_WAIT_SECONDS),
         }
         idem = _allow(
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], idempotency
@@ -90,8 +90,7 @@ class ConectividadConstruct(ContextConstruct):
                 # reads (GetItem; Query: the invoice's earlier reversals); UpdateItem: the transaction-number sequence
                 _allow(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"], ledger),
                 _allow(["states:StartSyncExecution"], self.state_machine.state_machine_arn),
-                bank_key,
-                idem,
+                bank_key,  # llaveAcceso, and whether the token is still active
             ],
             "reversar_pago": [
                 # reads and the earlier reversals (Query); the reversal is one transaction: the payment
@@ -114,14 +113,61 @@ class ConectividadConstruct(ContextConstruct):
             "verificar_pago": [_allow(["dynamodb:GetItem"], ledger)],
         }
         for segment, (module, method) in c.CONECTIVIDAD_PAYMENTS.items():
-            statements = access["ejecutar_pago" if module.startswith("ejecutar_pago") else module]
-            self._endpoint(segment, module, method, payments_env, statements)
+            paying = module.startswith("ejecutar_pago")
+            statements = access["ejecutar_pago" if paying else module]
+            # a payment waits for its flow (PAYMENT_WAIT_SECONDS), within API Gateway's 29 s
+            timeout = c.PAYMENT_FUNCTION_TIMEOUT_SECONDS if paying else c.FUNCTION_TIMEOUT_SECONDS
+            self._endpoint(segment, module, method, payments_env, statements, timeout)
+
+        # reserved concurrency: a flood elsewhere cannot starve the payment path (decisions,
+        # "Conectividad: reserved concurrency")
+        for construct_id, reserved in c.PAYMENT_RESERVED_CONCURRENCY.items():
+            cfn = self.functions[construct_id].function.node.default_child
+            assert isinstance(cfn, lambda_.CfnFunction)
+            cfn.reserved_concurrent_executions = reserved
+
+        # ---- the sweeper: payments left APLICADO by a flow that never finished ----
+        sweeper = self._function(
+            "barrido",
+            "barrido",
+            "handler",
+            flow_env | {"PAYMENT_SWEEP_AFTER_SECONDS": str(c.PAYMENT_SWEEP_AFTER_SECONDS)},
+            [
+                _allow(["dynamodb:Query"], f"{ledger}/index/GSI2"),
+                # confirm (Update + history Put), verify (reads), compensate (Delete, COMP# Put, Updates)
+                _allow(["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], ledger),
+                _allow(["events:PutEvents"], bus),
+            ],
+            "Conectividad: settle payments left APLICADO",
+            timeout=c.PAYMENT_SWEEP_TIMEOUT_SECONDS,
+        )
+        self.sweeper = sweeper
+        self.sweep_schedule = events.Rule(
+            self,
+            "Barrido",
+            rule_name=c.PAYMENT_SWEEP_RULE_NAME,
+            description="Conectividad: settle payments left APLICADO",
+            schedule=events.Schedule.expression(c.PAYMENT_SWEEP_SCHEDULE),
+            targets=[targets.LambdaFunction(sweeper.function, retry_attempts=2)],
+        )
 
     def _endpoint(
-        self, segment: str, module: str, method: str, env: dict[str, str], statements: list[iam.PolicyStatement]
+        self,
+        segment: str,
+        module: str,
+        method: str,
+        env: dict[str, str],
+        statements: list[iam.PolicyStatement],
+        timeout: int = c.FUNCTION_TIMEOUT_SECONDS,
     ) -> None:
         fn = self._function(
-            segment, module, "handler", env, statements, f"{method} /{c.CONECTIVIDAD_BASE_PATH}/{segment}"
+            segment,
+            module,
+            "handler",
+            env,
+            statements,
+            f"{method} /{c.CONECTIVIDAD_BASE_PATH}/{segment}",
+            timeout=timeout,
         )
         self._api.add_route(
             f"{c.CONECTIVIDAD_BASE_PATH}/{segment}",

@@ -1,8 +1,9 @@
-"""The data construct: DynamoDB tables with point-in-time recovery and encryption at rest."""
+"""The data construct: DynamoDB tables with point-in-time recovery and encryption at rest, and the event
+bus with an archive of every event it carries (money events can be replayed)."""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_events as events
 from constructs import Construct
@@ -34,7 +35,7 @@ def _table(scope: Construct, spec: TableSpec) -> ddb.Table:
 
 
 class DataConstruct(Construct):
-    """The tables (the shared ones, RADIAN's and UNO's own) and the event bus."""
+    """The tables (the shared ones, RADIAN's and UNO's own), the event bus and its archive."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -44,3 +45,14 @@ class DataConstruct(Construct):
         self.radian = _table(self, RADIAN)
         self.cuotas = _table(self, CUOTAS)
         self.bus = events.EventBus(self, "Bus", event_bus_name=c.EVENT_BUS_NAME)
+        # Every event on the bus (PaymentConfirmed, PaymentCompensated, PaymentReversed…), replayable to a
+        # consumer that lost some: the pattern matches all of this account's events.
+        self.archive = events.Archive(
+            self,
+            "Archive",
+            archive_name=c.EVENT_ARCHIVE_NAME,
+            description="recaudo: every event of the bus, for replay",
+            source_event_bus=self.bus,
+            event_pattern=events.EventPattern(account=[Stack.of(self).account]),
+            retention=Duration.days(c.EVENT_ARCHIVE_RETENTION_DAYS),
+        )

@@ -1,12 +1,18 @@
 """API Gateway (REST, v1 proxy) emulated from the template.
 
-- ``apis``: what the template declares (resources, methods, authorizers, validators, replies);
+- ``apis``: what the template declares (resources, methods, authorizers, validators, replies, base
+  path mappings);
+- ``waf``: the web ACL on a stage (its body-size rules);
 - ``events``: the proxy event a request becomes;
 - ``authorizers``: Lambda authorizers, their cache and their policies;
 - ``replies``: the gateway's own replies and the integration's;
 - ``docs``: Swagger UI;
 - here: the HTTP server and the order API Gateway applies them in, with the function's resource
   policy checked before every invocation (a function API Gateway may not invoke answers 500).
+
+One port serves every stage at ``/<stage>/…`` and every custom domain's base path mapping at
+``/<base path>/…`` (an empty base path: the root, as ``https://<domain>/…``); stages come first, and
+the start-up refuses a mapping a stage would shadow.
 """
 
 from __future__ import annotations
@@ -25,14 +31,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local_stack.authz import Invocations
-from local_stack.gateway.apis import RestApi, Route, load_apis
+from local_stack.gateway.apis import BasePathMapping, RestApi, Route, check_mappings, load_apis, load_mappings
 from local_stack.gateway.authorizers import authorize
 from local_stack.gateway.docs import docs_reply
 from local_stack.gateway.events import has_param, proxy_event
 from local_stack.gateway.replies import Reply, gateway_reply, integration_reply
 from local_stack.workers import WorkerPool
 
-__all__ = ["Gateway", "Reply", "load_apis"]
+__all__ = ["Gateway", "Reply", "load_apis", "load_mappings"]
 
 # API Gateway's payload limit, and Lambda's for a synchronous invocation's event.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
@@ -53,8 +59,11 @@ class Gateway:
         on_request: RequestLog | None = None,
         on_denied: Callable[[str], None] | None = None,
         on_schedule: Callable[[str], dict[str, Any] | None] | None = None,
+        mappings: list[BasePathMapping] | None = None,
     ):
+        check_mappings(apis, mappings or [])
         self.apis = {a.stage: a for a in apis}
+        self.mappings = {m.base_path: m for m in mappings or []}
         self.pool = pool
         self.region = region
         self.account = account
@@ -160,19 +169,35 @@ class Gateway:
             return self._stats(), None
         if url.path.startswith("/_schedules/"):  # local only: fire a schedule now
             return self._run_schedule(method, url.path), None
-        stage, _, rest = url.path.lstrip("/").partition("/")
-        api = self.apis.get(stage)
-        if api is None:
+        found = self._api_of(url.path)
+        if found is None:
             return Reply(404, [("Content-Type", "application/json")], b'{"message":"Not Found"}'), None
-        path = "/" + rest
+        api, path, mapping = found
         request_id = str(uuid.uuid4())
+        if api.web_acl is not None and (blocked := api.web_acl.inspect(body)) is not None:  # WAF, before all
+            if blocked.status is None:
+                return gateway_reply(api, "WAF_FILTERED", request_id), None
+            waf_headers = [("Content-Type", blocked.content_type), ("x-amzn-RequestId", request_id)]
+            return Reply(blocked.status, [*waf_headers, *blocked.headers], blocked.body), None
         route, params = self._match(api, method, path)
         if route is None:
             return gateway_reply(api, "MISSING_AUTHENTICATION_TOKEN", request_id), None
         if len(body) > MAX_REQUEST_BYTES:
             return gateway_reply(api, "REQUEST_TOO_LARGE", request_id), None
         event = proxy_event(
-            api, route, method, path, params, headers, url.query, body, source_ip, request_id, self.account
+            api,
+            route,
+            method,
+            path,
+            params,
+            headers,
+            url.query,
+            body,
+            source_ip,
+            request_id,
+            self.account,
+            domain=mapping.domain if mapping else None,
+            base_path=mapping.base_path if mapping else "",
         )
 
         missing = [p for p in route.required_params if not has_param(event, p)]
@@ -181,6 +206,7 @@ class Gateway:
             return gateway_reply(api, "BAD_REQUEST_PARAMETERS", request_id, message), None
 
         method_arn = self.method_arn(api, method, path)
+        usage_key: str | None = None
         if route.authorizer is not None:
 
             def may_invoke(function_arn: str, authorizer_id: str) -> bool:
@@ -191,6 +217,16 @@ class Gateway:
             if outcome.response_type is not None:
                 return gateway_reply(api, outcome.response_type, request_id), None
             event["requestContext"]["authorizer"] = outcome.context
+            usage_key = outcome.usage_key
+        if route.api_key_required:  # after the authorizer, which may be the key's source
+            if api.api_key_source == "AUTHORIZER":
+                api_key = usage_key
+            else:
+                api_key = next((v for k, v in headers if k.lower() == "x-api-key"), None)
+            # keys and usage plans live in API Gateway, not in the template: any key passes here
+            if not api_key:
+                return gateway_reply(api, "INVALID_API_KEY", request_id), None
+            event["requestContext"]["identity"]["apiKey"] = api_key
 
         worker = self.pool.by_arn(route.function_arn)
         if worker is None:
@@ -202,6 +238,18 @@ class Gateway:
             return reply, worker.spec.display_name
         result = worker.invoke(event)
         return integration_reply(api, result, request_id), worker.spec.display_name
+
+    def _api_of(self, raw_path: str) -> tuple[RestApi, str, BasePathMapping | None] | None:
+        """The API a path reaches, the path within it, and the mapping it came through (None: the
+        stage's own URL, ``/<stage>/…``)."""
+        first, _, rest = raw_path.lstrip("/").partition("/")
+        if first in self.apis:
+            return self.apis[first], "/" + rest, None
+        if first and first in self.mappings:
+            return self.mappings[first].api, "/" + rest, self.mappings[first]
+        if "" in self.mappings:
+            return self.mappings[""].api, raw_path, self.mappings[""]
+        return None
 
     def _may_invoke(self, function_arn: str, source_arn: str) -> bool:
         if self.invocations is None:

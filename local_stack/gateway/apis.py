@@ -1,6 +1,6 @@
 """The REST APIs of a template, as API Gateway would serve them: resources and methods, path
-parameters, ``{proxy+}`` and ``ANY``, Lambda authorizers, required parameters, binary media types
-and gateway responses."""
+parameters, ``{proxy+}`` and ``ANY``, Lambda authorizers, required parameters, API keys, binary media
+types, gateway responses, the web ACL on the stage and the custom domains' base path mappings."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from local_stack.gateway.waf import WebAcl, load_web_acls
 from local_stack.template import Stack, TemplateError
 
 _FUNCTION_IN_URI = re.compile(r"functions/(arn:aws:lambda:[^/]+)/invocations")
@@ -37,6 +38,7 @@ class Route:
     authorizer: Authorizer | None
     required_params: list[str]
     resource_id: str
+    api_key_required: bool = False
 
 
 @dataclass
@@ -47,6 +49,17 @@ class RestApi:
     routes: list[Route]
     replies: dict[str, tuple[int | None, dict[str, str], str | None]]
     binary_media_types: list[str]
+    api_key_source: str = "HEADER"  # HEADER: the x-api-key header; AUTHORIZER: its usageIdentifierKey
+    web_acl: WebAcl | None = None
+
+
+@dataclass(frozen=True)
+class BasePathMapping:
+    """``https://<domain>/<base_path>/…`` serves ``api``'s stage (an empty base path: the domain's root)."""
+
+    domain: str
+    base_path: str
+    api: RestApi
 
 
 def _path_regex(path: str) -> tuple[re.Pattern[str], tuple[int, int]]:
@@ -112,6 +125,7 @@ def load_apis(stack: Stack) -> list[RestApi]:
         return paths[logical]
 
     apis = []
+    web_acls = load_web_acls(stack)
     for api_id in stack.of_type("AWS::ApiGateway::RestApi"):
         props = stack.properties(api_id)
         authorizers = _authorizers(stack, api_id)
@@ -137,7 +151,15 @@ def load_apis(stack: Stack) -> list[RestApi]:
             authorizer = authorizers[raw["AuthorizerId"]["Ref"]] if m.get("AuthorizationType") == "CUSTOM" else None
             routes.append(
                 Route(
-                    m["HttpMethod"], template_path, pattern, specificity, function.group(1), authorizer, required, lid
+                    m["HttpMethod"],
+                    template_path,
+                    pattern,
+                    specificity,
+                    function.group(1),
+                    authorizer,
+                    required,
+                    lid,
+                    bool(m.get("ApiKeyRequired")),
                 )
             )
         routes.sort(key=lambda r: r.specificity, reverse=True)
@@ -152,9 +174,50 @@ def load_apis(stack: Stack) -> list[RestApi]:
                 routes,
                 _replies(stack, api_id),
                 props.get("BinaryMediaTypes") or [],
+                props.get("ApiKeySourceType") or "HEADER",
+                web_acls.get((stack.physical[api_id], stages[0])),
             )
         )
     names = [a.stage for a in apis]
     if len(names) != len(set(names)):
         raise TemplateError(f"REST APIs must have distinct stage names to share one local port: {names}")
     return apis
+
+
+def load_mappings(stack: Stack, apis: list[RestApi]) -> list[BasePathMapping]:
+    """The custom domains' base path mappings, each to one of ``apis`` (this stack's) and its stage."""
+    by_id = {api.logical_id: api for api in apis}
+    mappings = []
+    for lid, res in stack.of_type("AWS::ApiGateway::BasePathMapping").items():
+        raw, props = res["Properties"], stack.properties(lid)
+        api = by_id.get((raw.get("RestApiId") or {}).get("Ref", ""))
+        if api is None:
+            raise TemplateError(f"base path mapping {lid}: only a REST API of this stack is emulated")
+        if props.get("Stage") not in (None, api.stage):
+            raise TemplateError(f"base path mapping {lid}: stage {props.get('Stage')!r} is not {api.logical_id}'s")
+        base_path = str(props.get("BasePath") or "").strip("/")
+        mappings.append(BasePathMapping(str(props["DomainName"]), "" if base_path == "(none)" else base_path, api))
+    return mappings
+
+
+def check_mappings(apis: list[RestApi], mappings: list[BasePathMapping]) -> None:
+    """On one local port, ``/<stage>/…`` is the stage's URL and ``/<base path>/…`` a mapping's: a base
+    path may not be a stage's name, two mappings may not share one, and no route of a root-mapped API
+    may start with a stage's name or a base path (the stage would shadow it)."""
+    stages = {api.stage for api in apis}
+    seen: set[str] = set()
+    for mapping in mappings:
+        if mapping.base_path in stages or mapping.base_path in seen:
+            raise TemplateError(f"base path {mapping.base_path!r} is taken on the local port (stage or mapping)")
+        seen.add(mapping.base_path)
+    taken = stages | (seen - {""})
+    for mapping in mappings:
+        if mapping.base_path:
+            continue
+        for route in mapping.api.routes:
+            first = route.template_path.strip("/").split("/", 1)[0]
+            if first in taken:
+                raise TemplateError(
+                    f"{mapping.api.logical_id}'s route {route.template_path} starts with {first!r}, a stage or "
+                    "base path: at the root of the local port it would be shadowed"
+                )

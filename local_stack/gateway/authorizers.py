@@ -20,6 +20,7 @@ class Outcome:
 
     response_type: str | None
     context: dict[str, Any] | None = None
+    usage_key: str | None = None  # the authorizer's usageIdentifierKey (an API key source of AUTHORIZER)
 
 
 def policy_allows(policy: dict[str, Any], method_arn: str) -> bool:
@@ -77,4 +78,5 @@ def authorize(
     if not policy_allows(cached["policyDocument"], method_arn):
         return Outcome("ACCESS_DENIED")
     context = {k: str(v) for k, v in (cached.get("context") or {}).items()}
-    return Outcome(None, {**context, "principalId": cached.get("principalId")})
+    usage_key = cached.get("usageIdentifierKey")
+    return Outcome(None, {**context, "principalId": cached.get("principalId")}, str(usage_key) if usage_key else None)

@@ -24,7 +24,12 @@ def proxy_event(
     source_ip: str,
     request_id: str,
     account: str,
+    *,
+    domain: str | None = None,
+    base_path: str = "",
 ) -> dict[str, Any]:
+    """``domain``/``base_path``: the request came through a custom domain's base path mapping (its
+    paths are the domain's, not the stage's)."""
     multi_headers: dict[str, list[str]] = {}
     for name, value in headers:
         multi_headers.setdefault(name, []).append(value)
@@ -46,9 +51,10 @@ def proxy_event(
         except UnicodeDecodeError:
             text_body, is_base64 = base64.b64encode(body).decode("ascii"), True
     now = datetime.now(UTC)
+    prefix = f"/{base_path}" if base_path else ""
     return {
         "resource": route.template_path,
-        "path": path,
+        "path": f"{prefix}{path}" if domain else path,
         "httpMethod": method,
         "headers": {k: v[-1] for k, v in multi_headers.items()} or None,
         "multiValueHeaders": multi_headers or None,
@@ -62,14 +68,14 @@ def proxy_event(
             "resourceId": route.resource_id,
             "resourcePath": route.template_path,
             "httpMethod": method,
-            "path": f"/{api.stage}{path}",
+            "path": f"{prefix}{path}" if domain else f"/{api.stage}{path}",
             "stage": api.stage,
             "protocol": "HTTP/1.1",
             "requestId": request_id,
             "extendedRequestId": request_id,
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "requestTimeEpoch": int(now.timestamp() * 1000),
-            "domainName": "localhost",
+            "domainName": domain or "localhost",
             "identity": {
                 "sourceIp": source_ip,
                 "userAgent": multi_headers.get("User-Agent", [""])[-1],

@@ -22,6 +22,9 @@ DEFAULT_REPLIES: dict[str, tuple[int, dict[str, str | None]]] = {
     "INTEGRATION_TIMEOUT": (504, {"message": "Endpoint request timed out"}),
     "INTEGRATION_FAILURE": (502, {"message": "Internal server error"}),
     "REQUEST_TOO_LARGE": (413, {"message": "Request Too Long"}),
+    # a method that requires an API key, and none (or one of no usage plan) came with the request
+    "INVALID_API_KEY": (403, {"message": "Forbidden"}),
+    "WAF_FILTERED": (403, {"message": "Forbidden"}),
 }
 
 

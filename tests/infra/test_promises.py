@@ -82,9 +82,50 @@ def test_given_the_payment_flow_then_throttling_is_retried_with_backoff_and_comp
         assert (retry["MaxAttempts"], retry["BackoffRate"]) == (3, 2.0), state
     # a failure after apply is compensated; a refusal at apply is not
     assert states["Confirmar"]["Catch"][0]["Next"] == "Compensar"
-    assert {c["Next"] for c in states["Aplicar"]["Catch"]} == {"DeudaNoPendiente", "PagoExistente", "Compensar"}
+    assert {c["Next"] for c in states["Aplicar"]["Catch"]} == {
+        "DeudaNoPendiente",
+        "PagoExistente",
+        "SolicitudRepetida",
+        "NumeroNoDisponible",
+        "Compensar",
+    }
+    # compensation retries only transient errors; a permanent one ends in CompensacionFallida at once
     (compensation,) = states["Compensar"]["Retry"]
-    assert compensation["ErrorEquals"] == ["States.ALL"] and compensation["MaxAttempts"] == 5
+    assert "States.ALL" not in compensation["ErrorEquals"] and "Throttled" in compensation["ErrorEquals"]
+    assert compensation["MaxAttempts"] == 5
+    (caught,) = states["Compensar"]["Catch"]
+    assert caught["Next"] == "CompensacionFallida" and states["CompensacionFallida"]["Type"] == "Fail"
+
+
+def test_given_the_payment_endpoints_then_they_wait_for_the_flow_within_their_timeout(resources):
+    # Given ejecutar-pago*: the wait for the flow, then the reads after it, within their own timeout
+    by_handler = functions(resources)
+    for segment, (module, _) in c.CONECTIVIDAD_PAYMENTS.items():
+        if not module.startswith("ejecutar_pago"):
+            continue
+        fn = by_handler[f"conectividad.{module}.handler"]
+        wait = float(fn["Environment"]["Variables"]["PAYMENT_WAIT_SECONDS"])
+        assert wait + 5 <= fn["Timeout"] <= API_GATEWAY_INTEGRATION_LIMIT_SECONDS, segment
+
+
+def test_given_the_sweeper_then_scheduled_and_older_than_any_execution_can_run(resources):
+    # Given the rule that starts the sweeper
+    (rule,) = [
+        r
+        for r in of_type(resources, "AWS::Events::Rule").values()
+        if r["Properties"].get("Name") == c.PAYMENT_SWEEP_RULE_NAME
+    ]
+    assert rule["Properties"]["ScheduleExpression"] == c.PAYMENT_SWEEP_SCHEDULE
+    sweeper = functions(resources)["conectividad.barrido.handler"]
+    after = int(sweeper["Environment"]["Variables"]["PAYMENT_SWEEP_AFTER_SECONDS"])
+    # Then it only touches payments no execution can still be working on
+    assert after >= 2 * c.PAYMENT_STATE_MACHINE_TIMEOUT_SECONDS
+
+
+def test_given_the_ledger_then_the_sweepers_sparse_index_exists(resources):
+    (ledger,) = [t for k, t in of_type(resources, "AWS::DynamoDB::Table").items() if k.startswith("DataLedger")]
+    indexes = {g["IndexName"]: g["KeySchema"] for g in ledger["Properties"]["GlobalSecondaryIndexes"]}
+    assert [k["AttributeName"] for k in indexes["GSI2"]] == ["GSI2PK", "GSI2SK"]
 
 
 def test_given_every_api_function_then_it_ends_before_api_gateway_stops_waiting(resources):
@@ -122,9 +163,20 @@ def test_given_every_function_then_it_logs_to_its_own_retained_group(resources):
         assert props["LoggingConfig"]["LogGroup"]["Ref"] in groups, handler
 
 
-# Reserved concurrency, where set: handler -> reserved executions. None is set yet; a function that
-# gets one must be listed here, so the promise is written down and checked.
-RESERVED_CONCURRENCY: dict[str, int] = {}
+# Reserved concurrency, where set: handler -> reserved executions. Only the payment path (decisions,
+# "Conectividad: reserved concurrency"); a function that gets one must be listed here.
+RESERVED_CONCURRENCY: dict[str, int] = {
+    **{
+        f"conectividad.{module}.handler": 20
+        for module, _ in c.CONECTIVIDAD_PAYMENTS.values()
+        if module.startswith("ejecutar_pago")
+    },
+    "conectividad.reversar_pago.handler": 10,
+    "conectividad.flujo.aplicar": 40,
+    "conectividad.flujo.confirmar": 40,
+    "conectividad.flujo.verificar": 40,
+    "conectividad.flujo.compensar": 20,
+}
 
 
 def test_given_reserved_concurrency_then_exactly_where_promised(resources):
@@ -141,7 +193,7 @@ def test_given_the_token_authorizers_then_their_cache_lasts_what_decisions_says(
     authorizers = of_type(resources, "AWS::ApiGateway::Authorizer").values()
     assert len(authorizers) == 3
     for authorizer in authorizers:
-        assert authorizer["Properties"]["AuthorizerResultTtlInSeconds"] == c.AUTHORIZER_CACHE_SECONDS == 300
+        assert authorizer["Properties"]["AuthorizerResultTtlInSeconds"] == c.AUTHORIZER_CACHE_SECONDS == 60
 
 
 def test_given_the_cobranzas_bucket_then_versioned_tls_only_and_expiring(resources):
@@ -191,8 +243,11 @@ def test_given_the_polling_run_then_a_bounded_map_whose_batches_end_before_the_r
 
 
 def test_given_the_schedule_then_it_starts_the_planner_at_the_configured_rate(resources):
-    (rule,) = [r for r in of_type(resources, "AWS::Events::Rule").values() if r["Properties"].get("ScheduleExpression")]
-    assert rule["Properties"]["Name"] == c.RADIAN_SCHEDULE_NAME
+    (rule,) = [
+        r
+        for r in of_type(resources, "AWS::Events::Rule").values()
+        if r["Properties"].get("Name") == c.RADIAN_SCHEDULE_NAME
+    ]
     assert rule["Properties"]["ScheduleExpression"] == c.RADIAN_SCHEDULE
     (target,) = rule["Properties"]["Targets"]
     assert "Radianplanificar" in json.dumps(target["Arn"])

@@ -35,9 +35,8 @@ PAYMENT = [
     get(LEDGER),
     ("dynamodb:Query", LEDGER),  # the invoice's earlier reversals
     ("dynamodb:UpdateItem", LEDGER),  # the transaction-number sequence
-    get(CREDENTIALS),  # llaveAcceso
+    get(CREDENTIALS),  # llaveAcceso, and the token still active
     ("states:StartSyncExecution", FLOW),
-    *IDEMPOTENCY_RECORDS,
 ]
 IMPORT = [
     get(CREDENTIALS),  # the integrator's hash
@@ -73,9 +72,8 @@ REQUIRED: dict[str, list[tuple[str, str]]] = {
     "conectividad.historial_pagos.handler": QUERIES,
     "conectividad.verificar_pago.handler": [get(LEDGER)],
     "conectividad.flujo.aplicar": [
-        ("dynamodb:PutItem", LEDGER),
-        ("dynamodb:UpdateItem", LEDGER),
-        ("dynamodb:ConditionCheckItem", LEDGER),
+        ("dynamodb:PutItem", LEDGER),  # the payment and its request's SOLICITUD# item
+        ("dynamodb:UpdateItem", LEDGER),  # the debts, and a cart's FACT# reservation
         get(LEDGER),  # after a failed condition: is it our own payment?
     ],
     "conectividad.flujo.confirmar": [
@@ -87,7 +85,16 @@ REQUIRED: dict[str, list[tuple[str, str]]] = {
     "conectividad.flujo.verificar": [get(LEDGER)],
     "conectividad.flujo.compensar": [
         ("dynamodb:DeleteItem", LEDGER),
+        ("dynamodb:PutItem", LEDGER),  # the COMP# audit copy
         ("dynamodb:UpdateItem", LEDGER),
+        ("events:PutEvents", BUS),
+    ],
+    "conectividad.barrido.handler": [
+        ("dynamodb:Query", f"{LEDGER}/index/GSI2"),
+        get(LEDGER),
+        ("dynamodb:UpdateItem", LEDGER),
+        ("dynamodb:PutItem", LEDGER),
+        ("dynamodb:DeleteItem", LEDGER),
         ("events:PutEvents", BUS),
     ],
     "authorizer.token.handler": [get(CREDENTIALS)],

@@ -40,6 +40,7 @@ def test_given_the_app_then_one_function_per_endpoint_and_flow_task_plus_the_aut
         [f"conectividad.{m}.handler" for m in c.CONECTIVIDAD_QUERIES.values()]
         + [f"conectividad.{m}.handler" for m, _ in c.CONECTIVIDAD_PAYMENTS.values()]
         + [f"conectividad.flujo.{task}" for task in c.PAYMENT_FLOW_TASKS.values()]
+        + ["conectividad.barrido.handler"]  # the sweeper of payments left APLICADO
         + ["authorizer.token.handler"]
         + [f"cobranzas.{m}.handler" for m, _ in c.COBRANZAS_ROUTES.values()]
         + ["cobranzas.importar_s3.handler"]
@@ -96,18 +97,12 @@ def test_given_each_function_then_it_may_only_do_its_own_dynamodb_operations(res
     assert actions["conectividad.verificar_pago.handler"] == {"dynamodb:GetItem"}
     assert actions["conectividad.historial_pagos.handler"] == {"dynamodb:GetItem", "dynamodb:Query"}
     assert actions["conectividad.flujo.verificar"] == {"dynamodb:GetItem"}
-    assert actions["conectividad.flujo.aplicar"] == {
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:GetItem",
-    }
-    assert actions["conectividad.ejecutar_pago.handler"] == {  # ledger reads + sequence; idempotency records
+    assert actions["conectividad.flujo.aplicar"] == {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"}
+    # ledger reads + the sequence; no idempotency records (the ledger remembers requests)
+    assert actions["conectividad.ejecutar_pago.handler"] == {
         "dynamodb:GetItem",
         "dynamodb:Query",
         "dynamodb:UpdateItem",
-        "dynamodb:PutItem",
-        "dynamodb:DeleteItem",
     }
     assert actions["authorizer.token.handler"] == {"dynamodb:GetItem"}
 

@@ -146,3 +146,69 @@ def test_given_afacturars_token_on_stdin_when_put_then_the_secret_holds_it_and_n
     # Then the secret's current value is the token, and the CLI printed only the version
     assert sm.get_secret_value(SecretId="recaudo/radian/afacturar-token")["SecretString"] == "token-de-afacturar"
     assert "token-de-afacturar" not in json.dumps(out)
+
+
+def test_given_a_bank_when_its_api_key_is_created_then_the_plan_holds_it_and_the_authorizer_returns_it(aws, capsys):
+    import boto3
+
+    from authorizer.token import AuthorizerDeps, authorize
+    from recaudo.aws import client
+
+    # Given a bank and Conectividad's usage plan (as the stack creates it)
+    run(capsys, "create-tables")
+    bank = run(capsys, "create-bank", "--codigo", "00152", "--nombre", "Banco Nacional")
+    apigateway = boto3.client("apigateway", region_name="us-east-1")
+    plan = apigateway.create_usage_plan(name="recaudo-conectividad-bancos")["id"]
+    client.cache_clear()
+    creds = CredentialsRepository(os.environ["CREDENTIALS_TABLE"], client("dynamodb"))
+    assert creds.usage_key("00152") is None
+    # When the operator gives the bank its API key
+    out = run(capsys, "bank-api-key", "--banco", "00152", "--usage-plan-id", plan)
+    # Then the key is in the plan, enabled, and its value is on the bank's record only
+    keys = apigateway.get_usage_plan_keys(usagePlanId=plan)["items"]
+    assert [k["id"] for k in keys] == [out["apiKeyId"]] and out["claveAnterior"] is None
+    value = apigateway.get_api_key(apiKey=out["apiKeyId"], includeValue=True)["value"]
+    assert creds.usage_key("00152") == value and value not in json.dumps(out)
+    # and the bank's token now brings its key to API Gateway
+    arn = "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/v1/integracion-conectividad/obtener-persona"
+    assert authorize(f"Token {bank['token']}", arn, AuthorizerDeps(creds))["usageIdentifierKey"] == value
+    # When it is rotated / Then a new key replaces the stored one, and the old one is named for deletion
+    again = run(capsys, "bank-api-key", "--banco", "00152", "--usage-plan-id", plan)
+    assert again["claveAnterior"] == out["apiKeyId"] and creds.usage_key("00152") != value
+
+
+def test_given_an_unknown_bank_when_an_api_key_is_asked_then_refused_and_no_key_is_left_behind(aws, capsys):
+    import boto3
+
+    # Given the tables and the plan, and no bank 00999
+    run(capsys, "create-tables")
+    apigateway = boto3.client("apigateway", region_name="us-east-1")
+    plan = apigateway.create_usage_plan(name="recaudo-conectividad-bancos")["id"]
+    # When a key is asked for it / Then the CLI stops, and API Gateway holds no orphan key
+    with pytest.raises(SystemExit, match="no existe el banco 00999"):
+        admin.main(["bank-api-key", "--banco", "00999", "--usage-plan-id", plan])
+    assert apigateway.get_api_keys()["items"] == []
+
+
+def test_given_no_plan_id_when_an_api_key_is_asked_then_the_stacks_output_names_the_plan(aws, capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    from infra.constants import CONECTIVIDAD_USAGE_PLAN_OUTPUT
+
+    # Given a deployed stack whose output names the plan (CloudFormation, as boto3 answers it)
+    class FakeCloudFormation:
+        def describe_stacks(self, StackName: str) -> dict:
+            assert StackName == "Recaudo"
+            return {"Stacks": [{"Outputs": [{"OutputKey": CONECTIVIDAD_USAGE_PLAN_OUTPUT, "OutputValue": "plan123"}]}]}
+
+    class Session:
+        def __init__(self, region_name: str | None = None) -> None: ...
+
+        def client(self, service: str, endpoint_url: str | None = None) -> FakeCloudFormation:
+            assert service == "cloudformation"
+            return FakeCloudFormation()
+
+    monkeypatch.setattr("boto3.session.Session", Session)
+    args = SimpleNamespace(usage_plan_id=None, region="us-east-1", endpoint_url=None, stack_name="Recaudo")
+    # When the plan id is looked up / Then it is the output's value
+    assert admin._usage_plan_id(args) == "plan123"  # type: ignore[arg-type]
