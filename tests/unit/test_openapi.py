@@ -32,10 +32,87 @@ def test_given_the_spec_then_every_endpoint_has_its_reply_and_error_models():
     assert {path: next(iter(ops)) for path, ops in spec["paths"].items()} == expected
     for path, operations in spec["paths"].items():
         responses = next(iter(operations.values()))["responses"]
-        assert {"200", "400", "401", "404", "500"} <= responses.keys(), path
+        assert {"200", "400", "401", "403", "429", "500"} <= responses.keys(), path
+        assert "404" in responses or path.endswith("/reversar-pago"), path  # a reversal never answers 2 or 3
         assert "422" not in responses, path
     body = spec["paths"][f"/{c.CONECTIVIDAD_BASE_PATH}/ejecutar-pago"]["post"]["requestBody"]
     assert "PagoRequest" in json.dumps(body)
+
+
+def _conectividad_spec() -> dict:
+    return json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
+
+
+def _resolve(spec: dict, schema: dict) -> dict:
+    ref = schema.get("$ref")
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else schema
+
+
+def test_given_the_committed_documents_when_validated_then_each_is_a_valid_openapi_3_1_document():
+    from openapi_spec_validator import validate
+
+    # Given every committed OpenAPI file / When validated / Then no error (a $ref to nowhere would raise)
+    for path in sorted((ROOT / "docs").glob("openapi*.json")):
+        validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+def test_given_the_spec_then_every_amount_is_a_json_number_as_sent_in_requests_and_replies():
+    spec = _conectividad_spec()
+    schemas = spec["components"]["schemas"]
+    amounts = {
+        ("SaldoReply", "monto"),
+        ("SaldoReply", "saldo"),
+        ("SaldoReply", "saldoInteres"),
+        ("SaldoResumenReply", "montoTotal"),
+        ("HistorialReply", "montoPago"),
+        ("PagoItemReply", "montoPagado"),
+        ("PagoRequest", "montoTotal"),
+    }
+    for model, field in amounts:
+        prop = schemas[model]["properties"][field]
+        (number,) = [s for s in prop.get("anyOf", [prop]) if s.get("type") != "null"]
+        # Then a number, read as a decimal; no multipleOf (float validators refuse 0.07 against 0.01)
+        assert (number["type"], number["format"]) == ("number", "decimal"), (model, field)
+        assert "multipleOf" not in number, (model, field)
+    assert schemas["PagoRequest"]["properties"]["montoTotal"]["exclusiveMinimum"] == 0
+    assert '"type": "string", "format": "decimal"' not in json.dumps(spec)
+
+
+def test_given_the_spec_then_every_code_accepts_a_string_or_an_integer():
+    schemas = _conectividad_spec()["components"]["schemas"]
+    codes = [("PagoRequest", f) for f in ("codigoConvenio", "codigoBanco", "codigoAgencia")]
+    codes += [("ReversaRequest", "codigoBanco"), ("Transaccion", "numeroCuenta"), ("Transaccion", "numeroDocumento")]
+    for model, field in codes:
+        types = {s["type"] for s in schemas[model]["properties"][field]["anyOf"]}
+        assert types == {"string", "integer"}, (model, field)
+
+
+def test_given_the_payment_endpoints_then_their_errors_have_their_success_shape_and_every_status_is_documented():
+    from infra import constants as c
+
+    spec = _conectividad_spec()
+    base = f"/{c.CONECTIVIDAD_BASE_PATH}"
+    assert spec["servers"] == [{"url": f"/{c.CONECTIVIDAD_STAGE}"}]  # the stage prefix: paths resolve under /api
+
+    def shapes(responses: dict, status: str) -> list[str]:
+        schema = responses[status]["content"]["application/json"]["schema"]
+        return sorted(_resolve(spec, s).get("type", "?") for s in schema.get("anyOf", [schema]))
+
+    for segment in ("ejecutar-pago", "ejecutar-pago-total", "ejecutar-pago-parcial", "ejecutar-pago-vencido"):
+        responses = spec["paths"][f"{base}/{segment}"]["post"]["responses"]
+        assert set(responses) == {"200", "202", "400", "401", "403", "404", "409", "413", "429", "500"}, segment
+        # Then the function's refusals are the array; API Gateway's own (token, 5xx) the object
+        assert shapes(responses, "400") == shapes(responses, "401") == shapes(responses, "500") == ["array", "object"]
+        assert shapes(responses, "202") == shapes(responses, "404") == shapes(responses, "409") == ["array"]
+        assert shapes(responses, "403") == shapes(responses, "413") == shapes(responses, "429") == ["object"]
+        item = _resolve(spec, responses["202"]["content"]["application/json"]["schema"]["items"])
+        assert item["required"] == ["codigoRespuesta", "descripcion"] and "numeroFactura" in item["properties"]
+    reversal = spec["paths"][f"{base}/reversar-pago"]["post"]["responses"]
+    assert set(reversal) == {"200", "400", "401", "403", "409", "413", "429", "500"}
+    assert shapes(reversal, "400") == shapes(reversal, "401") == shapes(reversal, "500") == ["integer", "object"]
+    assert shapes(reversal, "409") == ["integer"] and shapes(reversal, "413") == ["object"]
+    header = reversal["200"]["headers"]["X-Recaudo-Reversa"]
+    assert header["schema"]["enum"] == ["aplicada", "previa"] and header["required"] is True
 
 
 def test_given_the_cobranzas_handlers_then_their_spec_equals_the_committed_file_and_lists_every_route():

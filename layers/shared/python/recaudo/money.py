@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import simplejson
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 CENT = Decimal("0.01")
 
@@ -42,8 +43,34 @@ def check_money(amount: Decimal) -> Decimal:
     return amount.quantize(CENT)
 
 
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
+
+
+def strict_amount(value: Any) -> Any:
+    """A JSON number, or a string of ASCII digits with an optional dot: never ``"１２.００"``,
+    ``"1_000.00"``, ``" 12"``, ``"1e2"`` or ``"+12"``, which ``Decimal`` itself would accept."""
+    if isinstance(value, bool | float):
+        raise InvalidAmount("el monto debe ser un número JSON exacto o un texto con dígitos y punto decimal")
+    if isinstance(value, str) and not _PLAIN_AMOUNT.fullmatch(value):
+        raise InvalidAmount(f"monto inválido: {value[:40]!r}; se esperan dígitos ASCII y punto decimal")
+    return value
+
+
+class _JsonNumber:
+    """Money's JSON schema, in requests and replies alike: a JSON number, as amounts travel (``dumps``
+    writes them exactly, never as strings; pydantic alone would say "string" for a serialised Decimal).
+    Field constraints (``gt=0``) are kept. No ``multipleOf: 0.01``: validators that test it in floating
+    point refuse real amounts (0.07 / 0.01 = 7.000000000000001); ``format: decimal`` tells generators to
+    read a decimal, not a float."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        generated = handler(core_schema)  # validation: anyOf number (with the bounds) | string
+        number = next((s for s in generated.get("anyOf", ()) if s.get("type") == "number"), {"type": "number"})
+        return {**number, "format": "decimal", "description": "Importe exacto con dos decimales (7700.00)"}
+
+
 # A pydantic field type for amounts: a Decimal with exactly two places.
-Money = Annotated[Decimal, AfterValidator(check_money)]
+Money = Annotated[Decimal, BeforeValidator(strict_amount), AfterValidator(check_money), _JsonNumber()]
 
 
 def dumps(obj: Any, ensure_ascii: bool = True) -> str:
@@ -51,6 +78,20 @@ def dumps(obj: Any, ensure_ascii: bool = True) -> str:
     return simplejson.dumps(obj, use_decimal=True, separators=(",", ":"), ensure_ascii=ensure_ascii)
 
 
+class DuplicateKey(ValueError):
+    """A JSON object that names the same member twice: which value wins is parser-defined."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        name = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise DuplicateKey(f"clave JSON repetida: {name[:40]!r}")
+    return obj
+
+
 def loads(text: str | bytes) -> Any:
-    """JSON with every number that has a fraction read as Decimal."""
-    return simplejson.loads(text, use_decimal=True)
+    """JSON with every number that has a fraction read as Decimal; an object that repeats a key is
+    refused (``DuplicateKey``), never resolved silently to its last value."""
+    return simplejson.loads(text, use_decimal=True, object_pairs_hook=_object)

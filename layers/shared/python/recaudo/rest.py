@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from enum import StrEnum
+from functools import cache
+from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.json_schema import SkipJsonSchema
 
 from recaudo.errors import CodigoRespuesta, ConectividadError, ParametrosIncorrectos, error_body
 from recaudo.models.conectividad import ErrorReply
@@ -20,19 +23,98 @@ from recaudo.observability import logger
 # The resolver logs every route's arguments at DEBUG: llaveAcceso, the integrator hash. Never.
 logging.getLogger("aws_lambda_powertools.event_handler.api_gateway").setLevel(logging.INFO)
 
-ERROR_RESPONSES: dict[int, Any] = {
-    status: {"description": description, "content": {"application/json": {"model": ErrorReply}}}
-    for status, description in (
-        (400, "codigoRespuesta 5: parámetros incorrectos"),
-        (401, "codigoRespuesta 4: no autenticado"),
-        (404, "codigoRespuesta 2 o 3: deudor inexistente o sin facturas pendientes"),
-        (500, "codigoRespuesta 1: error de sistema"),
+
+class ErrorShape(StrEnum):
+    """How an endpoint's refusals travel: in the shape of its own documented success
+    (docs/decisions.md, "Conectividad: error shapes")."""
+
+    OBJECT = "object"  # {"codigoRespuesta", "descripcion"}: the queries, historial-pagos, verificar-pago
+    ARRAY = "array"  # ejecutar-pago*: [{"numeroFactura", "codigoRespuesta", "descripcion"}], like its success
+    CODE = "code"  # reversar-pago: the bare code (5, 4, 1), like its success (0)
+
+
+class PagoErrorItem(BaseModel):
+    """Rechazo de ejecutar-pago*: el arreglo de la respuesta correcta, con codigoRespuesta distinto de 0."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    numeroFactura: int | SkipJsonSchema[None] = Field(
+        default=None, description="El del cuerpo; se omite si el cuerpo no se pudo leer o no trae uno válido"
     )
+    codigoRespuesta: int = Field(ge=1, le=5)
+    descripcion: str
+
+
+# The bare code of a reversar-pago refusal (a Literal: Powertools finds an Annotated response model by its
+# bare type, and would lose it).
+CodigoError = Literal[1, 2, 3, 4, 5]
+
+_DESCRIPTIONS: dict[int, str] = {
+    400: "codigoRespuesta 5: parámetros incorrectos",
+    401: "codigoRespuesta 4: no autenticado",
+    403: "API Gateway: codigoRespuesta 4, banco sin plan de uso (API key); o 5, rechazada por el firewall",
+    404: "codigoRespuesta 2 o 3: deudor inexistente o sin facturas pendientes",
+    409: "codigoRespuesta 1: la misma solicitud está en proceso; reintente en unos segundos",
+    413: "API Gateway o el firewall: codigoRespuesta 5, cuerpo demasiado grande",
+    429: "API Gateway: codigoRespuesta 1, demasiadas solicitudes o cuota diaria agotada; reintente más tarde",
+    500: "codigoRespuesta 1: error de sistema",
+}
+# Refused before the function runs (token, usage plan, throttling, firewall, size, a failed integration):
+# gateway responses cannot vary by route, so these are always the object (infra/stack.py). 403, 413 and 429
+# come only from there.
+_GATEWAY_NOTE = ". La función responde en la forma de este endpoint; API Gateway (token, límites), con el objeto"
+
+ERROR_RESPONSES: dict[int, Any] = {
+    status: {"description": _DESCRIPTIONS[status], "content": {"application/json": {"model": ErrorReply}}}
+    for status in (400, 401, 403, 404, 429, 500)
 }
 
 
-def ok_responses(model: type[BaseModel] | Any, description: str) -> dict[int, Any]:
-    return {200: {"description": description, "content": {"application/json": {"model": model}}}} | ERROR_RESPONSES
+_EN_CURSO = (
+    "codigoRespuesta 1, descripcion «En proceso: …»: el pago se está aplicando y su resultado aún no se conoce; "
+    "consulte verificar-pago o reenvíe la misma solicitud en unos segundos (nunca paga dos veces)"
+)
+
+
+def _error_responses(shape: ErrorShape, in_progress: bool) -> dict[int, Any]:
+    def reply(status: int, model: Any, note: str = "") -> dict[str, Any]:
+        return {"description": _DESCRIPTIONS[status] + note, "content": {"application/json": {"model": model}}}
+
+    if shape is ErrorShape.OBJECT:
+        out = dict(ERROR_RESPONSES)
+        own: Any = ErrorReply
+    else:
+        own = list[PagoErrorItem] if shape is ErrorShape.ARRAY else CodigoError
+        out = {
+            400: reply(400, own | ErrorReply, _GATEWAY_NOTE),
+            401: reply(401, own | ErrorReply, _GATEWAY_NOTE),
+            403: reply(403, ErrorReply),
+            409: reply(409, list[PagoErrorItem] if shape is ErrorShape.ARRAY else Literal[1]),
+            413: reply(413, ErrorReply),
+            429: reply(429, ErrorReply),
+            500: reply(500, own | ErrorReply, _GATEWAY_NOTE),
+        }
+        if shape is ErrorShape.ARRAY:  # a payment can find its invoice paid (3); a reversal never answers 2 or 3
+            out[404] = reply(404, own)
+    if in_progress or shape is ErrorShape.ARRAY:
+        out[202] = {"description": _EN_CURSO, "content": {"application/json": {"model": own}}}
+    return out
+
+
+def ok_responses(
+    model: type[BaseModel] | Any,
+    description: str,
+    error_shape: ErrorShape = ErrorShape.OBJECT,
+    headers: dict[str, Any] | None = None,
+    in_progress: bool = False,
+) -> dict[int, Any]:
+    """The success reply and every refusal the endpoint can give, in ``error_shape`` (the one its
+    resolver was built with). ``in_progress``: it may answer 202 «En proceso» (``EnCurso``); the
+    ejecutar-pago endpoints always may."""
+    ok: dict[str, Any] = {"description": description, "content": {"application/json": {"model": model}}}
+    if headers:
+        ok["headers"] = headers
+    return dict(sorted(({200: ok} | _error_responses(error_shape, in_progress)).items()))
 
 
 def json_response(payload: Any, status_code: int = 200, ensure_ascii: bool = True) -> Response:
@@ -67,13 +149,44 @@ def _json_body(text: str | None) -> Any:
         raise json.JSONDecodeError(f"JSON inválido: {exc}", str(text)[:0], 0) from exc
 
 
-def conectividad_resolver() -> APIGatewayRestResolver:
+@cache
+def _invoice_adapter() -> TypeAdapter[Any]:
+    from recaudo.models.conectividad import NumeroFactura
+
+    return TypeAdapter(NumeroFactura)
+
+
+def _numero_factura(app: APIGatewayRestResolver) -> int | None:
+    """The request's ``numeroFactura``, if its body is JSON with a valid one; else None (never a guess)."""
+    try:
+        body = app.current_event.json_body  # parsed once already when it was valid JSON
+    except (ValueError, TypeError, RecursionError):  # not JSON, not UTF-8, base64 gone wrong, too deep
+        return None
+    if not isinstance(body, dict) or "numeroFactura" not in body:
+        return None
+    try:
+        return int(_invoice_adapter().validate_python(body["numeroFactura"]))
+    except ValidationError:
+        return None
+
+
+def conectividad_resolver(error_shape: ErrorShape = ErrorShape.OBJECT) -> APIGatewayRestResolver:
+    """Every refusal (the logic's, validation's, an unexpected failure's) rendered here, once, in
+    ``error_shape``: the shape of the endpoint's own success reply, with the HTTP status of its code."""
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_json_body)
+
+    def refusal(body: dict[str, Any], status: int) -> Response:
+        if error_shape is ErrorShape.CODE:
+            return json_response(body["codigoRespuesta"], status)
+        if error_shape is ErrorShape.ARRAY:
+            numero = _numero_factura(app)
+            return json_response([body if numero is None else {"numeroFactura": numero, **body}], status)
+        return json_response(body, status)
 
     @app.exception_handler(ConectividadError)
     def _business(exc: ConectividadError) -> Response:
         logger.info("conectividad reply", extra={"codigoRespuesta": int(exc.codigo)})
-        return json_response(exc.body(), exc.http_status)
+        return refusal(exc.body(), exc.http_status)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
@@ -95,7 +208,7 @@ def conectividad_resolver() -> APIGatewayRestResolver:
     def _unexpected(exc: Exception) -> Response:
         # The stack trace goes to the log, never to the bank.
         logger.exception("unexpected error")
-        return json_response(error_body(CodigoRespuesta.ERROR_SISTEMA), 500)
+        return refusal(error_body(CodigoRespuesta.ERROR_SISTEMA), 500)
 
     return app
 

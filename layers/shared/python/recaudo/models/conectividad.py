@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from recaudo.money import Money
 
@@ -72,8 +72,8 @@ class ErrorReply(_Reply):
 
 def _code(value: Any) -> str:
     """Codes the document sends as a number in some examples and a string in others."""
-    if isinstance(value, bool) or value is None:
-        raise ValueError("se espera un código")
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValueError("se espera un código: texto o número entero")
     if isinstance(value, int | Decimal):
         if not Decimal(value).is_finite() or value < 0 or value >= 10**30 or value != int(value):
             raise ValueError("código inválido")
@@ -101,7 +101,12 @@ def _invoice(value: Any) -> int:
         raise ValueError("numeroFactura debe ser un entero positivo") from None
 
 
-Codigo = Annotated[str, BeforeValidator(_code)]
+# What a bank may send: text, or a whole number (the document writes codigoBanco both ways).
+_CODIGO_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "minLength": 1, "maxLength": 30}, {"type": "integer", "minimum": 0}],
+    "description": 'Texto (hasta 30 caracteres) o número entero, p. ej. "00152" o 152',
+}
+Codigo = Annotated[str, BeforeValidator(_code), WithJsonSchema(_CODIGO_SCHEMA, mode="validation")]
 NumeroFactura = Annotated[int, BeforeValidator(_invoice)]
 
 
