@@ -169,21 +169,20 @@ def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, clave: str |
     if req.transacciones and not carrito:
         raise ParametrosIncorrectos("transacciones solo aplica al convenio de carrito de compras")
 
-    previa: int | None = None
-    hecha = deps.payments.solicitud(banco, ident)
-    if hecha is not None:
-        if hecha.huella != solicitud:
-            raise ParametrosIncorrectos("el Idempotency-Key ya se usó con otra solicitud")
-        replay = _por_solicitud(hecha, deps)
-        if replay is not None:
-            return replay
-        previa = hecha.numero_transaccion  # its payment was compensated: this request may pay
-    current = deps.payments.get(req.numeroFactura, banco if carrito else None)
-    if current is not None:
-        _ya_pagada(req, current)
+    replay, previa = _lo_que_hizo(req, banco, ident, solicitud, carrito, deps)
+    if replay is not None:
+        return replay
 
     today = local_today(deps.clock, deps.time_zone)
-    deudas = (_deudas_carrito if carrito else _deudas_factura)(req, convenio, today, deps)
+    try:
+        deudas = (_deudas_carrito if carrito else _deudas_factura)(req, convenio, today, deps)
+    except SinFacturasPendientes:
+        # A twin of this very request may have applied between our check and this read: answer as
+        # it stands (409 or its reply), not "ya fue pagada" to the request that paid it.
+        replay, _ = _lo_que_hizo(req, banco, ident, solicitud, carrito, deps)
+        if replay is not None:
+            return replay
+        raise
     owed = sum((d.monto for d in deudas), Decimal("0.00"))
     if req.montoTotal != owed:
         raise ParametrosIncorrectos(f"montoTotal {req.montoTotal} no coincide con lo adeudado {owed}")
@@ -214,6 +213,26 @@ def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, clave: str |
     return _sin_exito(req, payment, outcome.status, outcome.error, deps)
 
 
+def _lo_que_hizo(
+    req: PagoRequest, banco: str, ident: str, solicitud: str, carrito: bool, deps: PaymentDeps
+) -> tuple[str | None, int | None]:
+    """What this request (or the invoice) already has: the first reply to replay, or a refusal /
+    "en proceso" raised; else (None, the compensated transaction whose identity item it may take)."""
+    previa: int | None = None
+    hecha = deps.payments.solicitud(banco, ident)
+    if hecha is not None:
+        if hecha.huella != solicitud:
+            raise ParametrosIncorrectos("el Idempotency-Key ya se usó con otra solicitud")
+        replay = _por_solicitud(hecha, deps)
+        if replay is not None:
+            return replay, None
+        previa = hecha.numero_transaccion  # its payment was compensated: this request may pay
+    current = deps.payments.get(req.numeroFactura, banco if carrito else None)
+    if current is not None:
+        _ya_pagada(req, current)
+    return None, previa
+
+
 def _sin_exito(req: PagoRequest, payment: Payment, status: str, error: str | None, deps: PaymentDeps) -> str:
     """The answer when the flow did not succeed: a refusal only when nothing was charged, "en proceso"
     whenever the outcome is not known yet, never "error" for a payment that went through."""
@@ -224,7 +243,12 @@ def _sin_exito(req: PagoRequest, payment: Payment, status: str, error: str | Non
         f"el resultado del pago de la factura {req.numeroFactura} aún no es definitivo; consulte verificar-pago "
         "o reenvíe la misma solicitud: nunca se cobrará dos veces"
     )
-    if error == "DeudaNoPendiente":
+    if error == "DeudaNoPendiente":  # paid meanwhile: by a twin of this request (its answer) or by another
+        hecha = deps.payments.solicitud(payment.banco, payment.identidad)
+        if hecha is not None and hecha.numero_transaccion != payment.identidad_previa:
+            replay = _por_solicitud(hecha, deps)
+            if replay is not None:
+                return replay
         raise SinFacturasPendientes(f"la factura {req.numeroFactura} ya fue pagada")
     if error == "NumeroNoDisponible":
         raise ParametrosIncorrectos("numeroFactura del carrito no puede ser el número de una factura existente")

@@ -19,7 +19,7 @@ NumeroFactura = Annotated[int, Query(ge=1, lt=10**20, description="Número de fa
 @app.get(
     "/v1/integracion-conectividad/verificar-pago",
     tags=["Conectividad"],
-    responses=ok_responses(dict, "La factura tiene un pago"),
+    responses=ok_responses(dict, "La factura tiene un pago", in_progress=True),
 )
 def verificar_pago(numeroFactura: NumeroFactura):
     estado = pagos.verificar_pago(numeroFactura, authorizer_value(app, "codigoBanco"))

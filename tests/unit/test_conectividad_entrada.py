@@ -52,6 +52,7 @@ def send(module, segment: str, body: str | bytes, base64_body: bool = False) -> 
         json.dumps(VALID).replace('"MONTO"', '" 12.00"'),
         json.dumps(VALID).replace('"MONTO"', '"1e2"'),
         json.dumps(VALID).replace('"MONTO"', "12.00").replace('"periodo"', '"periodo": "202611", "periodo"'),
+        "[" + json.dumps(VALID).replace('"MONTO"', "12.00") + "]",  # Powertools would take the first element
     ],
     ids=[
         "deep-object",
@@ -63,6 +64,7 @@ def send(module, segment: str, body: str | bytes, base64_body: bool = False) -> 
         "space",
         "exponent-string",
         "duplicate-key",
+        "array-of-payments",
     ],
 )
 def test_given_hostile_json_when_posted_then_code_5_and_400(module, segment, body):

@@ -170,10 +170,19 @@ def _numero_factura(app: APIGatewayRestResolver) -> int | None:
         return None
 
 
+def _json_object(text: str | None) -> Any:
+    """A request body that must be one JSON object: Powertools would take the first element of a
+    top-level array as the model (``[{payment}, …]`` paid its first item)."""
+    body = _json_body(text)
+    if not isinstance(body, dict):
+        raise json.JSONDecodeError("se espera un objeto JSON", "", 0)
+    return body
+
+
 def conectividad_resolver(error_shape: ErrorShape = ErrorShape.OBJECT) -> APIGatewayRestResolver:
     """Every refusal (the logic's, validation's, an unexpected failure's) rendered here, once, in
     ``error_shape``: the shape of the endpoint's own success reply, with the HTTP status of its code."""
-    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_json_body)
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_json_object)
 
     def refusal(body: dict[str, Any], status: int) -> Response:
         if error_shape is ErrorShape.CODE:
