@@ -232,7 +232,7 @@ def test_given_one_action_removed_from_one_role_then_the_local_stack_refuses_tha
         reply = http.post(f"{base}/ejecutar-pago-vencido", headers=auth, content=json.dumps(body).replace(
             f'"{demo["pago"]["monto"]}"', demo["pago"]["monto"]))  # fmt: skip
         # Then the function's own error path answers (code 1) and nothing was charged
-        assert reply.status_code == 500 and reply.json()["codigoRespuesta"] == 1
+        assert reply.status_code == 500 and reply.json()[0]["codigoRespuesta"] == 1  # the endpoint's array
         verified = http.get(f"{base}/verificar-pago", params={"numeroFactura": demo["pago"]["factura"]}, headers=auth)
         assert verified.status_code == 404
         # and the other endpoints, whose roles are intact, still work

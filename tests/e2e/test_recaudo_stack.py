@@ -41,6 +41,7 @@ def test_given_the_started_stack_then_stack_json_tells_a_newcomer_everything(rec
     from infra import constants as c
 
     expected = len(c.CONECTIVIDAD_QUERIES) + len(c.CONECTIVIDAD_PAYMENTS) + len(c.PAYMENT_FLOW_TASKS) + 1
+    expected += 1  # the sweeper of payments left APLICADO
     expected += len(c.COBRANZAS_ROUTES) + 1  # the cobranzas endpoints and the S3 import
     expected += len(c.RECARGAS_ROUTES) + len(c.RECARGAS_FLOW_TASKS)
     expected += len(c.RADIAN_ROUTES) + 3  # RADIAN's endpoints, the planner, the poller and its authorizer
