@@ -184,6 +184,14 @@ FORBIDDEN: dict[str, list[tuple[str, str]]] = {
         for m in c.CONECTIVIDAD_QUERIES.values()
     },
     "conectividad.verificar_pago.handler": [("dynamodb:Query", LEDGER), ("dynamodb:UpdateItem", LEDGER)],
+    # the ledger remembers payment requests: no idempotency records, no writes but the sequence's
+    "conectividad.ejecutar_pago.handler": [
+        ("dynamodb:PutItem", IDEMPOTENCY),
+        ("dynamodb:PutItem", LEDGER),
+        ("dynamodb:DeleteItem", LEDGER),
+    ],
+    # the sweeper reads the stuck payments' index only, never scans
+    "conectividad.barrido.handler": [("dynamodb:Scan", LEDGER), ("dynamodb:Query", f"{LEDGER}/index/GSI1")],
     "authorizer.token.handler": [("dynamodb:PutItem", CREDENTIALS), get(LEDGER)],
     "cobranzas.exportar_csv.handler": [("dynamodb:Query", LEDGER), ("s3:GetObject", OBJECT)],
     "cobranzas.importar_url.handler": [("s3:GetObject", OBJECT), ("s3:PutObject", HTTP_REPORT)],

@@ -17,7 +17,7 @@ from recaudo.models.ledger import Convenio, Deuda, EstadoDeuda, TipoConvenio
 from recaudo.models.pagos import APLICADO, COMPENSADO, CONFIRMADO, REVERSADO
 from tests.conftest import NOW
 from tests.helpers import LambdaContext, rest_event
-from tests.integration.payment_harness import BASE, PaymentHarness, build, load_subset
+from tests.integration.payment_harness import BASE, PaymentHarness, build, codigo, descripcion, load_subset
 
 
 @pytest.fixture
@@ -46,19 +46,6 @@ def pay_body(h: PaymentHarness, d: Deuda, **overrides: Any) -> str:
         "numeroFactura": d.id_saldo,
     }
     return json.dumps(h.body(**(values | overrides))).replace('"MONTO"', str(d.monto))
-
-
-def codigo(body: Any) -> int:
-    """The return code whatever the endpoint's shape: an array, an object or the bare code."""
-    if isinstance(body, list):
-        return int(body[0]["codigoRespuesta"])
-    if isinstance(body, dict):
-        return int(body["codigoRespuesta"])
-    return int(body)
-
-
-def descripcion(body: Any) -> str:
-    return str(body[0]["descripcion"] if isinstance(body, list) else body.get("descripcion", "")) if body else ""
 
 
 def post(

@@ -79,6 +79,9 @@ def test_given_random_pay_replay_reverse_sequences_then_money_is_never_created_o
         debts.append(d)
     ids = [d.id_saldo for d in debts]
     model_paid = [False] * DEBTS
+    # the bank's last request per debt: None (none yet), "" (sent without a key) or its Idempotency-Key
+    last_key: list[str | None] = [None] * DEBTS
+    keys = itertools.count()
 
     for op, i in operations:
         d = debts[i]
@@ -90,12 +93,25 @@ def test_given_random_pay_replay_reverse_sequences_then_money_is_never_created_o
             "periodo": f"{d.year}{d.periodo}",
             "numeroFactura": d.id_saldo,
         }
-        if op in ("pay", "replay"):
-            body = json.dumps(common | {"montoTotal": "M"}).replace('"M"', str(d.monto))
-            status, reply, _ = h.post("ejecutar-pago", body)
-            assert status == 200, reply  # pending: paid; already paid by us with this data: the first reply
-            assert isinstance(reply[0]["montoPagado"], Decimal) and reply[0]["montoPagado"] == d.monto
-            model_paid[i] = True
+        body = json.dumps(common | {"montoTotal": "M"}).replace('"M"', str(d.monto))
+        if op == "pay":  # a deliberate payment: a new Idempotency-Key
+            key = f"{ident}-k{next(keys)}"  # unique across examples: the harness outlives one example
+            status, reply, _ = h.post("ejecutar-pago", body, headers={"Idempotency-Key": key})
+            if model_paid[i]:  # the invoice is paid by an earlier request
+                assert (status, codigo(reply)) == (404, 3), reply
+            else:
+                assert status == 200, reply
+                assert isinstance(reply[0]["montoPagado"], Decimal) and reply[0]["montoPagado"] == d.monto
+                model_paid[i], last_key[i] = True, key
+        elif op == "replay":  # the last request again (or a first one without a key)
+            key = last_key[i]
+            status, reply, _ = h.post("ejecutar-pago", body, headers={"Idempotency-Key": key} if key else None)
+            if key is None or model_paid[i]:  # a first payment, or the first reply again
+                assert status == 200, reply
+                assert isinstance(reply[0]["montoPagado"], Decimal) and reply[0]["montoPagado"] == d.monto
+                model_paid[i], last_key[i] = True, "" if key is None else key
+            else:  # its payment was reversed: a retry never pays twice
+                assert (status, codigo(reply)) == (400, 5), reply
         else:
             status, reply, _ = h.post("reversar-pago", json.dumps(common))
             if model_paid[i] or status == 200:
