@@ -203,6 +203,8 @@ def _pagar(req: PagoRequest, tipo: TipoConvenio | None, banco: str, clave: str |
         solicitud=solicitud,
         identidad=ident,
         identidad_previa=previa,
+        # a keyed payment claims its body's keyless identity only while no payment holds it
+        reclamar_huella=clave is not None and deps.payments.solicitud(banco, f"F:{solicitud}") is None,
     )
     outcome = deps.flow.run(
         f"pago-{req.numeroFactura}-{uuid.uuid4().hex[:12]}",

@@ -120,10 +120,22 @@ class TestNoSecondCharge:
         assert status == 200
         assert [e for _, e in payments_of(h, d)] == [REVERSADO, CONFIRMADO]
         assert codigo(post(h, "ejecutar-pago", pay_body(h, d), headers={"Idempotency-Key": "pago-1"})[1]) == 5
-        # (the keyless body now names the standing payment: its reply again, not a third payment)
-        assert post(h, "ejecutar-pago", pay_body(h, d))[0] == 200
+        # the keyless body is still the late retry of the reversed payment: refused, never a third one
+        assert codigo(post(h, "ejecutar-pago", pay_body(h, d))[1]) == 5
         assert post(h, "ejecutar-pago", pay_body(h, d), headers={"Idempotency-Key": "pago-2"})[0] == 200  # replay
         assert len(payments_of(h, d)) == 2
+
+    def test_given_a_reversed_payment_and_a_keyed_one_compensated_then_the_keyless_retry_stays_refused(self, h):
+        # Given a keyless payment, reversed; then a keyed payment of the same body that fails and is undone
+        d = pending(h)[0]
+        post(h, "ejecutar-pago", pay_body(h, d))
+        post(h, "reversar-pago", reversa_body(h, d))
+        h.faults.arm("Confirmar", ValueError("permanent"), times=1)
+        status, _ = post(h, "ejecutar-pago", pay_body(h, d), headers={"Idempotency-Key": "fallido"})
+        assert status == 500
+        # When the first, keyless request comes again late / Then still refused: nothing paid twice
+        assert codigo(post(h, "ejecutar-pago", pay_body(h, d))[1]) == 5
+        assert [e for _, e in payments_of(h, d)] == [REVERSADO, COMPENSADO]
 
     def test_given_a_key_used_when_sent_with_another_body_then_code_5(self, h):
         # Given a payment under key K

@@ -192,8 +192,8 @@ class PaymentsRepository:
             },
             self._solicitud_put(payment),
         ]
-        if payment.identidad.startswith("K:"):  # the same body without a key is a retry of this payment too
-            items.append(self._solicitud_put(payment, "F:" + payment.solicitud, guarded=False))
+        if payment.reclamar_huella:  # the same body without a key is a retry of this payment too
+            items.append(self._solicitud_put(payment, "F:" + payment.solicitud, nueva=True))
         if payment.carrito:
             items.append(
                 {
@@ -235,7 +235,7 @@ class PaymentsRepository:
             if existing is not None and existing.numero_transaccion == payment.numero_transaccion:
                 return  # a retried attempt: this very payment was applied by an earlier one
             raise PagoExistente(f"factura {payment.numero_factura} ya tiene un pago")
-        if 1 in failed:
+        if 1 in failed or (payment.reclamar_huella and 2 in failed):
             raise SolicitudRepetida(f"factura {payment.numero_factura}: la solicitud ya hizo un pago")
         if payment.carrito and len(items) - len(payment.deudas) - 1 in failed:
             raise NumeroNoDisponible(f"el número {payment.numero_factura} es el de una factura")
@@ -243,7 +243,7 @@ class PaymentsRepository:
             raise DeudaNoPendiente(f"factura {payment.numero_factura}: una deuda ya no está pendiente ({reasons})")
         raise PaymentError(f"factura {payment.numero_factura}: transacción rechazada ({reasons})")
 
-    def _solicitud_put(self, payment: Payment, identidad: str | None = None, guarded: bool = True) -> dict[str, Any]:
+    def _solicitud_put(self, payment: Payment, identidad: str | None = None, nueva: bool = False) -> dict[str, Any]:
         put: dict[str, Any] = {
             "TableName": self._table,
             "Item": to_item(
@@ -257,7 +257,9 @@ class PaymentsRepository:
                 }
             ),
         }
-        if guarded:
+        if nueva:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
             if payment.identidad_previa is None:
                 put["ConditionExpression"] = "attribute_not_exists(PK)"
             else:  # take over the item of a compensated payment, only if it still names that one

@@ -110,6 +110,9 @@ class Payment:
     identidad: str = ""
     # The transaction of a compensated payment whose SOLICITUD# item this payment may take over.
     identidad_previa: int | None = None
+    # A keyed payment also claims its body's keyless identity ("F:<fingerprint>"), only if no earlier
+    # payment holds it: a reversed payment's claim must stay, so its late keyless retry stays refused.
+    reclamar_huella: bool = False
 
     @property
     def pk(self) -> str:
@@ -141,6 +144,7 @@ class Payment:
             "solicitud": self.solicitud,
             "identidad": self.identidad,
             "identidadPrevia": self.identidad_previa,
+            "reclamarHuella": self.reclamar_huella,
         }
 
     @staticmethod
@@ -162,6 +166,7 @@ class Payment:
             solicitud=str(d.get("solicitud", "")),
             identidad=str(d.get("identidad") or ""),
             identidad_previa=int(d["identidadPrevia"]) if d.get("identidadPrevia") is not None else None,
+            reclamar_huella=bool(d.get("reclamarHuella", False)),
         )
 
 
