@@ -149,7 +149,8 @@ def _deudas_carrito(req: PagoRequest, convenio: Convenio, today: date, deps: Pay
         deuda = _payable(found, f"la transacción {tx.numeroDocumento}", convenio, today)
         if tx.numeroPersona is not None and tx.numeroPersona != deuda.numero_persona:
             raise ParametrosIncorrectos(f"numeroPersona no corresponde a la transacción {tx.numeroDocumento}")
-        if any(deps.payments.debt_ref(d) == deps.payments.debt_ref(deuda) for d in deudas):
+        ref = deps.payments.debt_ref(deuda)
+        if any((r.pk, r.sk) == (ref.pk, ref.sk) for r in map(deps.payments.debt_ref, deudas)):  # its key
             raise ParametrosIncorrectos(f"la transacción {tx.numeroDocumento} repite una deuda del carrito")
         deudas.append(deuda)
     if len({d.identificacion for d in deudas}) != 1:
