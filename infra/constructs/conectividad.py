@@ -64,7 +64,14 @@ class ConectividadConstruct(ContextConstruct):
         }
         tasks = {
             state: self._function(
-                f"flujo-{handler}", "flujo", handler, flow_env, task_access[state], f"payment flow: {state}"
+                f"flujo-{handler}",
+                "flujo",
+                handler,
+                flow_env,
+                task_access[state],
+                f"payment flow: {state}",
+                # a flood elsewhere cannot starve the payment path (decisions, "Conectividad: reserved concurrency")
+                reserved_concurrency=c.PAYMENT_RESERVED_CONCURRENCY[f"flujo-{handler}"],
             )
             for state, handler in c.PAYMENT_FLOW_TASKS.items()
         }
@@ -119,13 +126,6 @@ class ConectividadConstruct(ContextConstruct):
             timeout = c.PAYMENT_FUNCTION_TIMEOUT_SECONDS if paying else c.FUNCTION_TIMEOUT_SECONDS
             self._endpoint(segment, module, method, payments_env, statements, timeout)
 
-        # reserved concurrency: a flood elsewhere cannot starve the payment path (decisions,
-        # "Conectividad: reserved concurrency")
-        for construct_id, reserved in c.PAYMENT_RESERVED_CONCURRENCY.items():
-            cfn = self.functions[construct_id].function.node.default_child
-            assert isinstance(cfn, lambda_.CfnFunction)
-            cfn.reserved_concurrent_executions = reserved
-
         # ---- the sweeper: payments left APLICADO by a flow that never finished ----
         sweeper = self._function(
             "barrido",
@@ -168,6 +168,7 @@ class ConectividadConstruct(ContextConstruct):
             statements,
             f"{method} /{c.CONECTIVIDAD_BASE_PATH}/{segment}",
             timeout=timeout,
+            reserved_concurrency=c.PAYMENT_RESERVED_CONCURRENCY.get(segment),
         )
         self._api.add_route(
             f"{c.CONECTIVIDAD_BASE_PATH}/{segment}",

@@ -54,6 +54,7 @@ class PythonFunction(Construct):
         description: str,
         timeout_seconds: int = c.FUNCTION_TIMEOUT_SECONDS,
         memory_mb: int = c.FUNCTION_MEMORY_MB,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -93,6 +94,7 @@ class PythonFunction(Construct):
             log_group=self.log_group,
             timeout=Duration.seconds(timeout_seconds),
             memory_size=memory_mb,
+            reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             environment={
                 "POWERTOOLS_SERVICE_NAME": f"{c.APP_NAME}-{context}",
@@ -194,6 +196,7 @@ class ContextConstruct(Construct):
         statements: Sequence[iam.PolicyStatement],
         description: str,
         timeout: int = c.FUNCTION_TIMEOUT_SECONDS,
+        reserved_concurrency: int | None = None,
     ) -> PythonFunction:
         fn = PythonFunction(
             self,
@@ -206,6 +209,7 @@ class ContextConstruct(Construct):
             statements=statements,
             description=description,
             timeout_seconds=timeout,
+            reserved_concurrency=reserved_concurrency,
         )
         self.functions[construct_id] = fn
         return fn
