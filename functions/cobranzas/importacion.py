@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from hashlib import blake2b
+from datetime import datetime
+from typing import NoReturn
 
 from cobranzas.deps import CobranzasDeps, default_cobranzas_deps
 from cobranzas.integradores import autenticar, periodo_en_curso
@@ -120,20 +121,25 @@ def trozos(data: bytes) -> Iterator[bytes]:
         yield data[start : start + CHUNK_BYTES]
 
 
+def _nueva_importacion(deps: CobranzasDeps) -> tuple[str, datetime]:
+    now = deps.clock()
+    return f"http-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}", now
+
+
 def importar_http(hash_: str | None, contenido: bytes | None, deps: CobranzasDeps | None = None) -> tuple[str, str]:
-    """POST importar/csv: -> (reply line, importacion id). Whole-file errors raise CobranzasError."""
+    """POST importar/csv: -> (reply line, importacion id). Whole-file errors raise CobranzasError
+    carrying the import id, so that their report can be fetched."""
     deps = deps or default_cobranzas_deps()
     integrador = autenticar(hash_, deps)
     if contenido is None:
-        raise CobranzasError("falta el archivo (campo 'file' del formulario multipart)")
+        rechazar_http(hash_, "falta el archivo (campo 'file' del formulario multipart)", deps=deps)
     if len(contenido) > deps.max_http_bytes:
         raise CobranzasError(
             f"archivo demasiado grande para este endpoint (máximo {deps.max_http_bytes} bytes): "
             "pida una URL de carga en /api2/cobranzas/importar/url",
             413,
         )
-    now = deps.clock()
-    importacion = f"http-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+    importacion, now = _nueva_importacion(deps)
     deps.cobranzas.reclamar_importacion(integrador.id, importacion, "http", "", now, deps.claim_seconds)
     resultado = importar(integrador, trozos(contenido), importacion, deps)
     clave = f"{PREFIJO_REPORTES}/{integrador.id}/{importacion}.txt"
@@ -142,8 +148,23 @@ def importar_http(hash_: str | None, contenido: bytes | None, deps: CobranzasDep
         integrador.id, importacion, resultado.linea(), clave, resultado.importados, resultado.fallidos
     )
     if resultado.error is not None:
-        raise CobranzasError(resultado.error)
+        raise CobranzasError(resultado.error, importacion=importacion)
     return resultado.linea(), importacion
+
+
+def rechazar_http(hash_: str | None, motivo: str, status: int = 400, deps: CobranzasDeps | None = None) -> NoReturn:
+    """A whole-file problem found before any row could be read (no file, a broken multipart body):
+    once the hash is known, the refusal is recorded as an import whose report is the ERROR line,
+    and the reply carries its id. Without a valid hash it is refused (401) with no record."""
+    deps = deps or default_cobranzas_deps()
+    integrador = autenticar(hash_, deps)
+    importacion, now = _nueva_importacion(deps)
+    deps.cobranzas.reclamar_importacion(integrador.id, importacion, "http", "", now, deps.claim_seconds)
+    resultado = Resultado(periodo_en_curso(integrador, deps).codigo, error=motivo)
+    clave = f"{PREFIJO_REPORTES}/{integrador.id}/{importacion}.txt"
+    deps.archivos.poner_texto(clave, resultado.reporte())
+    deps.cobranzas.terminar_importacion(integrador.id, importacion, resultado.linea(), clave, 0, 0)
+    raise CobranzasError(motivo, status, importacion=importacion)
 
 
 def clave_reporte(integrador: Integrador, importacion: str) -> str:
@@ -173,33 +194,3 @@ def url_de_carga(hash_: str | None, deps: CobranzasDeps | None = None) -> tuple[
     nombre = f"{deps.clock():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}.csv"
     clave = f"{PREFIJO_ENTRADA}/{integrador.id}/{nombre}"
     return deps.archivos.url_put(clave, deps.upload_url_seconds), nombre
-
-
-# ---- S3 drops ----
-
-
-def importar_objeto(bucket_key: str, version: str, deps: CobranzasDeps | None = None) -> str | None:
-    """Import a file dropped at ``entrada/<integrador>/<name>.csv``; the report goes next to it.
-    ``version`` (the event's sequencer or ETag) names this version of the object: a second delivery
-    of the same event finds the import claimed and does nothing. Returns the reply line, or None."""
-    deps = deps or default_cobranzas_deps()
-    partes = bucket_key.split("/")
-    if len(partes) != 3 or partes[0] != PREFIJO_ENTRADA or not partes[2]:
-        logger.warning("object outside an integrator prefix ignored", extra={"key": bucket_key})
-        return None
-    integrador = deps.integradores.get(partes[1])
-    if integrador is None:
-        logger.warning("object under an unknown integrator prefix ignored", extra={"key": bucket_key})
-        return None
-    importacion = "s3-" + blake2b(f"{bucket_key}\x1f{version}".encode(), digest_size=16).hexdigest()
-    now = deps.clock()
-    if not deps.cobranzas.reclamar_importacion(integrador.id, importacion, "s3", bucket_key, now, deps.claim_seconds):
-        logger.info("duplicate delivery: import already claimed", extra={"key": bucket_key, "importacion": importacion})
-        return None
-    resultado = importar(integrador, deps.archivos.trozos(bucket_key, CHUNK_BYTES), importacion, deps)
-    clave = f"{bucket_key}.resultado.txt"
-    deps.archivos.poner_texto(clave, resultado.reporte())
-    deps.cobranzas.terminar_importacion(
-        integrador.id, importacion, resultado.linea(), clave, resultado.importados, resultado.fallidos
-    )
-    return resultado.linea()

@@ -8,7 +8,7 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from cobranzas import importacion
+from cobranzas import entregas
 from recaudo.observability import lambda_handler
 
 
@@ -18,7 +18,7 @@ def procesar(event: dict[str, Any], context: Any) -> dict[str, Any]:
         obj = record.s3.get_object
         version = obj.get("sequencer") or obj.etag
         # S3 URL-encodes keys in events ("+" for spaces, %XX); S3Event leaves them encoded
-        results.append(importacion.importar_objeto(unquote_plus(obj.key), version))
+        results.append(entregas.importar_objeto(unquote_plus(obj.key), version))
     return {"resultados": results}
 
 

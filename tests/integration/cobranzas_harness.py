@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from cobranzas import exportacion, importacion
+from cobranzas import entregas, exportacion, importacion
 from cobranzas.deps import CobranzasDeps
 from recaudo.aws import client
 from recaudo.data.archivos import Archivos
@@ -154,6 +154,6 @@ def build(now: datetime, monkeypatch: Any, page_limit: int = 3, create_tables: b
     ledger.put_convenio(Convenio("CLUB01", TipoConvenio.TOTAL, "Club Atlético: cobranzas", institucion="CLUB"))
     repo = CobranzasRepository(os.environ["LEDGER_TABLE"], ddb, page_limit=page_limit, sleep=lambda s: None)
     deps = CobranzasDeps(cobranzas=repo, integradores=integradores, archivos=Archivos(s3, BUCKET), clock=lambda: now)
-    for logic in (importacion, exportacion):
+    for logic in (importacion, exportacion, entregas):
         monkeypatch.setattr(logic, "default_cobranzas_deps", lambda: deps)
     return CobranzasHarness(deps, hash_, ddb, s3, ledger, repo)

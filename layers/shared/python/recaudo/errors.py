@@ -84,7 +84,9 @@ def error_body(codigo: CodigoRespuesta, detalle: str | None = None) -> dict[str,
 class CobranzasError(Exception):
     """A cobranzas refusal: the reply is ``text/plain`` ``ERROR: <descripcion>`` with ``status``."""
 
-    def __init__(self, descripcion: str, status: int = 400) -> None:
+    def __init__(self, descripcion: str, status: int = 400, importacion: str | None = None) -> None:
         super().__init__(descripcion)
         self.descripcion = descripcion
         self.status = status
+        # an import that was recorded (its report can be fetched): sent as X-Recaudo-Importacion
+        self.importacion = importacion

@@ -252,7 +252,8 @@ def cobranzas_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(CobranzasError)
     def _refused(exc: CobranzasError) -> Response:
         logger.info("cobranzas refused", extra={"status": exc.status})
-        return text_response(f"ERROR: {exc.descripcion}", exc.status)
+        headers = {"X-Recaudo-Importacion": exc.importacion} if exc.importacion else None
+        return text_response(f"ERROR: {exc.descripcion}", exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:

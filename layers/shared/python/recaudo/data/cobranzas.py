@@ -14,6 +14,7 @@ when a bank pays it between the look-ahead read and the write. The actions thems
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -180,6 +181,18 @@ class CobranzasRepository:
             return True
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
+
+    def liberar_importacion(self, integrador: str, importacion: str) -> None:
+        """Give a claim back after a failed run, so that a retry (Lambda's own, or a resend) takes it."""
+        self.solicitudes_escritura += 1
+        # already finished, or already released: nothing to give back
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.delete_item(
+                TableName=self._table,
+                Key=key(f"IMP#{integrador}", importacion),
+                ConditionExpression="estado = :curso",
+                ExpressionAttributeValues=to_item({":curso": "EN_CURSO"}),
+            )
 
     def terminar_importacion(
         self, integrador: str, importacion: str, resultado: str, reporte: str, importados: int, fallidos: int

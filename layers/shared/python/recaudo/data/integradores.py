@@ -84,4 +84,5 @@ def _integrador(record: dict[str, Any]) -> Integrador:
         convenio=record["convenio"],
         zona_horaria=record["zonaHoraria"],
         clave_facturas=str(record.get("claveFacturas", "")),
+        activo=record.get("activo", True) is True,
     )

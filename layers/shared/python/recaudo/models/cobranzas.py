@@ -43,6 +43,8 @@ class Integrador:
     zona_horaria: str
     # the key of its collections' invoice numbers (hex, 32 bytes); never leaves the credentials table
     clave_facturas: str = field(default="", repr=False)
+    # False once revoked: its hash opens nothing and its S3 drops are refused
+    activo: bool = True
 
 
 @dataclass(frozen=True, slots=True)
