@@ -91,6 +91,19 @@ COBRANZAS_IMPORT_TIMEOUT_SECONDS = 900
 COBRANZAS_IMPORT_MEMORY_MB = 1024
 COBRANZAS_HTTP_IMPORT_TIMEOUT_SECONDS = 29  # API Gateway's integration limit
 COBRANZAS_RETENTION_DAYS = 400
+# DynamoDB warm throughput of the ledger and its indexes (on demand still bills per request): a
+# 64,000-row import writes ~290,000 transactional units in under 20 s (docs/decisions.md, "Cobranzas: time").
+LEDGER_WARM_WRITE_UNITS = 24_000
+WARM_READ_UNITS = 12_000  # DynamoDB's floor for an on-demand table's warm reads
+# The S3 drop's asynchronous invocations (docs/decisions.md, "S3 drops"): a failed import is retried by
+# Lambda this many times, then its event goes to this queue (the on-failure destination); alarms on the
+# queue's depth and on the importer's errors.
+COBRANZAS_IMPORT_RETRY_ATTEMPTS = 2
+COBRANZAS_IMPORT_MAX_EVENT_AGE_HOURS = 6
+COBRANZAS_IMPORT_FAILED_QUEUE_NAME = "recaudo-cobranzas-entregas-fallidas"
+COBRANZAS_IMPORT_FAILED_RETENTION_DAYS = 14  # SQS's maximum
+ALARM_COBRANZAS_IMPORT_FAILED = "recaudo-cobranzas-entregas-fallidas-profundidad"
+ALARM_COBRANZAS_IMPORT_ERRORS = "recaudo-cobranzas-importar-s3-errores"
 
 TOKEN_VALIDATION_REGEX = r"^Token [0-9a-f]{16}\.[A-Za-z0-9_-]{43}$"
 # A revoked token stops opening queries within this; money moves only on a token active now (checked by

@@ -90,6 +90,7 @@ def seed_cobranzas(
             TipoConvenio.TOTAL,
             "Club Demo: cobranzas (Pay per TIC)",
             institucion=integrador.institucion,
+            integrador=integrador.id,
         )
     )
     hash_ = IntegradoresRepository(credentials_table, dynamodb).crear(integrador, now)

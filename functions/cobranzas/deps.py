@@ -8,7 +8,8 @@ must grant it, and the local stack enforces each function's role.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -25,7 +26,7 @@ from recaudo.models.cobranzas import Cobranza, Existente, Integrador, Periodo
 class Cobranzas(Protocol):
     """The collections in the ledger: the import's look-ahead and writes, its claims, the export."""
 
-    def existentes(self, integrador: str, periodo: str) -> dict[tuple[str, str], Existente]: ...
+    def existentes(self, integrador: str, periodo: str) -> dict[tuple[str, str, int], Existente]: ...
     def acciones(self, integrador: Integrador, periodo: Periodo, importacion: str) -> Acciones: ...
     def escribir(self, grupos: list[Grupo]) -> list[Rechazo]: ...
     def reclamar_importacion(
@@ -52,11 +53,14 @@ class Integradores(Protocol):
 
 
 class Archivos(Protocol):
-    """The cobranzas bucket: dropped files, reports, upload URLs."""
+    """The cobranzas bucket: dropped files (read by version), reports, upload URLs."""
 
-    def trozos(self, key: str, chunk_bytes: int) -> Iterator[bytes]: ...
+    def trozos(self, key: str, chunk_bytes: int, version: str | None) -> Iterator[bytes]: ...
     def poner_texto(self, key: str, text: str) -> None: ...
     def leer_texto(self, key: str) -> str | None: ...
+    def borrar(self, key: str) -> None: ...
+    def es_reporte(self, key: str, version: str | None) -> bool: ...
+    def version_actual(self, key: str) -> str | None: ...
     def url_put(self, key: str, seconds: int) -> str: ...
 
 
@@ -73,7 +77,11 @@ class CobranzasDeps:
     max_http_bytes: int = 4 * 1024 * 1024
     upload_url_seconds: int = 900
     claim_seconds: int = 1200
+    # the HTTP import's time budget (seconds) and its parallel transaction writers
+    plazo_http: float = 20.0
+    escritores: int = 16
     clock: Clock = utc_now
+    monotonic: Callable[[], float] = time.monotonic
 
 
 @cache
@@ -91,6 +99,8 @@ def default_cobranzas_deps() -> CobranzasDeps:
         integradores=IntegradoresRepository(s.credentials_table, ddb),
         archivos=ArchivosS3(client("s3"), s.bucket),
         max_http_bytes=s.max_http_bytes,
+        plazo_http=s.http_import_budget_seconds,
+        escritores=s.import_writers,
         upload_url_seconds=s.upload_url_seconds,
         claim_seconds=s.claim_seconds,
     )

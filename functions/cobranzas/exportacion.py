@@ -52,8 +52,10 @@ def exportar(
     opcional1: str | None = None,
     opcional2: str | None = None,
     deps: CobranzasDeps | None = None,
+    planilla: bool = False,
 ) -> tuple[Integrador, Filtros, str]:
-    """The integrator's collections as CSV lines (import columns + estado + motivo de rechazo)."""
+    """The integrator's collections as CSV lines (import columns + estado + motivo de rechazo, then
+    the period when ``periodo=*``). ``planilla``: descargar/csv's spreadsheet-safe cells."""
     deps = deps or default_cobranzas_deps()
     integrador = autenticar(hash_, deps)
     f = filtros(integrador, periodo, deps, id_cliente, id_concepto, opcional1, opcional2)
@@ -62,7 +64,14 @@ def exportar(
     for cobranza in deps.cobranzas.cobranzas(
         integrador.id, f.periodo, f.id_cliente, f.id_concepto, f.opcional1, f.opcional2
     ):
-        line = linea_exportacion(cobranza.textos, cobranza.monto, cobranza.estado, cobranza.motivo_rechazo)
+        line = linea_exportacion(
+            cobranza.textos,
+            cobranza.monto,
+            cobranza.estado,
+            cobranza.motivo_rechazo,
+            periodo=cobranza.periodo if f.periodo is None else None,
+            planilla=planilla,
+        )
         size += len(line)
         if size > MAX_EXPORT_CHARS:
             raise CobranzasError(

@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import NoReturn
 
 from cobranzas.deps import CobranzasDeps, default_cobranzas_deps
 from cobranzas.integradores import autenticar, periodo_en_curso
+from recaudo.data.cobranzas import Rechazo
 from recaudo.data.cobranzas_acciones import MAX_ACCIONES, Grupo
 from recaudo.errors import CobranzasError
 from recaudo.formats.cobranzas import ArchivoInvalido, Fallida, Lector
@@ -34,13 +36,19 @@ MOTIVO_PAGADA = "la cobranza ya fue pagada (ACP): no se modifica"
 MOTIVO_CONDICION = "la cobranza fue pagada durante la importación o su número de factura está en uso: no se modificó"
 
 
-class _Lote:
-    """Groups waiting for the next transaction (at most MAX_ACCIONES actions)."""
+class _Escritor:
+    """Batches write groups into transactions of at most ``MAX_ACCIONES`` actions and sends them
+    from ``escritores`` threads, at most two batches per thread in flight. Results are counted in
+    the caller's thread. A batch that fails stops the sending; what was written is still counted."""
 
-    def __init__(self, deps: CobranzasDeps, resultado: Resultado, personas: set[str]) -> None:
-        self.deps, self.resultado, self.personas = deps, resultado, personas
+    def __init__(self, deps: CobranzasDeps, resultado: Resultado) -> None:
+        self.deps, self.resultado = deps, resultado
         self.grupos: list[Grupo] = []
         self.acciones = 0
+        self.pool = ThreadPoolExecutor(max_workers=deps.escritores) if deps.escritores > 1 else None
+        self.en_vuelo: dict[Future[list[Rechazo]], list[Grupo]] = {}
+        self.max_en_vuelo = 2 * deps.escritores
+        self.fallo: BaseException | None = None
 
     def agregar(self, grupos: list[Grupo]) -> None:
         n = sum(len(g.acciones) for g in grupos)
@@ -50,35 +58,89 @@ class _Lote:
         self.acciones += n
 
     def enviar(self) -> None:
-        if not self.grupos:
+        if not self.grupos or self.fallo is not None:
             return
         grupos, self.grupos, self.acciones = self.grupos, [], 0
-        rechazos = self.deps.cobranzas.escribir(grupos)
+        if self.pool is None:
+            try:
+                self._contar(grupos, self.deps.cobranzas.escribir(grupos))
+            except Exception as exc:
+                self.fallo = self.fallo or exc
+            return
+        while len(self.en_vuelo) >= self.max_en_vuelo:
+            self._esperar(FIRST_COMPLETED)
+        if self.fallo is None:
+            self.en_vuelo[self.pool.submit(self.deps.cobranzas.escribir, grupos)] = grupos
+
+    def terminar(self) -> None:
+        """Send the last batch, wait for every batch in flight, and raise the first failure."""
+        try:
+            if self.fallo is None:
+                self.enviar()
+            self._esperar(ALL_COMPLETED)
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+        if self.fallo is not None:
+            raise self.fallo
+
+    def _esperar(self, cuando: str) -> None:
+        if not self.en_vuelo:
+            return
+        hechos, _ = wait(self.en_vuelo, return_when=cuando)
+        for futuro in hechos:
+            grupos = self.en_vuelo.pop(futuro)
+            error = futuro.exception()
+            if error is not None:
+                self.fallo = self.fallo or error
+            else:
+                self._contar(grupos, futuro.result())
+
+    def _contar(self, grupos: list[Grupo], rechazos: list[Rechazo]) -> None:
         rechazadas = {id(r.fila) for r in rechazos}
         for r in rechazos:
             self.resultado.fallar(Fallida(r.fila.linea, MOTIVO_CONDICION))
-        filas = [g.fila for g in grupos if g.fila is not None]
-        escritas = [f for f in filas if id(f) not in rechazadas]
-        self.resultado.importados += len(escritas)
-        self.resultado.escritas += len(escritas)
-        if not escritas:  # nothing was sent: the profiles in this batch were not written either
-            for g in grupos:
-                if g.cliente is not None:
-                    self.personas.discard(g.cliente)
+        escritas = sum(1 for g in grupos if g.fila is not None and id(g.fila) not in rechazadas)
+        self.resultado.importados += escritas
+        self.resultado.escritas += escritas
 
 
-def importar(integrador: Integrador, chunks: Iterable[bytes], importacion: str, deps: CobranzasDeps) -> Resultado:
+class ImportacionInterrumpida(Exception):
+    """A write failed mid-file. ``resultado`` counts what was written before: a resend completes it."""
+
+    def __init__(self, resultado: Resultado, causa: BaseException) -> None:
+        super().__init__(f"{type(causa).__name__} tras {resultado.escritas} filas escritas")
+        self.resultado = resultado
+        self.causa = causa
+
+
+def importar(
+    integrador: Integrador,
+    chunks: Iterable[bytes],
+    importacion: str,
+    deps: CobranzasDeps,
+    limite: float | None = None,
+) -> Resultado:
     """Import one file for the integrator's current period. Whole-file problems give an ERROR
-    result with nothing written; row problems are counted and reported by line."""
+    result with nothing written; row problems are counted and reported by line.
+
+    ``limite`` (a ``deps.monotonic()`` instant) is the time budget: once it passes no more rows are
+    read, the batches in flight are finished, and the result says the import is incomplete (a resend
+    of the same file completes it). A failed write raises ``ImportacionInterrumpida``."""
     periodo = periodo_en_curso(integrador, deps)
     resultado = Resultado(periodo.codigo)
     existentes = deps.cobranzas.existentes(integrador.id, periodo.codigo)
-    personas = {cliente for cliente, _ in existentes}
+    personas = {cliente for cliente, _, _ in existentes}
     acciones = deps.cobranzas.acciones(integrador, periodo, importacion)
-    lote = _Lote(deps, resultado, personas)
+    escritor = _Escritor(deps, resultado)
     lector = Lector()
     try:
         for fila in lector.filas(chunks):
+            if escritor.fallo is not None:
+                break
+            if limite is not None and deps.monotonic() > limite:
+                resultado.incompleta = fila.linea
+                break
             if isinstance(fila, Fallida):
                 resultado.fallar(fila)
                 continue
@@ -90,30 +152,39 @@ def importar(integrador: Integrador, chunks: Iterable[bytes], importacion: str, 
                 elif antes.estado != EstadoDeuda.PENDIENTE.value:
                     resultado.fallar(Fallida(fila.linea, MOTIVO_PAGADA))
                 else:
-                    lote.agregar([acciones.fila(fila, huella, nueva=False)])
+                    escritor.agregar([acciones.fila(fila, huella, nueva=False)])
                 continue
             grupos: list[Grupo] = []
             if fila.id_cliente not in personas:
                 personas.add(fila.id_cliente)
                 grupos.append(acciones.persona(fila))
             grupos.append(acciones.fila(fila, huella, nueva=True))
-            lote.agregar(grupos)
-        lote.enviar()
+            escritor.agregar(grupos)
     except ArchivoInvalido as exc:
         resultado.error = str(exc)
+    try:
+        escritor.terminar()
+    except Exception as exc:
+        _registrar(integrador, importacion, periodo.codigo, resultado, error=repr(exc))
+        raise ImportacionInterrumpida(resultado, exc) from exc
+    _registrar(integrador, importacion, periodo.codigo, resultado)
+    return resultado
+
+
+def _registrar(integrador: Integrador, importacion: str, periodo: str, r: Resultado, error: str = "") -> None:
     logger.info(
-        "cobranzas imported",
+        "cobranzas imported" if not error else "cobranzas import interrupted",
         extra={
             "integrador": integrador.id,
             "importacion": importacion,
-            "periodo": periodo.codigo,
-            "importados": resultado.importados,
-            "escritas": resultado.escritas,
-            "fallidos": resultado.fallidos,
-            "error": resultado.error,
+            "periodo": periodo,
+            "importados": r.importados,
+            "escritas": r.escritas,
+            "fallidos": r.fallidos,
+            "incompleta": r.incompleta,
+            "error": r.error or error or None,
         },
     )
-    return resultado
 
 
 def trozos(data: bytes) -> Iterator[bytes]:
@@ -128,8 +199,11 @@ def _nueva_importacion(deps: CobranzasDeps) -> tuple[str, datetime]:
 
 def importar_http(hash_: str | None, contenido: bytes | None, deps: CobranzasDeps | None = None) -> tuple[str, str]:
     """POST importar/csv: -> (reply line, importacion id). Whole-file errors raise CobranzasError
-    carrying the import id, so that their report can be fetched."""
+    carrying the import id, so that their report can be fetched. The file is imported within
+    ``deps.plazo_http`` seconds (the gateway's 29 s, less what the reply needs): when the budget runs
+    out, or a write fails, the reply says how far it got (503) and a resend of the file completes it."""
     deps = deps or default_cobranzas_deps()
+    limite = deps.monotonic() + deps.plazo_http
     integrador = autenticar(hash_, deps)
     if contenido is None:
         rechazar_http(hash_, "falta el archivo (campo 'file' del formulario multipart)", deps=deps)
@@ -141,7 +215,12 @@ def importar_http(hash_: str | None, contenido: bytes | None, deps: CobranzasDep
         )
     importacion, now = _nueva_importacion(deps)
     deps.cobranzas.reclamar_importacion(integrador.id, importacion, "http", "", now, deps.claim_seconds)
-    resultado = importar(integrador, trozos(contenido), importacion, deps)
+    try:
+        resultado = importar(integrador, trozos(contenido), importacion, deps, limite=limite)
+    except ImportacionInterrumpida as exc:
+        logger.exception("cobranzas import interrupted", extra={"importacion": importacion})
+        resultado = exc.resultado
+        resultado.interrumpida = True
     clave = f"{PREFIJO_REPORTES}/{integrador.id}/{importacion}.txt"
     deps.archivos.poner_texto(clave, resultado.reporte())
     deps.cobranzas.terminar_importacion(
@@ -149,6 +228,8 @@ def importar_http(hash_: str | None, contenido: bytes | None, deps: CobranzasDep
     )
     if resultado.error is not None:
         raise CobranzasError(resultado.error, importacion=importacion)
+    if not resultado.terminada:
+        raise CobranzasError(resultado.linea().removeprefix("ERROR: "), 503, importacion=importacion)
     return resultado.linea(), importacion
 
 

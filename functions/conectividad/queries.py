@@ -51,10 +51,12 @@ def _convenio(deps: QueryDeps, codigo: str) -> Convenio:
 
 
 def _pendientes(deps: QueryDeps, identificacion: str, convenio: Convenio, fecha_limite: date | None) -> list[Deuda]:
-    _persona(deps, identificacion)
+    persona = convenio.identificacion_ledger(identificacion)  # an integrator's client is its own
+    if deps.ledger.get_persona(persona) is None:
+        raise DeudorNoExiste(identificacion)
     today = local_today(deps.clock, deps.time_zone)
     deudas = deps.ledger.deudas_pendientes(
-        identificacion, convenio.institucion, convenio.rubros, corte_hasta(convenio.tipo, today, fecha_limite)
+        persona, convenio.institucion, convenio.rubros, corte_hasta(convenio.tipo, today, fecha_limite)
     )
     if not deudas:
         raise SinFacturasPendientes(identificacion)

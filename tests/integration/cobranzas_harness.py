@@ -52,6 +52,11 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tu
     return f"multipart/form-data; boundary={boundary}", out
 
 
+def bearer(hash_: str) -> dict[str, str]:
+    """The header a GET carries the integrator hash in."""
+    return {"Authorization": f"Bearer {hash_}"}
+
+
 @dataclass
 class Reply:
     status: int
@@ -100,10 +105,13 @@ class CobranzasHarness:
         module: str = "exportar_csv",
         form: str = "urlencoded",
     ) -> Reply:
-        params = {"hash": self.hash} | (params or {})
+        """GET sends the hash in ``Authorization: Bearer`` (never in the URL); POST in the form."""
+        params = dict(params or {})
+        hash_ = params.pop("hash", self.hash)
         path = "/cobranzas/" + ("exportar" if module == "exportar_csv" else "descargar") + "/csv"
         if method == "GET":
-            return self.call(module, rest_event("GET", path, query=params))
+            return self.call(module, rest_event("GET", path, query=params, headers=bearer(hash_)))
+        params = {"hash": hash_} | params
         if form == "multipart":
             content_type, body = multipart(params, {})
             event = rest_event("POST", path, headers={"Content-Type": content_type})
@@ -113,6 +121,11 @@ class CobranzasHarness:
                 "POST", path, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=urlencode(params)
             )
         return self.call(module, event)
+
+    def get(self, path: str, hash_: str | None = "default", **params: str) -> dict[str, Any]:
+        """A GET event with the hash in ``Authorization: Bearer`` (``hash_=None``: without it)."""
+        headers = {} if hash_ is None else bearer(self.hash if hash_ == "default" else hash_)
+        return rest_event("GET", path, query=params, headers=headers)
 
     def filas(self, **params: str) -> list[list[str]]:
         reply = self.exportar(params)
@@ -151,7 +164,9 @@ def build(now: datetime, monkeypatch: Any, page_limit: int = 3, create_tables: b
     integradores = IntegradoresRepository(os.environ["CREDENTIALS_TABLE"], ddb)
     hash_ = integradores.crear(INTEGRADOR, now)
     ledger = LedgerRepository(os.environ["LEDGER_TABLE"], ddb, page_limit=page_limit)
-    ledger.put_convenio(Convenio("CLUB01", TipoConvenio.TOTAL, "Club Atlético: cobranzas", institucion="CLUB"))
+    ledger.put_convenio(
+        Convenio("CLUB01", TipoConvenio.TOTAL, "Club Atlético: cobranzas", institucion="CLUB", integrador=INTEGRADOR.id)
+    )
     repo = CobranzasRepository(os.environ["LEDGER_TABLE"], ddb, page_limit=page_limit, sleep=lambda s: None)
     deps = CobranzasDeps(cobranzas=repo, integradores=integradores, archivos=Archivos(s3, BUCKET), clock=lambda: now)
     for logic in (importacion, exportacion, entregas):

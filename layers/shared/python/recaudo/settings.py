@@ -76,6 +76,10 @@ class CobranzasSettings(LedgerSettings):
     upload_url_seconds: int = Field(alias="UPLOAD_URL_SECONDS", default=900, ge=60, le=3600)
     # An S3 import's claim outlives the function timeout, so a crashed run can be retaken.
     claim_seconds: int = Field(alias="IMPORT_CLAIM_SECONDS", default=1200, ge=60)
+    # The HTTP import stops reading rows after this many seconds (API Gateway answers at 29 s), and
+    # sends its transactions from this many threads.
+    http_import_budget_seconds: float = Field(alias="HTTP_IMPORT_BUDGET_SECONDS", default=20.0, gt=0, le=27)
+    import_writers: int = Field(alias="IMPORT_WRITERS", default=16, ge=1, le=64)
 
 
 class RecargasSettings(_Env):

@@ -1,10 +1,12 @@
 """Collections (cobranzas) in the one ledger: the import's look-ahead and writes, its claims, the export.
 
-A collection row *is* a debt: the item lives in the payer's partition (``PER#<IDCliente>``) with the
-debt's sort key, so Conectividad queries and payments see it with no copy and no sync. Its
-identity is deterministic (integrator, period, client, concept), which makes re-imports idempotent;
-``GSI1`` (``COB#<integrador>`` / ``<periodo>#<cliente>#<concepto>``) lists an integrator's
-collections for the export and for the import's look-ahead. Keys: docs/data-model.md.
+A collection row *is* a debt: the item lives in the partition of the integrator's client
+(``PER#<integrador>:<IDCliente>``) with the debt's sort key, so Conectividad queries and payments see
+it with no copy and no sync. Its identity is deterministic (integrator, period, client, concept and
+the row's occurrence of that pair in the file), which makes re-imports idempotent; ``GSI1``
+(``COB#<integrador>#<partición>`` / ``<periodo>#<cliente>#<concepto>[#<n>]``, 16 partitions by
+client) lists an integrator's collections for the export and for the import's look-ahead.
+Keys: docs/data-model.md.
 
 Every import write is a ``TransactWriteItems`` (up to 100 actions) whose debt updates carry
 ``attribute_not_exists(PK) OR estado = pendiente``: a paid collection (ACP) is never touched, even
@@ -15,15 +17,17 @@ when a bank pays it between the look-ahead read and the write. The actions thems
 from __future__ import annotations
 
 import contextlib
+import heapq
 import random
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from recaudo.data.cobranzas_acciones import GSI, Acciones, Grupo, gsi_pk
+from recaudo.data.cobranzas_acciones import GSI, GSI_PARTICIONES, Acciones, Grupo, gsi_pk, particion
 from recaudo.data.dynamo import key, query_all, to_item
 from recaudo.formats.cobranzas import Fila
 from recaudo.models.cobranzas import Cobranza, Existente, Integrador, Periodo, TransaccionNoAplicada
@@ -57,18 +61,30 @@ class CobranzasRepository:
 
     # ---- reads ----
 
-    def existentes(self, integrador: str, periodo: str) -> dict[tuple[str, str], Existente]:
-        """The period's collections of one integrator: client and concept -> state and content digest."""
-        items = query_all(
-            self._client,
-            TableName=self._table,
-            IndexName=GSI,
-            KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :p)",
-            ExpressionAttributeValues=to_item({":pk": gsi_pk(integrador), ":p": f"{periodo}#"}),
-            ProjectionExpression="identificacion, idRubro, estado, huella",
-            Limit=self._page_limit * 4,
-        )
-        return {(i["identificacion"], i["idRubro"]): Existente(i["estado"], i.get("huella", "")) for i in items}
+    def existentes(self, integrador: str, periodo: str) -> dict[tuple[str, str, int], Existente]:
+        """The period's collections of one integrator: (client, concept, occurrence) -> state and
+        content digest. The 16 GSI partitions are read in parallel."""
+
+        def parte(n: int) -> list[dict[str, Any]]:
+            return list(
+                query_all(
+                    self._client,
+                    TableName=self._table,
+                    IndexName=GSI,
+                    KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :p)",
+                    ExpressionAttributeValues=to_item({":pk": gsi_pk(integrador, n), ":p": f"{periodo}#"}),
+                    ProjectionExpression="idCliente, idRubro, ocurrencia, estado, huella",
+                    Limit=self._page_limit * 4,
+                )
+            )
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            partes = list(pool.map(parte, range(GSI_PARTICIONES)))
+        return {
+            (i["idCliente"], i["idRubro"], int(i.get("ocurrencia", 1))): Existente(i["estado"], i.get("huella", ""))
+            for items in partes
+            for i in items
+        }
 
     def cobranzas(
         self,
@@ -79,16 +95,17 @@ class CobranzasRepository:
         opcional1: str | None = None,
         opcional2: str | None = None,
     ) -> Iterator[Cobranza]:
-        """An integrator's collections, by period (None: every period), every filter ANDed. The
-        narrowest key condition the filters allow, the rest as a DynamoDB filter; every page read."""
-        values: dict[str, Any] = {":pk": gsi_pk(integrador)}
+        """An integrator's collections, by period (None: every period), every filter ANDed, in
+        (period, client, concept) order. The narrowest key condition the filters allow (a client is
+        one GSI partition), the rest as a DynamoDB filter; every page of every partition read."""
+        values: dict[str, Any] = {}
         key_condition = "GSI1PK = :pk"
         if periodo is not None:
             values[":p"] = f"{periodo}#" + (f"{id_cliente}#" if id_cliente is not None else "")
             key_condition += " AND begins_with(GSI1SK, :p)"
         filters = []
         for attribute, value in (
-            ("identificacion", id_cliente if periodo is None else None),
+            ("idCliente", id_cliente),
             ("idRubro", id_concepto),
             ("opcional1", opcional1),
             ("opcional2", opcional2),
@@ -99,15 +116,20 @@ class CobranzasRepository:
         kwargs: dict[str, Any] = {}
         if filters:
             kwargs["FilterExpression"] = " AND ".join(filters)
-        for item in query_all(
-            self._client,
-            TableName=self._table,
-            IndexName=GSI,
-            KeyConditionExpression=key_condition,
-            ExpressionAttributeValues=to_item(values),
-            Limit=self._page_limit,
-            **kwargs,
-        ):
+        partes = range(GSI_PARTICIONES) if id_cliente is None else (particion(id_cliente),)
+
+        def parte(n: int) -> Iterator[dict[str, Any]]:
+            return query_all(
+                self._client,
+                TableName=self._table,
+                IndexName=GSI,
+                KeyConditionExpression=key_condition,
+                ExpressionAttributeValues=to_item(values | {":pk": gsi_pk(integrador, n)}),
+                Limit=self._page_limit,
+                **kwargs,
+            )
+
+        for item in heapq.merge(*(parte(n) for n in partes), key=lambda i: str(i["GSI1SK"])):
             yield _cobranza(item)
 
     # ---- writes ----
@@ -118,7 +140,7 @@ class CobranzasRepository:
         concurrent transactions are retried with backoff. Nothing is written twice."""
         rechazos: list[Rechazo] = []
         for intento in range(self._max_intentos):
-            if not any(g.fila is not None for g in grupos):
+            if not grupos:
                 return rechazos
             acciones = [a for g in grupos for a in g.acciones]
             owners = [g for g in grupos for _ in g.acciones]
@@ -210,7 +232,7 @@ class CobranzasRepository:
 
 def _cobranza(item: dict[str, Any]) -> Cobranza:
     return Cobranza(
-        id_cliente=item["identificacion"],
+        id_cliente=item["idCliente"],
         nombre=item.get("nombreCliente", ""),
         celular=item.get("celular", ""),
         telefono=item.get("telefono", ""),
@@ -222,4 +244,5 @@ def _cobranza(item: dict[str, Any]) -> Cobranza:
         monto=Decimal(item["saldo"]) + Decimal(item.get("saldoInteres", 0)),
         estado_deuda=str(item.get("estado", "")),
         motivo_rechazo=item.get("motivoRechazo", ""),
+        periodo=item.get("periodoCobranza", ""),
     )

@@ -7,11 +7,12 @@ them. Keys: docs/data-model.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Any
 
 from recaudo.data.ledger import factura_pk, persona_pk
 from recaudo.formats.cobranzas import Fila, format_monto
-from recaudo.models.cobranzas import Integrador, Periodo, id_saldo, numero_persona
+from recaudo.models.cobranzas import Integrador, Periodo, id_saldo, identificacion_cliente, numero_persona
 from recaudo.models.ledger import EstadoDeuda
 
 GSI = "GSI1"
@@ -20,14 +21,30 @@ TIPO_COBRO = "COBRANZA"
 TIPO_IDENTIFICACION = "CLIENTE"
 
 
-def gsi_pk(integrador: str) -> str:
-    return f"COB#{integrador}"
+# An integrator's collections are spread over this many GSI1 partitions (by client): one GSI
+# partition takes ~1,000 writes/s, and a 64,000-row file must land in seconds (docs/decisions.md).
+GSI_PARTICIONES = 16
+
+
+def particion(id_cliente: str) -> int:
+    return blake2b(id_cliente.encode(), digest_size=2).digest()[0] % GSI_PARTICIONES
+
+
+def gsi_pk(integrador: str, parte: int) -> str:
+    return f"COB#{integrador}#{parte:02d}"
+
+
+def gsi_sk(periodo: str, id_cliente: str, id_concepto: str, ocurrencia: int) -> str:
+    base = f"{periodo}#{id_cliente}#{id_concepto}"
+    return base if ocurrencia == 1 else f"{base}#{ocurrencia}"
 
 
 # ---- the CPU part of an import: rows -> transaction actions (no I/O; benchmarked) ----
 
 _DEBT_SET = (
-    ("identificacion", ":cli"),
+    ("identificacion", ":ident"),
+    ("idCliente", ":cli"),
+    ("ocurrencia", ":ocu"),
     ("numeroPersona", "if_not_exists(numeroPersona, :np)"),
     ("idSaldo", ":ids"),
     ("institucion", ":inst"),
@@ -54,10 +71,12 @@ _DEBT_SET = (
     ("huella", ":h"),
     ("importacion", ":imp"),
 )
-_DEBT_UPDATE = "SET " + ", ".join(f"{a} = {v}" for a, v in _DEBT_SET)
+# a correction clears an earlier rejection (RCH): the row as sent now is what is to be collected
+_DEBT_UPDATE = "SET " + ", ".join(f"{a} = {v}" for a, v in _DEBT_SET) + " REMOVE motivoRechazo"
 _DEBT_CONDITION = "attribute_not_exists(PK) OR estado = :pend"
+# the integrator's own client: its newest file names it (another integrator's client is another item)
 _PERSON_UPDATE = (
-    "SET identificacion = :cli, nombre = if_not_exists(nombre, :nom), "
+    "SET identificacion = :ident, idCliente = :cli, integrador = :integ, nombre = :nom, "
     "tipoIdentificacion = if_not_exists(tipoIdentificacion, :tid), numeroPersona = if_not_exists(numeroPersona, :np)"
 )
 _S = "S"
@@ -91,7 +110,6 @@ class Acciones:
             ":uno": {"N": "1"},
             ":tc": {_S: TIPO_COBRO},
             ":pend": {_S: EstadoDeuda.PENDIENTE.value},
-            ":g1pk": {_S: gsi_pk(integrador.id)},
             ":integ": {_S: integrador.id},
             ":per": {_S: periodo.codigo},
             ":imp": {_S: importacion},
@@ -102,20 +120,30 @@ class Acciones:
 
     def fila(self, fila: Fila, huella: str, nueva: bool) -> Grupo:
         """Upsert the debt (never over a paid one); a new row also claims its invoice number."""
+        integ = self.integrador.id
         ids = id_saldo(
-            self.integrador.id, self.periodo.codigo, fila.id_cliente, fila.id_concepto, self.integrador.clave_facturas
+            integ,
+            self.periodo.codigo,
+            fila.id_cliente,
+            fila.id_concepto,
+            self.integrador.clave_facturas,
+            fila.ocurrencia,
         )
-        pk, sk = persona_pk(fila.id_cliente), self.deuda_sk(fila, ids)
+        ident = identificacion_cliente(integ, fila.id_cliente)
+        pk, sk = persona_pk(ident), self.deuda_sk(fila, ids)
         values = dict(self._fijos)
         values.update(
             {
+                ":ident": {_S: ident},
                 ":cli": {_S: fila.id_cliente},
-                ":np": {"N": str(numero_persona(fila.id_cliente))},
+                ":ocu": {"N": str(fila.ocurrencia)},
+                ":np": {"N": str(numero_persona(ident))},
                 ":ids": {"N": str(ids)},
                 ":conc": {_S: fila.id_concepto},
                 ":desc": {_S: fila.descripcion},
                 ":monto": {"N": format_monto(fila.monto)},
-                ":g1sk": {_S: f"{self.periodo.codigo}#{fila.id_cliente}#{fila.id_concepto}"},
+                ":g1pk": {_S: gsi_pk(integ, particion(fila.id_cliente))},
+                ":g1sk": {_S: gsi_sk(self.periodo.codigo, fila.id_cliente, fila.id_concepto, fila.ocurrencia)},
                 ":nom": {_S: fila.nombre},
                 ":cel": {_S: fila.celular},
                 ":tel": {_S: fila.telefono},
@@ -157,17 +185,21 @@ class Acciones:
         return Grupo(fila, actions)
 
     def persona(self, fila: Fila) -> Grupo:
-        """Create the payer's profile if absent; an existing profile keeps its name and number."""
+        """The integrator's client profile: created, or renamed by the integrator's newest file; its
+        person number never changes. Another integrator's client of the same IDCliente is another item."""
+        ident = identificacion_cliente(self.integrador.id, fila.id_cliente)
         action = {
             "Update": {
                 "TableName": self.table,
-                "Key": {"PK": {_S: persona_pk(fila.id_cliente)}, "SK": {_S: "PERFIL"}},
+                "Key": {"PK": {_S: persona_pk(ident)}, "SK": {_S: "PERFIL"}},
                 "UpdateExpression": _PERSON_UPDATE,
                 "ExpressionAttributeValues": {
+                    ":ident": {_S: ident},
                     ":cli": {_S: fila.id_cliente},
+                    ":integ": {_S: self.integrador.id},
                     ":nom": {_S: fila.nombre},
                     ":tid": {_S: TIPO_IDENTIFICACION},
-                    ":np": {"N": str(numero_persona(fila.id_cliente))},
+                    ":np": {"N": str(numero_persona(ident))},
                 },
             }
         }

@@ -136,6 +136,7 @@ class LedgerRepository:
             "descripcion": c.descripcion,
             "institucion": c.institucion,
             "rubros": list(c.rubros) or None,
+            "integrador": c.integrador or None,
         }
         writes = [
             {"Put": {"TableName": self._table, "Item": to_item({"PK": f"CONV#{c.codigo}", "SK": "CONV"} | values)}}
@@ -219,6 +220,7 @@ def _convenio(item: dict[str, Any]) -> Convenio:
         descripcion=item["descripcion"],
         institucion=item["institucion"],
         rubros=tuple(item.get("rubros") or ()),
+        integrador=str(item.get("integrador") or ""),
     )
 
 

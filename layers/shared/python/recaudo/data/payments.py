@@ -212,7 +212,7 @@ class PaymentsRepository:
                     "Update": {
                         "TableName": self._table,
                         "Key": key(debt.pk, debt.sk),
-                        "UpdateExpression": "SET estado = :pagado, version = version + :one, pagoFactura = :nf",
+                        "UpdateExpression": "SET estado = :pagado, version = version + :one, pagoFactura = :nf REMOVE motivoRechazo",
                         "ConditionExpression": "estado = :pendiente AND version = :v",
                         "ExpressionAttributeValues": to_item(
                             {

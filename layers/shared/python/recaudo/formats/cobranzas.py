@@ -2,16 +2,17 @@
 the export format. Pure CPU, no I/O: the importer feeds it byte chunks from an HTTP body or an S3
 stream, so a file is never held whole in memory.
 
-Format (the Pay per TIC document, seed 001, and its public facts): no header, ``;`` separated, nothing quoted, 8 or 10 fields::
+Format (the Pay per TIC document, seed 001, and its public facts): no header, ``;`` separated, nothing
+quoted, 8 to 10 fields (a trailing ``;`` is an empty last field, not one more column)::
 
-    IDCliente;NombreCliente;CelularCliente;TelefonoCliente;MailCliente;IDConcepto;DescripcionConcepto;Monto[;Opcional1;Opcional2]
+    IDCliente;NombreCliente;CelularCliente;TelefonoCliente;MailCliente;IDConcepto;DescripcionConcepto;Monto[;Opcional1[;Opcional2]]
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from hashlib import blake2b
 
@@ -28,15 +29,20 @@ CAMPOS = (
     "Opcional2",
 )
 COLUMNAS_EXPORTACION = (*CAMPOS, "Estado", "MotivoRechazo")
+# every period at once (periodo=*): one more column at the end, so single-period exports keep the document's order
+COLUMNA_PERIODO = "Periodo"
 
 MAX_LINEA_BYTES = 4096
-# Lines read without a single 8- or 10-field row before the file is judged "not this CSV".
+# Lines read without a single 8- to 10-field row before the file is judged "not this CSV".
 LINEAS_SONDA = 50
 MAX_FALLIDAS_EN_REPORTE = 10_000
 
 _BOM = b"\xef\xbb\xbf"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ID_CLIENTE = re.compile(r"^[A-Za-z0-9]{1,30}$")
+# "Alfanumérico" is a text type: national ids (12.345.678), CUITs (20-12345678-9), member numbers (A-901).
+# Only '#' is refused: it separates the parts of the ledger's keys.
+_ID_CLIENTE_PROHIBIDO = "#"
+MAX_ID_CLIENTE = 30
 _ID_CONCEPTO = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 _MAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _MONTO = re.compile(r"^[0-9]{1,13}(?:\.[0-9]{1,2})?$")
@@ -63,10 +69,12 @@ class Fila:
     monto: Decimal
     opcional1: str = ""
     opcional2: str = ""
+    # the n-th row of this client and concept in the file: two charges of one concept are two collections
+    ocurrencia: int = 1
 
     @property
-    def clave(self) -> tuple[str, str]:
-        return self.id_cliente, self.id_concepto
+    def clave(self) -> tuple[str, str, int]:
+        return self.id_cliente, self.id_concepto, self.ocurrencia
 
     def huella(self) -> str:
         """What the row says, as a short digest: a re-import of an unchanged row writes nothing."""
@@ -145,24 +153,30 @@ def validar(linea: int, texto: str) -> Fila | Fallida:
     """One decoded line (without its line break) -> a valid row or the reason it fails."""
     if _CONTROL.search(texto):
         return Fallida(linea, "contiene caracteres de control (tabulador u otros)")
-    campos = texto.split(";")
+    campos = [c.strip() for c in texto.split(";")]
+    while len(campos) > 8 and not campos[-1]:
+        campos.pop()  # a trailing ';' (or empty optionals) adds nothing
     n = len(campos)
-    if n != 8 and n != 10:
-        return Fallida(linea, f"se esperaban 8 o 10 campos separados por ';' y hay {n}")
-    campos = [c.strip() for c in campos]
+    if not 8 <= n <= 10:
+        return Fallida(linea, f"se esperaban de 8 a 10 campos separados por ';' y hay {n}")
     id_cliente, nombre, celular, telefono, mail, id_concepto, descripcion, monto = campos[:8]
     if id_cliente.lower() == "idcliente":
         return Fallida(linea, "parece un encabezado: el archivo no lleva encabezado")
-    if not id_cliente:
-        return Fallida(linea, "IDCliente es obligatorio")
-    if not _ID_CLIENTE.match(id_cliente):
-        return Fallida(linea, "IDCliente debe ser alfanumérico (hasta 30 caracteres, sin espacios)")
     if not nombre:
         return Fallida(linea, "NombreCliente es obligatorio")
     if not mail:
         return Fallida(linea, "MailCliente es obligatorio")
     if not _MAIL.match(mail):
         return Fallida(linea, "MailCliente no es una dirección de correo válida")
+    if not id_cliente:
+        # a new member without a number yet (the public PHP example): the client is its mail address
+        id_cliente = mail.lower()
+        if _ID_CLIENTE_PROHIBIDO in id_cliente:
+            return Fallida(linea, "IDCliente vacío y MailCliente con '#': no sirve de IDCliente")
+    elif len(id_cliente) > MAX_ID_CLIENTE:
+        return Fallida(linea, f"IDCliente supera los {MAX_ID_CLIENTE} caracteres")
+    elif _ID_CLIENTE_PROHIBIDO in id_cliente:
+        return Fallida(linea, "IDCliente no admite '#'")
     if not id_concepto:
         return Fallida(linea, "IDConcepto es obligatorio")
     if not _ID_CONCEPTO.match(id_concepto):
@@ -189,7 +203,7 @@ def validar(linea: int, texto: str) -> Fila | Fallida:
         id_concepto,
         descripcion,
         valor,
-        campos[8] if n == 10 else "",
+        campos[8] if n >= 9 else "",
         campos[9] if n == 10 else "",
     )
 
@@ -198,8 +212,8 @@ class Lector:
     """Reads a collections file chunk by chunk and yields valid rows and failed rows, in order.
 
     Whole-file problems raise ``ArchivoInvalido``: an empty file, UTF-16, binary content, or no
-    8/10-field row among the first ``LINEAS_SONDA`` lines (not this CSV). A row repeating the
-    client and concept of an earlier row fails (the first one stands).
+    8- to 10-field row among the first ``LINEAS_SONDA`` lines (not this CSV). A row repeating the
+    client and concept of an earlier row is the next occurrence of that charge (``Fila.ocurrencia``).
     """
 
     def __init__(self) -> None:
@@ -236,20 +250,20 @@ class Lector:
                 if texto is None:
                     resultado = Fallida(numero, "codificación no reconocida (use UTF-8 o Windows-1252)")
                 else:
-                    if texto.count(";") in (7, 9):
+                    if 7 <= texto.count(";") <= 10:
                         self._con_forma = True  # the shape of this CSV, valid or not
                     resultado = validar(numero, texto)
             if not self._con_forma and no_vacias >= LINEAS_SONDA:
                 raise ArchivoInvalido(_NO_ES_CSV)
             if isinstance(resultado, Fila):
-                anterior = self._vistas.get(resultado.clave)
-                if anterior is not None:
-                    resultado = Fallida(numero, f"repite IDCliente e IDConcepto de la línea {anterior}")
-                else:
-                    self._vistas[resultado.clave] = numero
-                    self.validas += 1
-                    yield resultado
-                    continue
+                par = resultado.id_cliente, resultado.id_concepto
+                ocurrencia = self._vistas.get(par, 0) + 1
+                self._vistas[par] = ocurrencia
+                if ocurrencia > 1:
+                    resultado = replace(resultado, ocurrencia=ocurrencia)
+                self.validas += 1
+                yield resultado
+                continue
             yield self._falla(resultado)
         if no_vacias == 0:
             raise ArchivoInvalido("el archivo está vacío")
@@ -261,7 +275,7 @@ class Lector:
         return fallida
 
 
-_NO_ES_CSV = "el archivo no tiene el formato de cobranzas (8 o 10 campos separados por ';', sin encabezado)"
+_NO_ES_CSV = "el archivo no tiene el formato de cobranzas (8 a 10 campos separados por ';', sin encabezado)"
 
 
 # ---- export ----
@@ -274,13 +288,29 @@ def celda(texto: str) -> str:
     return texto
 
 
-def linea_exportacion(textos: tuple[str, ...], monto: Decimal, estado: str, motivo: str) -> str:
-    """One export row: the import's 10 columns, then estado and motivo de rechazo (``;``, CRLF)."""
-    cells = [celda(t) for t in textos[:7]]
+def _tal_cual(texto: str) -> str:
+    return texto
+
+
+def linea_exportacion(
+    textos: tuple[str, ...],
+    monto: Decimal,
+    estado: str,
+    motivo: str,
+    periodo: str | None = None,
+    planilla: bool = False,
+) -> str:
+    """One export row: the import's 10 columns, then estado and motivo de rechazo (``;``, CRLF), then
+    the period when every period is exported. ``planilla`` (descargar/csv, a file for spreadsheets)
+    neutralises formula triggers; exportar/csv, read by programs, gives the values exactly as stored."""
+    texto = celda if planilla else _tal_cual
+    cells = [texto(t) for t in textos[:7]]
     cells.append(format_monto(monto))
-    cells.extend(celda(t) for t in textos[7:])
+    cells.extend(texto(t) for t in textos[7:])
     cells.append(estado)
-    cells.append(celda(motivo))
+    cells.append(texto(motivo))
+    if periodo is not None:
+        cells.append(periodo)
     return ";".join(cells) + "\r\n"
 
 

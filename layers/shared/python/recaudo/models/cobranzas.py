@@ -20,18 +20,28 @@ class TransaccionNoAplicada(Exception):
     """Transactions kept conflicting; the rows involved were not written (a re-import is safe)."""
 
 
-def id_saldo(integrador: str, periodo: str, id_cliente: str, id_concepto: str, clave: str) -> int:
+def id_saldo(integrador: str, periodo: str, id_cliente: str, id_concepto: str, clave: str, ocurrencia: int = 1) -> int:
     """The collection's invoice number (``numeroFactura`` for ejecutar-pago): 19 digits starting with
     1, a keyed hash of its identity (``clave``: the integrator's secret key, hex), so a re-import finds
-    the same debt and nobody without the key can predict a number (docs/decisions.md)."""
+    the same debt and nobody without the key can predict a number (docs/decisions.md). The identity
+    is the integrator, period, client, concept and the row's occurrence of that pair in the file."""
     data = f"{integrador}\x1f{periodo}\x1f{id_cliente}\x1f{id_concepto}".encode()
+    if ocurrencia != 1:
+        data += f"\x1f{ocurrencia}".encode()
     digest = blake2b(data, key=bytes.fromhex(clave), digest_size=8).digest()
     return 10**18 + int.from_bytes(digest, "big") % 10**18
 
 
-def numero_persona(id_cliente: str) -> int:
+def numero_persona(identificacion: str) -> int:
     """A stable 9-digit person number for payers first seen through a collections file."""
-    return 100_000_000 + int.from_bytes(blake2b(id_cliente.encode(), digest_size=8).digest(), "big") % 900_000_000
+    return 100_000_000 + int.from_bytes(blake2b(identificacion.encode(), digest_size=8).digest(), "big") % 900_000_000
+
+
+def identificacion_cliente(integrador: str, id_cliente: str) -> str:
+    """A collection client's identity in the ledger: the integrator's own client, never another's
+    (``176`` at two clubs is two people). Conectividad maps a bank's ``identificacion`` to it through
+    the integrator's convenio (``Convenio.identificacion_ledger``)."""
+    return f"{integrador}:{id_cliente}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +98,7 @@ class Cobranza:
     monto: Decimal
     estado_deuda: str
     motivo_rechazo: str = ""
+    periodo: str = ""
 
     @property
     def textos(self) -> tuple[str, ...]:
@@ -106,10 +117,10 @@ class Cobranza:
 
     @property
     def estado(self) -> str:
-        """EMI while pending, ACP once paid, RCH when rejected."""
-        if self.motivo_rechazo:
-            return RCH
-        return ACP if self.estado_deuda == EstadoDeuda.PAGADO.value else EMI
+        """ACP once paid (a payment outranks an earlier rejection), RCH when rejected, else EMI."""
+        if self.estado_deuda == EstadoDeuda.PAGADO.value:
+            return ACP
+        return RCH if self.motivo_rechazo else EMI
 
 
 @dataclass
@@ -122,10 +133,27 @@ class Resultado:
     escritas: int = 0  # rows actually written (new or changed)
     fallidas: list[Fallida] = field(default_factory=list)
     error: str | None = None
+    incompleta: int | None = None  # the time budget ran out: the first line not read
+    interrumpida: bool = False  # a write failed: what was written before stays
+
+    @property
+    def terminada(self) -> bool:
+        return self.error is None and self.incompleta is None and not self.interrumpida
 
     def linea(self) -> str:
         if self.error is not None:
             return f"ERROR: {self.error}"
+        hecho = f"{self.importados} registros importados" + (f" y {self.fallidos} fallidos" if self.fallidos else "")
+        if self.incompleta is not None:
+            return (
+                f"ERROR: importación incompleta: se agotó el tiempo de la solicitud tras {hecho} "
+                f"(hasta la línea {self.incompleta - 1}); envíe el mismo archivo otra vez para completarla"
+            )
+        if self.interrumpida:
+            return (
+                f"ERROR: importación interrumpida por un error interno tras {hecho}; "
+                "envíe el mismo archivo otra vez para completarla"
+            )
         text = f"OK: {self.periodo} - {self.importados} registros importados"
         return text + (f" - {self.fallidos} registros fallidos" if self.fallidos else "")
 

@@ -38,6 +38,13 @@ class Convenio:
     institucion: str = MUNICIPALIDAD
     # Empty: every rubro of the institution.
     rubros: tuple[str, ...] = field(default_factory=tuple)
+    # A cobranzas integrator's convenio: its clients are its own (``<integrador>:<IDCliente>``)
+    integrador: str = ""
+
+    def identificacion_ledger(self, identificacion: str) -> str:
+        """The ledger person a bank's ``identificacion`` names under this convenio: an integrator's
+        client number is only meaningful at that integrator."""
+        return f"{self.integrador}:{identificacion}" if self.integrador else identificacion
 
 
 @dataclass(frozen=True, slots=True)
