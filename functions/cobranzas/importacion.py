@@ -130,7 +130,7 @@ def importar(
     periodo = periodo_en_curso(integrador, deps)
     resultado = Resultado(periodo.codigo)
     existentes = deps.cobranzas.existentes(integrador.id, periodo.codigo)
-    personas = {cliente for cliente, _, _ in existentes}
+    personas: set[str] = set()  # clients whose profile this import writes (with their first written row)
     acciones = deps.cobranzas.acciones(integrador, periodo, importacion)
     escritor = _Escritor(deps, resultado)
     lector = Lector()
@@ -149,16 +149,16 @@ def importar(
             if antes is not None:
                 if antes.huella == huella:
                     resultado.importados += 1  # already there, exactly as sent
-                elif antes.estado != EstadoDeuda.PENDIENTE.value:
+                    continue
+                if antes.estado != EstadoDeuda.PENDIENTE.value:
                     resultado.fallar(Fallida(fila.linea, MOTIVO_PAGADA))
-                else:
-                    escritor.agregar([acciones.fila(fila, huella, nueva=False)])
-                continue
+                    continue
             grupos: list[Grupo] = []
             if fila.id_cliente not in personas:
+                # the profile follows the integrator's newest file: written with the client's first written row
                 personas.add(fila.id_cliente)
                 grupos.append(acciones.persona(fila))
-            grupos.append(acciones.fila(fila, huella, nueva=True))
+            grupos.append(acciones.fila(fila, huella, nueva=antes is None))
             escritor.agregar(grupos)
     except ArchivoInvalido as exc:
         resultado.error = str(exc)
