@@ -301,7 +301,9 @@ def escrituras() -> None:
             ddb.create_table(**LEDGER.create_table_kwargs(TABLE))
             contador = Contador(ddb)
             repo = CobranzasRepository(TABLE, ddb)
-            deps = CobranzasDeps(cobranzas=repo, integradores=None, archivos=None, clock=lambda: NOW)
+            # one writer: moto in-process is not thread-safe (the local stack serialises it); the count
+            # of write requests does not depend on how many threads send them
+            deps = CobranzasDeps(cobranzas=repo, integradores=None, archivos=None, clock=lambda: NOW, escritores=1)
             for vez, nombre in ((1, titulo), (2, "re-import of the same file")):
                 contador.reset()
                 repo.solicitudes_escritura = 0
