@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -65,6 +66,35 @@ def aws() -> Iterator[None]:
 
     with mock_aws():
         yield
+
+
+@pytest.fixture
+def dynamodb_hooks(aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The local stack's DynamoDB speed-ups (``local_stack.emulator``) installed for this test only, so
+    a test can import a real file under moto in-process at the local stack's speed; moto's own
+    functions are back in place afterwards (returned, for comparisons)."""
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from local_stack import emulator
+
+    for cls in (models.DynamoDBBackend, Table, Item, UpdateExpressionParser):
+        for name, value in list(vars(cls).items()):
+            if not name.startswith("__"):
+                monkeypatch.setattr(cls, name, value)
+    for name in ("__init__", "validate"):  # inherited by UpdateExpressionValidator: removed afterwards
+        monkeypatch.setattr(validators.UpdateExpressionValidator, name, getattr(validators.Validator, name))
+    monkeypatch.setattr(models, "copy", models.copy)
+    hooks = ("transact", "update_expressions", "query")
+    monkeypatch.setattr(emulator, "_ORIGINALS", {k: v for k, v in emulator._ORIGINALS.items() if k not in hooks})
+    moto_own = {"query": Table.query, "project": Item.project}
+    emulator.one_snapshot_per_transaction()
+    emulator.memoised_update_expressions()
+    emulator.faster_queries()
+    return moto_own
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import NoReturn
@@ -22,7 +22,7 @@ from cobranzas.integradores import autenticar, periodo_en_curso
 from recaudo.data.cobranzas import Rechazo
 from recaudo.data.cobranzas_acciones import MAX_ACCIONES, Grupo
 from recaudo.errors import CobranzasError
-from recaudo.formats.cobranzas import ArchivoInvalido, Fallida, Lector
+from recaudo.formats.cobranzas import ArchivoInvalido, Fallida, Fila, Lector
 from recaudo.models.cobranzas import Integrador, Resultado
 from recaudo.models.ledger import EstadoDeuda
 from recaudo.observability import logger
@@ -41,8 +41,11 @@ class _Escritor:
     from ``escritores`` threads, at most two batches per thread in flight. Results are counted in
     the caller's thread. A batch that fails stops the sending; what was written is still counted."""
 
-    def __init__(self, deps: CobranzasDeps, resultado: Resultado) -> None:
-        self.deps, self.resultado = deps, resultado
+    def __init__(
+        self, deps: CobranzasDeps, resultado: Resultado, reintentar: Callable[[Fila], Grupo] | None = None
+    ) -> None:
+        self.deps, self.resultado, self.reintentar = deps, resultado, reintentar
+        self.reintentos: list[Grupo] = []  # new rows found to exist meanwhile: sent again as updates
         self.grupos: list[Grupo] = []
         self.acciones = 0
         self.pool = ThreadPoolExecutor(max_workers=deps.escritores) if deps.escritores > 1 else None
@@ -51,6 +54,10 @@ class _Escritor:
         self.fallo: BaseException | None = None
 
     def agregar(self, grupos: list[Grupo]) -> None:
+        if self.reintentos:
+            reintentos, self.reintentos = self.reintentos, []
+            for grupo in reintentos:
+                self.agregar([grupo])
         n = sum(len(g.acciones) for g in grupos)
         if self.acciones + n > MAX_ACCIONES:
             self.enviar()
@@ -64,7 +71,7 @@ class _Escritor:
         if self.pool is None:
             try:
                 self._contar(grupos, self.deps.cobranzas.escribir(grupos))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (kept, raised by terminar with what was written)
                 self.fallo = self.fallo or exc
             return
         while len(self.en_vuelo) >= self.max_en_vuelo:
@@ -75,9 +82,13 @@ class _Escritor:
     def terminar(self) -> None:
         """Send the last batch, wait for every batch in flight, and raise the first failure."""
         try:
-            if self.fallo is None:
-                self.enviar()
-            self._esperar(ALL_COMPLETED)
+            while True:
+                if self.fallo is None:
+                    self.agregar([])  # the retries still waiting
+                    self.enviar()
+                self._esperar(ALL_COMPLETED)
+                if self.fallo is not None or not self.reintentos:
+                    break
         finally:
             if self.pool is not None:
                 self.pool.shutdown(wait=True)
@@ -97,9 +108,15 @@ class _Escritor:
                 self._contar(grupos, futuro.result())
 
     def _contar(self, grupos: list[Grupo], rechazos: list[Rechazo]) -> None:
+        nuevas = {id(g.fila) for g in grupos if g.nueva}
         rechazadas = {id(r.fila) for r in rechazos}
         for r in rechazos:
-            self.resultado.fallar(Fallida(r.fila.linea, MOTIVO_CONDICION))
+            if r.acciones == {0} and id(r.fila) in nuevas and self.reintentar is not None:
+                # only the debt's "attribute_not_exists" failed: another import wrote this very row
+                # meanwhile (its invoice pointer names it); write it as an update of that collection
+                self.reintentos.append(self.reintentar(r.fila))
+            else:
+                self.resultado.fallar(Fallida(r.fila.linea, MOTIVO_CONDICION))
         escritas = sum(1 for g in grupos if g.fila is not None and id(g.fila) not in rechazadas)
         self.resultado.importados += escritas
         self.resultado.escritas += escritas
@@ -132,7 +149,7 @@ def importar(
     existentes = deps.cobranzas.existentes(integrador.id, periodo.codigo)
     personas: set[str] = set()  # clients whose profile this import writes (with their first written row)
     acciones = deps.cobranzas.acciones(integrador, periodo, importacion)
-    escritor = _Escritor(deps, resultado)
+    escritor = _Escritor(deps, resultado, lambda fila: acciones.fila(fila, fila.huella(), nueva=False))
     lector = Lector()
     try:
         for fila in lector.filas(chunks):

@@ -37,6 +37,8 @@ from recaudo.models.cobranzas import Cobranza, Existente, Integrador, Periodo, T
 class Rechazo:
     fila: Fila
     codigo: str
+    # the positions, within the row's group, of the actions whose condition failed
+    acciones: frozenset[int] = frozenset()
 
 
 class CobranzasRepository:
@@ -143,22 +145,22 @@ class CobranzasRepository:
             if not grupos:
                 return rechazos
             acciones = [a for g in grupos for a in g.acciones]
-            owners = [g for g in grupos for _ in g.acciones]
+            owners = [(g, i) for g in grupos for i in range(len(g.acciones))]
             try:
                 self.solicitudes_escritura += 1
                 self._client.transact_write_items(TransactItems=acciones)
                 return rechazos
             except self._client.exceptions.TransactionCanceledException as exc:
                 reasons = exc.response.get("CancellationReasons") or []
-                failed = {
-                    id(owners[i]): r.get("Code")
-                    for i, r in enumerate(reasons)
-                    if r.get("Code") == "ConditionalCheckFailed"
-                }
+                failed: dict[int, set[int]] = {}
+                for i, r in enumerate(reasons):
+                    if r.get("Code") == "ConditionalCheckFailed":
+                        grupo, posicion = owners[i]
+                        failed.setdefault(id(grupo), set()).add(posicion)
                 if failed:
                     for g in grupos:
                         if id(g) in failed and g.fila is not None:
-                            rechazos.append(Rechazo(g.fila, "ConditionalCheckFailed"))
+                            rechazos.append(Rechazo(g.fila, "ConditionalCheckFailed", frozenset(failed[id(g)])))
                     grupos = [g for g in grupos if id(g) not in failed]
                     continue  # retry the rest at once: nothing was written
                 codes = {r.get("Code") for r in reasons} - {"None", None}

@@ -74,10 +74,9 @@ _DEBT_SET = (
 # a correction clears an earlier rejection (RCH): the row as sent now is what is to be collected
 _DEBT_UPDATE = "SET " + ", ".join(f"{a} = {v}" for a, v in _DEBT_SET) + " REMOVE motivoRechazo"
 _DEBT_CONDITION = "attribute_not_exists(PK) OR estado = :pend"
-# the integrator's own client: its newest file names it (another integrator's client is another item)
-_PERSON_UPDATE = (
-    "SET identificacion = :ident, idCliente = :cli, integrador = :integ, nombre = :nom, "
-    "tipoIdentificacion = if_not_exists(tipoIdentificacion, :tid), numeroPersona = if_not_exists(numeroPersona, :np)"
+# a new debt's whole item: every attribute the update sets, with a first version and person number
+_DEBT_PUT = tuple(
+    ("year" if a == "#y" else a, {"numeroPersona": ":np", "version": ":uno"}.get(a, v)) for a, v in _DEBT_SET
 )
 _S = "S"
 
@@ -90,6 +89,9 @@ class Grupo:
     fila: Fila | None
     acciones: list[dict[str, Any]]
     cliente: str | None = None
+    # a new row, written as a Put of the whole debt (``attribute_not_exists``): if the debt turns out to
+    # exist (a concurrent import of the same row), the logic retries it as an update
+    nueva: bool = False
 
 
 class Acciones:
@@ -153,8 +155,8 @@ class Acciones:
                 ":h": {_S: huella},
             }
         )
-        actions: list[dict[str, Any]] = [
-            {
+        if not nueva:
+            update = {
                 "Update": {
                     "TableName": self.table,
                     "Key": {"PK": {_S: pk}, "SK": {_S: sk}},
@@ -164,9 +166,15 @@ class Acciones:
                     "ExpressionAttributeValues": values,
                 }
             }
-        ]
-        if nueva:
-            actions.append(
+            return Grupo(fila, [update])
+        # A new row is a Put of the whole item, the same attributes the update sets (version 1): the
+        # same item at the same cost on DynamoDB, and no update expression to evaluate.
+        item = {"PK": {_S: pk}, "SK": {_S: sk}}
+        for attribute, value in _DEBT_PUT:
+            item[attribute] = values[value]
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
+            (
                 {
                     "Put": {
                         "TableName": self.table,
@@ -181,26 +189,23 @@ class Acciones:
                         "ExpressionAttributeValues": {":sk": {_S: sk}},
                     }
                 }
-            )
-        return Grupo(fila, actions)
+            ),
+        ]
+        return Grupo(fila, actions, nueva=True)
 
     def persona(self, fila: Fila) -> Grupo:
         """The integrator's client profile: created, or renamed by the integrator's newest file; its
         person number never changes. Another integrator's client of the same IDCliente is another item."""
         ident = identificacion_cliente(self.integrador.id, fila.id_cliente)
-        action = {
-            "Update": {
-                "TableName": self.table,
-                "Key": {"PK": {_S: persona_pk(ident)}, "SK": {_S: "PERFIL"}},
-                "UpdateExpression": _PERSON_UPDATE,
-                "ExpressionAttributeValues": {
-                    ":ident": {_S: ident},
-                    ":cli": {_S: fila.id_cliente},
-                    ":integ": {_S: self.integrador.id},
-                    ":nom": {_S: fila.nombre},
-                    ":tid": {_S: TIPO_IDENTIFICACION},
-                    ":np": {"N": str(numero_persona(ident))},
-                },
-            }
+        item = {
+            "PK": {_S: persona_pk(ident)},
+            "SK": {_S: "PERFIL"},
+            "identificacion": {_S: ident},
+            "idCliente": {_S: fila.id_cliente},
+            "integrador": {_S: self.integrador.id},
+            "nombre": {_S: fila.nombre},
+            "tipoIdentificacion": {_S: TIPO_IDENTIFICACION},
+            "numeroPersona": {"N": str(numero_persona(ident))},  # a pure function of the client: never changes
         }
+        action = {"Put": {"TableName": self.table, "Item": item}}
         return Grupo(None, [action], cliente=fila.id_cliente)
