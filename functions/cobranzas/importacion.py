@@ -50,7 +50,8 @@ class _Escritor:
         self.acciones = 0
         self.pool = ThreadPoolExecutor(max_workers=deps.escritores) if deps.escritores > 1 else None
         self.en_vuelo: dict[Future[list[Rechazo]], list[Grupo]] = {}
-        self.max_en_vuelo = 2 * deps.escritores
+        self.max_en_vuelo = deps.escritores
+        self.latencia = 0.0  # the slowest transaction so far (seconds): what draining one may take
         self.fallo: BaseException | None = None
 
     def agregar(self, grupos: list[Grupo]) -> None:
@@ -77,7 +78,18 @@ class _Escritor:
         while len(self.en_vuelo) >= self.max_en_vuelo:
             self._esperar(FIRST_COMPLETED)
         if self.fallo is None:
-            self.en_vuelo[self.pool.submit(self.deps.cobranzas.escribir, grupos)] = grupos
+            self.en_vuelo[self.pool.submit(self._escribir, grupos)] = grupos
+
+    def _escribir(self, grupos: list[Grupo]) -> list[Rechazo]:
+        inicio = self.deps.monotonic()
+        try:
+            return self.deps.cobranzas.escribir(grupos)
+        finally:
+            self.latencia = max(self.latencia, self.deps.monotonic() - inicio)
+
+    def drenaje(self) -> float:
+        """How long finishing the batches in flight may take, at worst one after the other."""
+        return self.latencia * (len(self.en_vuelo) + 1)
 
     def terminar(self) -> None:
         """Send the last batch, wait for every batch in flight, and raise the first failure."""
@@ -141,9 +153,10 @@ def importar(
     """Import one file for the integrator's current period. Whole-file problems give an ERROR
     result with nothing written; row problems are counted and reported by line.
 
-    ``limite`` (a ``deps.monotonic()`` instant) is the time budget: once it passes no more rows are
-    read, the batches in flight are finished, and the result says the import is incomplete (a resend
-    of the same file completes it). A failed write raises ``ImportacionInterrumpida``."""
+    ``limite`` (a ``deps.monotonic()`` instant) is the time budget: once finishing the batches in
+    flight (at the slowest latency seen, one after the other) would pass it, no more rows are read,
+    those batches are finished, and the result says the import is incomplete (a resend of the same
+    file completes it). A failed write raises ``ImportacionInterrumpida``."""
     periodo = periodo_en_curso(integrador, deps)
     resultado = Resultado(periodo.codigo)
     existentes = deps.cobranzas.existentes(integrador.id, periodo.codigo)
@@ -155,7 +168,7 @@ def importar(
         for fila in lector.filas(chunks):
             if escritor.fallo is not None:
                 break
-            if limite is not None and deps.monotonic() > limite:
+            if limite is not None and deps.monotonic() + escritor.drenaje() > limite:
                 resultado.incompleta = fila.linea
                 break
             if isinstance(fila, Fallida):
