@@ -59,6 +59,7 @@ class LocalStack:
         import boto3
 
         from local_stack import emulator
+        from local_stack.async_invoke import for_runner
         from local_stack.authz import Invocations, Principals
         from local_stack.gateway import Gateway, load_apis, load_mappings
         from local_stack.resources import check_types, provision
@@ -164,7 +165,8 @@ class LocalStack:
             return json.dumps(payload), not result.ok, "\n".join(result.logs)
 
         emulator.route_lambda_invokes(dispatch)
-        emulator.async_s3_notifications(self._may_invoke)
+        self.async_invoker = for_runner(stacks, self.pool, principals, clients["sqs"], self.terminal.line)
+        emulator.async_s3_notifications(self._may_invoke, self.async_invoker.submit)
         emulator.route_rule_targets(
             lambda name, event: self.pool.by_name(name).invoke(event),
             lambda arn: w.spec.name if (w := self.pool.by_arn(arn)) else None,
@@ -328,7 +330,7 @@ class LocalStack:
         return [f"workers run {here}; the functions target {', '.join(sorted(runtimes))}"] if runtimes else []
 
     def stop(self) -> None:
-        for part in ("timer", "gateway", "pool", "carrier", "afacturar", "moto"):
+        for part in ("timer", "gateway", "async_invoker", "pool", "carrier", "afacturar", "moto"):
             component = getattr(self, part, None)
             if component is not None:
                 try:

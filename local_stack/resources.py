@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from local_stack.async_invoke import async_configs, destination_queues
 from local_stack.authz import Invocations
 from local_stack.template import Stack, TemplateError
 from local_stack.workers import FunctionSpec
@@ -32,6 +33,8 @@ PROVISIONED = frozenset(
         "AWS::KMS::Alias",
         "AWS::SecretsManager::Secret",
         "Custom::S3BucketNotifications",
+        # a function's retries and on-failure destination, for S3's asynchronous invocations (async_invoke.py)
+        "AWS::Lambda::EventInvokeConfig",
     }
 )
 # IAM: every role's policies are enforced on the AWS calls its functions make; Lambda permissions are
@@ -61,9 +64,10 @@ SERVED_BY_GATEWAY = frozenset(
         "AWS::WAFv2::WebACLAssociation",
     }
 )
-# Queues: only an EventBridge rule target's dead-letter queue is known (created in the emulator, empty:
-# retries and dead letters are not emulated, a failed target shows in the terminal). A queue used for
-# anything else (an event source, a producer's queue) is an unknown type.
+# Queues: only dead letters are known. An EventBridge rule target's dead-letter queue is created in the
+# emulator and stays empty (rule retries and dead letters are not emulated, a failed target shows in the
+# terminal); a function's on-failure destination is created and filled by the async invoker. A queue used
+# for anything else (an event source, a producer's queue) is an unknown type.
 DEAD_LETTER_TYPES = frozenset({"AWS::SQS::Queue", "AWS::SQS::QueuePolicy"})
 # Deliberately not emulated: they change nothing a request can observe on one machine.
 NOT_EMULATED = {
@@ -77,7 +81,6 @@ NOT_EMULATED = {
     "AWS::Events::Archive": "events are not archived nor replayed locally; the bus delivers them live",
     "AWS::ApiGateway::UsagePlan": "per-key throttles and quotas are not enforced locally (nor is stage "
     "throttling); a method's apiKeyRequired is: no key from the authorizer is API Gateway's 403",
-    "AWS::Lambda::EventInvokeConfig": "asynchronous retries are not emulated",
     # moto enforces bucket policies: the TLS-only one (aws:SecureTransport) would refuse every call to
     # the plain-HTTP emulator. Access control is checked by cdk-nag and the infra tests instead.
     "AWS::S3::BucketPolicy": "TLS-only bucket policies cannot hold on the plain-HTTP emulator",
@@ -85,8 +88,9 @@ NOT_EMULATED = {
 
 
 def dead_letter_queues(stack: Stack) -> set[str]:
-    """The logical ids of the queues some rule's target names as its dead-letter queue."""
-    queues = set()
+    """The logical ids of the queues some rule's target names as its dead-letter queue, or some
+    function's EventInvokeConfig as its on-failure destination."""
+    queues = destination_queues(stack)
     for rule in stack.of_type("AWS::Events::Rule").values():
         for target in rule.get("Properties", {}).get("Targets", []):
             arn = (target.get("DeadLetterConfig") or {}).get("Arn")
@@ -161,6 +165,7 @@ def provision(
     stack: Stack, clients: dict[str, Any], base_function_env: dict[str, str], invocations: Invocations | None = None
 ) -> Provisioned:
     check_types(stack)
+    async_configs(stack)  # what the async invoker cannot honour stops the start-up here
     out = Provisioned()
     naming = stack.naming
     custom_providers = {
@@ -232,6 +237,11 @@ def provision(
 
     for lid in stack.of_type("AWS::S3::Bucket"):
         clients["s3"].create_bucket(Bucket=stack.physical[lid])
+        versioning = (stack.properties(lid).get("VersioningConfiguration") or {}).get("Status")
+        if versioning:  # a versioned bucket keeps every PUT of a key, and its events name the version
+            clients["s3"].put_bucket_versioning(
+                Bucket=stack.physical[lid], VersioningConfiguration={"Status": versioning}
+            )
         out.buckets[lid] = stack.physical[lid]
 
     layers = {

@@ -105,3 +105,112 @@ def deuda(
         numero_documento=str(id_saldo),
     )
     return replace(base, estado=estado)
+
+
+# ---- cobranzas (the S3 drop's ports: functions/cobranzas/deps.py) ----
+
+
+@dataclass
+class FakeClaims:
+    """The import claims of ``Cobranzas`` (``IMP#<integrador>`` / ``<importacion>``): a claim is taken
+    once; a failed run gives it back; a finished one stays."""
+
+    claims: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    liberadas: list[tuple[str, str]] = field(default_factory=list)
+
+    def reclamar_importacion(
+        self, integrador: str, importacion: str, fuente: str, archivo: str, now: Any, ttl_seconds: int
+    ) -> bool:
+        if (integrador, importacion) in self.claims:
+            return False
+        self.claims[(integrador, importacion)] = {"estado": "EN_CURSO", "fuente": fuente, "archivo": archivo}
+        return True
+
+    def liberar_importacion(self, integrador: str, importacion: str) -> None:
+        if self.claims.get((integrador, importacion), {}).get("estado") == "EN_CURSO":
+            del self.claims[(integrador, importacion)]
+            self.liberadas.append((integrador, importacion))
+
+    def terminar_importacion(
+        self, integrador: str, importacion: str, resultado: str, reporte: str, importados: int, fallidos: int
+    ) -> None:
+        self.claims[(integrador, importacion)].update(estado="TERMINADO", resultado=resultado, reporte=reporte)
+
+
+@dataclass
+class FakeIntegradores:
+    integradores: dict[str, Any] = field(default_factory=dict)  # id -> Integrador
+
+    def get(self, integrador_id: str) -> Any:
+        return self.integradores.get(integrador_id)
+
+    def autenticar(self, hash_presentado: str | None) -> Any:
+        return None
+
+
+@dataclass
+class _Version:
+    version: str
+    body: bytes | None  # None: a delete marker
+    reporte: bool = False
+
+
+@dataclass
+class FakeArchivos:
+    """A bucket, versioned (or not): every PUT of a key is a new version; reads name one or take the
+    current; our reports are marked as S3 user metadata marks them."""
+
+    versioned: bool = True
+    objetos: dict[str, list[_Version]] = field(default_factory=dict)
+    puestos: list[str] = field(default_factory=list)  # every key written, in order
+    _n: int = 0
+
+    def put(self, key: str, body: bytes, reporte: bool = False) -> str | None:
+        """An integrator's PUT (or ours): the new version's id (None when the bucket is not versioned)."""
+        self._n += 1
+        version = f"v{self._n}" if self.versioned else "null"
+        versions = self.objetos.setdefault(key, []) if self.versioned else []
+        versions.append(_Version(version, body, reporte))
+        self.objetos[key] = versions
+        return version if self.versioned else None
+
+    def _get(self, key: str, version: str | None) -> _Version:
+        versions = self.objetos.get(key) or []
+        found = [v for v in versions if v.version == version] if version else versions[-1:]
+        if not found or found[0].body is None:
+            raise FileNotFoundError(key)
+        return found[0]
+
+    def trozos(self, key: str, chunk_bytes: int, version: str | None) -> Any:
+        body = self._get(key, version).body or b""
+        for start in range(0, len(body), chunk_bytes):
+            yield body[start : start + chunk_bytes]
+
+    def poner_texto(self, key: str, text: str) -> None:
+        self.puestos.append(key)
+        self.put(key, text.encode("utf-8"), reporte=True)
+
+    def leer_texto(self, key: str) -> str | None:
+        try:
+            return (self._get(key, None).body or b"").decode("utf-8")
+        except FileNotFoundError:
+            return None
+
+    def borrar(self, key: str) -> None:
+        if self.versioned:
+            self._n += 1
+            self.objetos.setdefault(key, []).append(_Version(f"v{self._n}", None))
+        else:
+            self.objetos.pop(key, None)
+
+    def es_reporte(self, key: str, version: str | None) -> bool:
+        return self._get(key, version).reporte
+
+    def version_actual(self, key: str) -> str | None:
+        versions = self.objetos.get(key) or []
+        if not self.versioned or not versions or versions[-1].body is None:
+            return None
+        return versions[-1].version
+
+    def url_put(self, key: str, seconds: int) -> str:
+        return f"https://bucket.example/{key}?expires={seconds}"

@@ -1,10 +1,12 @@
 """The cobranzas context (Pay per TIC API): the files' bucket, one Lambda per endpoint, the S3
-import triggered by object-created notifications under ``entrada/``, least-privilege access each."""
+import triggered by object-created notifications under ``entrada/`` (retried by Lambda, then kept in
+an on-failure queue, both alarmed), least-privilege access each."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from cdk_nag import NagSuppressions
@@ -13,8 +15,9 @@ from constructs import Construct
 from infra import constants as c
 from infra.constructs.api import TokenRestApi
 from infra.constructs.data import DataConstruct
-from infra.constructs.functions import PythonFunction
+from infra.constructs.functions import PythonFunction, allow_own
 from infra.constructs.functions import allow as _allow
+from infra.constructs.operacion import dead_letter_queue, threshold_alarm
 from recaudo.data.cobranzas import GSI
 
 
@@ -115,6 +118,7 @@ class CobranzasConstruct(Construct):
             for method in methods:
                 api.add_route(path, method, fn.function)
 
+        inbox = f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*"
         importer = PythonFunction(
             self,
             "importar_s3",
@@ -123,21 +127,64 @@ class CobranzasConstruct(Construct):
             layer=layer,
             environment=env | {"IMPORT_CLAIM_SECONDS": str(c.COBRANZAS_IMPORT_TIMEOUT_SECONDS + 300)},
             statements=[
-                _allow(["dynamodb:GetItem"], credentials),  # the integrator of the prefix
+                _allow(["dynamodb:GetItem"], credentials),  # the integrator of the prefix (and its activo)
                 *importing[1:],
-                _allow(["s3:GetObject", "s3:PutObject"], f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*"),
+                # a failed run gives its claim back (IMP#<integrador>), and nothing else of the ledger
+                allow_own(["dynamodb:DeleteItem"], ledger, "IMP#*"),
+                # exactly the version the event names (GetObjectVersion); HEAD of the current version
+                _allow(["s3:GetObject", "s3:GetObjectVersion"], inbox),
+                # reports only, next to the files: an integrator's file is never overwritten
+                _allow(["s3:PutObject", "s3:DeleteObject"], f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*.resultado.txt"),
             ],
             description="S3 object-created under entrada/<integrador>/: import the collections file",
             timeout_seconds=c.COBRANZAS_IMPORT_TIMEOUT_SECONDS,
             memory_mb=c.COBRANZAS_IMPORT_MEMORY_MB,
         )
         self.functions["importar_s3"] = importer
-        # Reports are written as "<file>.csv.resultado.txt": only ".csv" keys trigger an import.
+        # Every object created under entrada/ invokes the importer, whatever its suffix or depth: a file it
+        # cannot import gets a report saying why. Its own reports ("<key>[.<version>].resultado.txt",
+        # marked by their metadata) invoke it too, and are recognised and left alone (S3 filters cannot
+        # exclude a suffix).
         self.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
             s3n.LambdaDestination(importer.function),
-            s3.NotificationKeyFilter(prefix=c.COBRANZAS_INBOX_PREFIX, suffix=".csv"),
+            s3.NotificationKeyFilter(prefix=c.COBRANZAS_INBOX_PREFIX),
         )
+        # S3 invokes asynchronously: a failed import (its claim given back) is retried by Lambda, then
+        # its event is kept in this queue; alarms on the queue's depth and on every failed run.
+        self.failed_imports = dead_letter_queue(
+            self,
+            "EntregasFallidas",
+            c.COBRANZAS_IMPORT_FAILED_QUEUE_NAME,
+            "This queue is itself the on-failure destination of the S3 import's asynchronous invocations; an "
+            "alarm fires on its depth and the operator re-invokes the function with the kept event.",
+            retention_days=c.COBRANZAS_IMPORT_FAILED_RETENTION_DAYS,
+        )
+        importer.function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.failed_imports),
+            retry_attempts=c.COBRANZAS_IMPORT_RETRY_ATTEMPTS,
+            max_event_age=Duration.hours(c.COBRANZAS_IMPORT_MAX_EVENT_AGE_HOURS),
+        )
+        period = Duration.minutes(c.ALARM_PERIOD_MINUTES)
+        self.alarms = {
+            c.ALARM_COBRANZAS_IMPORT_FAILED: threshold_alarm(
+                self,
+                "EntregasFallidasProfundidad",
+                c.ALARM_COBRANZAS_IMPORT_FAILED,
+                self.failed_imports.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
+                f"A dropped collections file could not be imported after Lambda's retries: its S3 event waits in "
+                f"{c.COBRANZAS_IMPORT_FAILED_QUEUE_NAME} (requestPayload; responsePayload says why). Fix the cause, "
+                "then invoke the importer with the event again; rows already written are not duplicated.",
+            ),
+            c.ALARM_COBRANZAS_IMPORT_ERRORS: threshold_alarm(
+                self,
+                "ImportarS3Errores",
+                c.ALARM_COBRANZAS_IMPORT_ERRORS,
+                importer.function.metric_errors(period=period, statistic="Sum"),
+                "importar_s3 failed (an unhandled error or a timeout): Lambda retries the drop; a report "
+                "'ERROR: error interno' stands next to the file meanwhile.",
+            ),
+        }
         # CDK's singleton that applies bucket notifications at deploy time (not ours to shape).
         stack = Stack.of(self)
         for child in stack.node.children:
@@ -161,8 +208,9 @@ class CobranzasConstruct(Construct):
             [
                 {
                     "id": "AwsSolutions-IAM5",
-                    "reason": "Object ARNs are scoped to the bucket's 'entrada/' (integrators' files) and 'reportes/' "
-                    "prefixes; object names are only known at run time.",
+                    "reason": "Object ARNs are scoped to the bucket's 'entrada/' (integrators' files; the importer "
+                    "writes only '*.resultado.txt' there) and 'reportes/' prefixes; object names are only known "
+                    "at run time. The importer deletes only its claims (dynamodb:LeadingKeys IMP#*).",
                 }
             ],
             apply_to_children=True,

@@ -56,6 +56,42 @@ def _visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     )
 
 
+def threshold_alarm(
+    scope: Construct, construct_id: str, name: str, metric: cloudwatch.IMetric, description: str
+) -> cloudwatch.Alarm:
+    """One alarm: >= 1 in one period; no data is no alarm. OperacionConstruct (composed last) makes
+    every alarm of the stack notify the topic, so a context may create its own with this."""
+    return cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_name=name,
+        alarm_description=description,
+        metric=metric,
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+
+
+def dead_letter_queue(
+    scope: Construct, construct_id: str, name: str, reason: str, retention_days: int = c.EVENTS_DLQ_RETENTION_DAYS
+) -> sqs.Queue:
+    """A queue for what could not be delivered: SSE-SQS (EventBridge and Lambda destinations write it
+    with no key policy), TLS only, retained. ``reason``: why it has no dead-letter queue of its own."""
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        queue_name=name,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(retention_days),
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    NagSuppressions.add_resource_suppressions(queue, [{"id": "AwsSolutions-SQS3", "reason": reason}])
+    return queue
+
+
 class OperacionConstruct(Construct):
     """Composed last by the stack: it watches the functions, flows and rules the contexts created."""
 
@@ -131,17 +167,7 @@ class OperacionConstruct(Construct):
 
     def alarm(self, construct_id: str, name: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:
         """One alarm on the topic: >= 1 in one period; no data is no alarm."""
-        alarm = cloudwatch.Alarm(
-            self,
-            construct_id,
-            alarm_name=name,
-            alarm_description=description,
-            metric=metric,
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        alarm = threshold_alarm(self, construct_id, name, metric, description)
         self.watch(alarm)
         self.alarms[name] = alarm
         return alarm
@@ -215,14 +241,12 @@ class OperacionConstruct(Construct):
     def _dead_letters(self) -> sqs.Queue:
         """One queue for the events no rule target could take after its retries, and an alarm on its
         depth. Every rule of the stack (the contexts' own, as they created them) gets it."""
-        queue = sqs.Queue(
+        queue = dead_letter_queue(
             self,
             "EventosDlq",
-            queue_name=c.EVENTS_DLQ_NAME,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,  # EventBridge can write SSE-SQS; no key policy needed
-            enforce_ssl=True,
-            retention_period=Duration.days(c.EVENTS_DLQ_RETENTION_DAYS),
-            removal_policy=RemovalPolicy.RETAIN,
+            c.EVENTS_DLQ_NAME,
+            "This queue is itself the dead-letter queue of the EventBridge rules' targets; an alarm fires on "
+            "its depth and the operator redrives it.",
         )
         stack = Stack.of(self)
         events_principal = iam.ServicePrincipal("events.amazonaws.com")
@@ -252,16 +276,6 @@ class OperacionConstruct(Construct):
             ),
             f"Events no target could take after its retries are waiting in {c.EVENTS_DLQ_NAME} (message "
             "attributes RULE_ARN, TARGET_ARN, ERROR_CODE say whose). Fix the target, then redrive them.",
-        )
-        NagSuppressions.add_resource_suppressions(
-            queue,
-            [
-                {
-                    "id": "AwsSolutions-SQS3",
-                    "reason": "This queue is itself the dead-letter queue of the EventBridge rules' targets; an "
-                    "alarm fires on its depth and the operator redrives it.",
-                }
-            ],
         )
         return queue
 

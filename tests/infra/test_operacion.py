@@ -165,7 +165,9 @@ def test_given_every_rule_then_each_target_has_the_dead_letter_queue_and_retries
     queue = by_path(resources, "AWS::SQS::Queue", "Operacion/EventosDlq")
     props = resources[queue]["Properties"]
     assert props["QueueName"] == c.EVENTS_DLQ_NAME and props["SqsManagedSseEnabled"] is True
-    (policy,) = of_type(resources, "AWS::SQS::QueuePolicy").values()
+    (policy,) = [
+        p for p in of_type(resources, "AWS::SQS::QueuePolicy").values() if {"Ref": queue} in p["Properties"]["Queues"]
+    ]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements

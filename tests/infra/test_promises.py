@@ -209,11 +209,12 @@ def test_given_the_cobranzas_bucket_then_versioned_tls_only_and_expiring(resourc
     )
 
 
-def test_given_the_s3_import_then_only_csv_keys_under_the_inbox_trigger_it(resources):
+def test_given_the_s3_import_then_every_key_under_the_inbox_triggers_it(resources):
+    # decisions.md, "S3 drops": any suffix, any depth; the importer itself tells its own reports apart
     (notifications,) = of_type(resources, "Custom::S3BucketNotifications").values()
     (config,) = notifications["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"]
     rules = {r["Name"]: r["Value"] for r in config["Filter"]["Key"]["FilterRules"]}
-    assert rules == {"prefix": c.COBRANZAS_INBOX_PREFIX, "suffix": ".csv"}
+    assert rules == {"prefix": c.COBRANZAS_INBOX_PREFIX}
 
 
 # ---- RADIAN (docs/decisions.md, "RADIAN") ----
