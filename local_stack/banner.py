@@ -63,10 +63,10 @@ def cobranzas(state: dict[str, Any]) -> list[str]:
         f"  Cobranzas (Pay per TIC), integrator {cob['integrador']} (convenio {cob['convenio']}): hash in {state['stateFile']}",
         f"    HASH=$(python3 -c \"import json;print(json.load(open('{state['stateFile']}'))['demo']['cobranzas']['hash'])\")",
         f'    curl -s -F hash=$HASH -F file=@{model} "{api2}/cobranzas/importar/csv"',
-        f'    curl -s "{api2}/cobranzas/exportar/csv?hash=$HASH&periodo=*"',
+        f'    curl -s -H "Authorization: Bearer $HASH" "{api2}/cobranzas/exportar/csv?periodo=*"',
         f'    curl -s -OJ -d hash=$HASH -d id_cliente=1001 "{api2}/cobranzas/descargar/csv"',
         f"    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --endpoint-url {state['awsEndpointUrl']} s3 cp {model} s3://{cob['bucket']}/{cob['prefijo']}cobros.csv",
-        f'    curl -s "{api2}/cobranzas/importar/reporte?hash=$HASH&importacion=cobros.csv"',
+        f'    curl -s -H "Authorization: Bearer $HASH" "{api2}/cobranzas/importar/reporte?importacion=cobros.csv"',
     ]
 
 

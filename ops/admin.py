@@ -132,7 +132,13 @@ def cmd_create_integrador(args: argparse.Namespace) -> None:
     client = _client(args)
     integrador = Integrador(args.id, args.nombre, args.institucion, args.convenio, args.zona_horaria)
     LedgerRepository(args.ledger_table, client).put_convenio(
-        Convenio(args.convenio, TipoConvenio.TOTAL, f"{args.nombre}: cobranzas", institucion=args.institucion)
+        Convenio(
+            args.convenio,
+            TipoConvenio.TOTAL,
+            f"{args.nombre}: cobranzas",
+            institucion=args.institucion,
+            integrador=args.id,  # banks' saldos queries under it find the integrator's own clients
+        )
     )
     hash_ = IntegradoresRepository(args.credentials_table, client).crear(integrador, datetime.now(UTC))
     _print(
@@ -142,6 +148,68 @@ def cmd_create_integrador(args: argparse.Namespace) -> None:
             "convenio": args.convenio,
             "prefijoS3": f"entrada/{args.id}/",
             "aviso": "Guarde el hash ahora: solo se almacena su SHA-256.",
+        }
+    )
+
+
+def _gracia_segundos(args: argparse.Namespace) -> int:
+    gracia = round(float(getattr(args, "gracia_horas", 0)) * 3600)
+    if gracia < 0 or gracia > 30 * 24 * 3600:
+        raise SystemExit("--gracia-horas: entre 0 y 720")
+    return gracia
+
+
+def cmd_rotate_integrador(args: argparse.Namespace) -> None:
+    """A new hash for an integrator, printed once; the current one keeps working for --gracia-horas
+    (its deployed integration needs time to switch). A revoked integrator needs --reactivar."""
+    from recaudo.data.integradores import (
+        CambioConcurrente,
+        IntegradoresRepository,
+        IntegradorNoExiste,
+        IntegradorRevocado,
+    )
+
+    gracia = _gracia_segundos(args)
+    repo = IntegradoresRepository(args.credentials_table, _client(args))
+    try:
+        rotacion = repo.rotar(args.id, datetime.now(UTC), gracia, reactivar=args.reactivar)
+    except IntegradorNoExiste:
+        raise SystemExit(f"error: no existe el integrador {args.id}") from None
+    except IntegradorRevocado:
+        raise SystemExit(f"error: el integrador {args.id} está revocado; para reactivarlo use --reactivar") from None
+    except CambioConcurrente as exc:
+        raise SystemExit(f"error: {exc}") from None
+    hasta = rotacion.anterior_hasta
+    _print(
+        {
+            "integrador": args.id,
+            "hash": rotacion.hash,
+            "anteriorValidoHasta": hasta.isoformat() if hasta else None,
+            "hashesTerminados": rotacion.terminados,
+            "reactivado": rotacion.reactivado,
+            "aviso": "Guarde el hash ahora: solo se almacena su SHA-256."
+            + (f" El anterior deja de valer el {hasta.isoformat()}." if hasta else " El anterior ya no vale."),
+        }
+    )
+
+
+def cmd_revoke_integrador(args: argparse.Namespace) -> None:
+    """End every hash of an integrator now and mark it inactive (HTTP 401, S3 drops refused)."""
+    from recaudo.data.integradores import CambioConcurrente, IntegradoresRepository, IntegradorNoExiste
+
+    repo = IntegradoresRepository(args.credentials_table, _client(args))
+    try:
+        terminados = repo.revocar(args.id, datetime.now(UTC))
+    except IntegradorNoExiste:
+        raise SystemExit(f"error: no existe el integrador {args.id}") from None
+    except CambioConcurrente as exc:
+        raise SystemExit(f"error: {exc}") from None
+    _print(
+        {
+            "integrador": args.id,
+            "estado": "REVOCADO",
+            "hashesTerminados": terminados,
+            "aviso": "Para reactivarlo: rotate-integrador --id <id> --reactivar (emite un hash nuevo).",
         }
     )
 
@@ -387,6 +455,22 @@ def parser() -> argparse.ArgumentParser:
     integ.add_argument("--convenio", required=True, help="codigoConvenio banks pay its collections under")
     integ.add_argument("--zona-horaria", default="America/Bogota", help="IANA zone of its period (YYYYMM)")
     integ.set_defaults(func=cmd_create_integrador)
+
+    rot_integ = sub.add_parser(
+        "rotate-integrador", help="issue a new hash for an integrator; the old one works for --gracia-horas"
+    )
+    rot_integ.add_argument("--id", required=True)
+    rot_integ.add_argument("--gracia-horas", type=float, default=24.0, help="0-720 (default 24)")
+    rot_integ.add_argument(
+        "--reactivar", action="store_true", help="required to rotate a revoked integrator: makes it active again"
+    )
+    rot_integ.set_defaults(func=cmd_rotate_integrador)
+
+    rev_integ = sub.add_parser(
+        "revoke-integrador", help="end every hash of an integrator now and mark it inactive (S3 drops refused too)"
+    )
+    rev_integ.add_argument("--id", required=True)
+    rev_integ.set_defaults(func=cmd_revoke_integrador)
 
     tok = sub.add_parser("add-token", help="issue another API token for a bank (rotation)")
     tok.add_argument("--codigo", required=True)

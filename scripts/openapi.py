@@ -84,9 +84,10 @@ def build_cobranzas() -> dict:
         "cobranzas",
         sorted({module for module, _ in c.COBRANZAS_ROUTES.values()}),
         "recaudo — Cobranzas (Pay per TIC)",
-        "Importar cobranzas del periodo en curso desde un CSV (sin encabezado, ';', 8 o 10 campos), "
+        "Importar cobranzas del periodo en curso desde un CSV (sin encabezado, ';', de 8 a 10 campos), "
         "y exportar o descargar su estado (EMI, ACP, RCH). Respuestas en texto: 'OK: …' o 'ERROR: …'. "
-        "Autenticación: el HASH del integrador, como campo del formulario o parámetro 'hash'.",
+        "Autenticación: el HASH del integrador, como campo hash del formulario (POST) o en "
+        "Authorization: Bearer <hash>; nunca en la URL.",
         c.COBRANZAS_STAGE,
     )
 

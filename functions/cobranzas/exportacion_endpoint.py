@@ -1,12 +1,13 @@
-"""exportar/csv and descargar/csv share their routes' parameters (GET: query string; POST: form);
-the logic is ``cobranzas.exportacion``."""
+"""exportar/csv and descargar/csv share their routes' parameters (GET: query string and the hash in
+``Authorization: Bearer``; POST: form, filters also from the query string); the logic is
+``cobranzas.exportacion``."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from cobranzas import exportacion
-from cobranzas.params import Filtro, HashForm, HashQuery, first
+from cobranzas.params import BEARER, BEARER_O_FORMULARIO, Filtro, HashForm, first, hash_de
 from recaudo.rest import TEXT_CSV, text_response, text_responses
 
 BOM = "\ufeff"
@@ -21,7 +22,10 @@ def register(app: APIGatewayRestResolver, path: str, summary: str, attachment: b
         opcional1: str | None,
         opcional2: str | None,
     ) -> Response:
-        integrador, filtros, body = exportacion.exportar(hash_, periodo, id_cliente, id_concepto, opcional1, opcional2)
+        # descargar/csv is a file for spreadsheets (formula triggers neutralised); exportar/csv gives exact values
+        integrador, filtros, body = exportacion.exportar(
+            hash_, periodo, id_cliente, id_concepto, opcional1, opcional2, planilla=attachment
+        )
         if not attachment:
             return text_response(body, content_type=TEXT_CSV)
         # A file for spreadsheets: the BOM makes them read UTF-8 (the import accepts it back).
@@ -32,9 +36,8 @@ def register(app: APIGatewayRestResolver, path: str, summary: str, attachment: b
 
     responses = text_responses("CSV: columnas de importación + Estado (EMI/ACP/RCH) + MotivoRechazo", "text/csv")
 
-    @app.get(path, tags=["Cobranzas"], summary=summary, responses=responses)
+    @app.get(path, tags=["Cobranzas"], summary=summary, responses=responses, security=BEARER)
     def get(
-        hash_query: HashQuery = None,
         periodo: Filtro.PeriodoQ = None,
         id_cliente: Filtro.ClienteQ = None,
         id_concepto: Filtro.ConceptoQ = None,
@@ -42,7 +45,7 @@ def register(app: APIGatewayRestResolver, path: str, summary: str, attachment: b
         opcional2: Filtro.Opcional2Q = None,
     ):
         return reply(
-            hash_query,
+            hash_de(app),
             periodo,
             id_cliente=id_cliente,
             id_concepto=id_concepto,
@@ -50,7 +53,7 @@ def register(app: APIGatewayRestResolver, path: str, summary: str, attachment: b
             opcional2=opcional2,
         )
 
-    @app.post(path, tags=["Cobranzas"], summary=summary, responses=responses)
+    @app.post(path, tags=["Cobranzas"], summary=summary, responses=responses, security=BEARER_O_FORMULARIO)
     def post(
         hash_form: HashForm = None,
         periodo_f: Filtro.PeriodoF = None,
@@ -58,7 +61,6 @@ def register(app: APIGatewayRestResolver, path: str, summary: str, attachment: b
         id_concepto_f: Filtro.ConceptoF = None,
         opcional1_f: Filtro.Opcional1F = None,
         opcional2_f: Filtro.Opcional2F = None,
-        hash_query: HashQuery = None,
         periodo: Filtro.PeriodoQ = None,
         id_cliente: Filtro.ClienteQ = None,
         id_concepto: Filtro.ConceptoQ = None,
@@ -66,7 +68,7 @@ def register(app: APIGatewayRestResolver, path: str, summary: str, attachment: b
         opcional2: Filtro.Opcional2Q = None,
     ):
         return reply(
-            first(hash_form, hash_query),
+            hash_de(app, hash_form),
             first(periodo_f, periodo),
             id_cliente=first(id_cliente_f, id_cliente),
             id_concepto=first(id_concepto_f, id_concepto),

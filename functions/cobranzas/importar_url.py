@@ -3,7 +3,7 @@ The file lands under the integrator's prefix and is imported by the S3 notificat
 is ``<name>.resultado.txt`` next to it, also served by importar/reporte?importacion=<name>."""
 
 from cobranzas import importacion
-from cobranzas.params import HashForm, HashQuery, first
+from cobranzas.params import BEARER_O_FORMULARIO, HashForm, hash_de
 from recaudo.observability import lambda_handler
 from recaudo.rest import cobranzas_resolver, text_response, text_responses
 
@@ -15,9 +15,10 @@ app = cobranzas_resolver()
     tags=["Cobranzas"],
     summary="URL de carga (PUT) para archivos grandes",
     responses=text_responses("OK: <url de carga, válida 15 minutos>"),
+    security=BEARER_O_FORMULARIO,
 )
-def importar_url(hash_form: HashForm = None, hash_query: HashQuery = None):
-    url, nombre = importacion.url_de_carga(first(hash_form, hash_query))
+def importar_url(hash_form: HashForm = None):
+    url, nombre = importacion.url_de_carga(hash_de(app, hash_form))
     return text_response(f"OK: {url}", headers={"X-Recaudo-Importacion": nombre})
 
 

@@ -9,11 +9,14 @@ from recaudo.dates import end_of_month
 from recaudo.errors import CobranzasError
 from recaudo.models.cobranzas import Integrador, Periodo
 
+FALTA_HASH = "falta el hash (campo hash del formulario, o Authorization: Bearer <hash>)"
+
 
 def autenticar(hash_: str | None, deps: CobranzasDeps) -> Integrador:
-    """The integrator the form's ``hash`` belongs to; 401 without one or with a wrong one."""
+    """The integrator the request's hash belongs to (the form's ``hash`` field or ``Authorization:
+    Bearer``); 401 without one or with a wrong, revoked or expired one."""
     if not hash_:
-        raise CobranzasError("falta el hash", 401)
+        raise CobranzasError(FALTA_HASH, 401)
     integrador = deps.integradores.autenticar(hash_)
     if integrador is None:
         raise CobranzasError("hash inválido", 401)

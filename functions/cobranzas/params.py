@@ -1,16 +1,26 @@
-"""Request values of the cobranzas API. The document calls them "variables de invocación": they may
-come in the query string or in the form body (urlencoded or multipart); the body wins."""
+"""Request values of the cobranzas API. The document calls them "variables de invocación": the filters
+may come in the query string or in the form body (urlencoded or multipart); the body wins.
+
+The integrator hash is never read from the URL (proxy and CDN logs, browser history and Referer headers
+keep URLs): it comes in the form's ``hash`` field (POST, the document's way) or in the header
+``Authorization: Bearer <hash>`` (GET, and POST too); ``?hash=`` is refused (``recaudo.rest``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Form, Query
 
-HASH_DESC = "HASH del integrador (solicitado a integraciones)"
+from recaudo.rest import HASH_BEARER, hash_integrador
 
-HashQuery = Annotated[str | None, Query(alias="hash", description=HASH_DESC, max_length=512)]
+HASH_DESC = "HASH del integrador (solicitado a integraciones); también puede ir en Authorization: Bearer <hash>"
+
 HashForm = Annotated[str | None, Form(alias="hash", description=HASH_DESC, max_length=512)]
+
+# OpenAPI: the Authorization header is a security scheme (a header parameter named Authorization is
+# ignored by OpenAPI tools), declared by recaudo.rest.cobranzas_resolver.
+BEARER: list[dict[str, list[str]]] = [{HASH_BEARER: []}]
+BEARER_O_FORMULARIO: list[dict[str, list[str]]] = [{}, {HASH_BEARER: []}]  # POST: the form's hash, or the header
 
 PERIODO_DESC = "YYYYMM, o * para todos los periodos (por defecto: el periodo en curso)"
 TEXT = {"max_length": 200}
@@ -22,6 +32,11 @@ def first(*values: str | None) -> str | None:
         if value not in (None, ""):
             return value
     return None
+
+
+def hash_de(app: Any, formulario: str | None = None) -> str | None:
+    """The request's integrator hash: the form's field, or ``Authorization: Bearer <hash>``."""
+    return hash_integrador(formulario, app.current_event.headers.get("authorization"))
 
 
 class Filtro:

@@ -9,13 +9,24 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def cob(recaudo):
-    return recaudo.state["demo"]["cobranzas"]
+def propio(recaudo, tmp_path_factory):
+    """A stack of this module's own (the same synthesized app): thousands of collections here must not
+    slow the other modules' exports of the demo integrator under moto."""
+    from tests.e2e.conftest import RunningStack
+
+    stack = RunningStack(recaudo.cdk_out, tmp_path_factory.mktemp("archivos-run"), seed=True)
+    yield stack
+    stack.stop_cleanly()
 
 
 @pytest.fixture(scope="module")
-def api2(recaudo):
-    with httpx.Client(base_url=recaudo.state["apiBaseUrls"]["api2"], timeout=60) as client:
+def cob(propio):
+    return propio.state["demo"]["cobranzas"]
+
+
+@pytest.fixture(scope="module")
+def api2(propio):
+    with httpx.Client(base_url=propio.state["apiBaseUrls"]["api2"], timeout=60) as client:
         yield client
 
 
@@ -34,7 +45,7 @@ def mias(api2, cob, prefijo: str, **params: str) -> list[list[str]]:
     return [c for c in (line.split(";") for line in reply.text.split("\r\n") if line) if c[0].startswith(prefijo)]
 
 
-def en_el_ledger(recaudo, cob, desde: int, hasta: int) -> int:
+def en_el_ledger(stack, cob, desde: int, hasta: int) -> int:
     """The period's collections of clients ``desde``..``hasta``, counted in the emulator's GSI1 (every
     partition, every page): the export of thousands of rows is for AWS, not for moto's speed."""
     from datetime import datetime
@@ -42,7 +53,7 @@ def en_el_ledger(recaudo, cob, desde: int, hasta: int) -> int:
 
     from recaudo.data.cobranzas_acciones import GSI, GSI_PARTICIONES, gsi_pk
 
-    ddb = recaudo.aws("dynamodb")
+    ddb = stack.aws("dynamodb")
     table = next(t for t in ddb.list_tables()["TableNames"] if "Ledger" in t)
     periodo = datetime.now(ZoneInfo(cob["zonaHoraria"])).strftime("%Y%m")
     total = 0
@@ -67,18 +78,18 @@ def en_el_ledger(recaudo, cob, desde: int, hasta: int) -> int:
     return total
 
 
-def test_given_a_5000_row_file_when_uploaded_then_imported_whole_and_its_resend_changes_nothing(recaudo, api2, cob):
+def test_given_a_5000_row_file_when_uploaded_then_imported_whole_and_its_resend_changes_nothing(propio, api2, cob):
     contenido = archivo(0, 5000)
     # When the integrator uploads it as curl -F does
     reply = api2.post("/cobranzas/importar/csv", data={"hash": cob["hash"]}, files={"file": ("c.csv", contenido)})
     # Then every row is imported in one reply (the gateway would have answered 504 after 29 s)
     assert reply.status_code == 200, reply.text
     assert reply.text.endswith(" - 5000 registros importados")
-    assert en_el_ledger(recaudo, cob, 7_000_000, 7_001_249) == 5000
+    assert en_el_ledger(propio, cob, 7_000_000, 7_001_249) == 5000
     # When the same file is sent again, Then the same counts and no new collection
     again = api2.post("/cobranzas/importar/csv", data={"hash": cob["hash"]}, files={"file": ("c.csv", contenido)})
     assert (again.status_code, again.text) == (200, reply.text)
-    assert en_el_ledger(recaudo, cob, 7_000_000, 7_001_249) == 5000
+    assert en_el_ledger(propio, cob, 7_000_000, 7_001_249) == 5000
 
 
 def test_given_a_spreadsheet_file_of_ordinary_shapes_then_every_row_is_a_collection(api2, cob):

@@ -42,8 +42,12 @@ def test_given_the_root_mapping_then_the_other_apis_keep_their_stage_urls(recaud
     # Given the stages of the other APIs (they start with the stage's name; Conectividad's root with v1)
     urls = recaudo.state["apiBaseUrls"]
     # When each is called without its credentials / Then each answers in its own dialect, not Conectividad's
-    cobranzas = httpx.get(f"{urls['api2']}/cobranzas/exportar/csv", params={"hash": "x" * 64, "periodo": "*"})
-    assert cobranzas.text.startswith("ERROR:")
+    cobranzas = httpx.get(
+        f"{urls['api2']}/cobranzas/exportar/csv",
+        params={"periodo": "*"},
+        headers={"Authorization": "Bearer " + "x" * 43},
+    )
+    assert cobranzas.status_code == 401 and cobranzas.text.startswith("ERROR:")
     radian = httpx.get(f"{urls['radian']}/v1/facturas")
     assert radian.status_code == 401 and radian.json()["codigo"] == "NO_AUTENTICADO"
 

@@ -44,8 +44,13 @@ def _wait_for(s3, bucket: str, key: str, seconds: float = 60) -> str:
     raise AssertionError(f"no {key} after {seconds} s")
 
 
+def _bearer(cob) -> dict[str, str]:
+    """GET carries the hash in this header, never in the URL."""
+    return {"Authorization": f"Bearer {cob['hash']}"}
+
+
 def _export(api2, cob, **params) -> list[list[str]]:
-    reply = api2.get("/cobranzas/exportar/csv", params={"hash": cob["hash"], "periodo": "*"} | params)
+    reply = api2.get("/cobranzas/exportar/csv", params={"periodo": "*"} | params, headers=_bearer(cob))
     assert reply.status_code == 200, reply.text
     return [line.split(";") for line in reply.text.split("\r\n") if line]
 
@@ -68,6 +73,39 @@ def test_given_a_wrong_hash_or_route_then_text_errors_from_the_function_and_the_
     assert missing.status_code == 404 and missing.text == "ERROR: ruta desconocida"
 
 
+def test_given_the_hash_in_the_url_then_refused_through_the_gateway_with_where_to_send_it(api2, cob):
+    # Given the right hash in the query string, When exportar is asked through the gateway
+    reply = api2.get("/cobranzas/exportar/csv", params={"hash": cob["hash"], "periodo": "*"})
+    # Then refused, and told where the hash goes instead
+    assert reply.status_code == 400 and reply.text.startswith("ERROR: el hash no se acepta en la URL")
+    assert "Authorization: Bearer" in reply.text
+
+
+def test_given_a_truncated_upload_through_the_gateway_then_refused_with_its_report_and_nothing_imported(
+    recaudo, api2, cob
+):
+    # Given a multipart body cut inside its file part (no closing boundary), as a dropped connection leaves it
+    boundary = "e2eTruncado"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="hash"\r\n\r\n{cob["hash"]}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="t.csv"\r\n\r\n'
+        "TRUNC1;Truncado;;;t@example.co;AGUA;Agua;250.0"
+    ).encode()
+    # When it is posted
+    reply = api2.post(
+        "/cobranzas/importar/csv", content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    # Then a 400 ERROR with its import id, whose report says the same, and no collection was stored
+    assert reply.status_code == 400 and reply.text.startswith("ERROR: el cuerpo multipart está incompleto")
+    report = api2.get(
+        "/cobranzas/importar/reporte",
+        params={"importacion": reply.headers["X-Recaudo-Importacion"]},
+        headers=_bearer(cob),
+    )
+    assert report.text.startswith(reply.text)
+    assert _export(api2, cob, id_cliente="TRUNC1") == []
+
+
 def test_given_an_s3_drop_when_its_event_is_delivered_a_second_time_then_imported_once(recaudo, api2, cob):
     s3, bucket = recaudo.aws("s3"), cob["bucket"]
     key = f"{cob['prefijo']}doble entrega.csv"
@@ -77,8 +115,9 @@ def test_given_an_s3_drop_when_its_event_is_delivered_a_second_time_then_importe
     assert _wait_for(s3, bucket, key + ".resultado.txt") == f"OK: {period} - 30 registros importados\n"
     first = s3.head_object(Bucket=bucket, Key=key + ".resultado.txt")["LastModified"]
 
-    # The same event again (same key and ETag), as S3's at-least-once delivery may do
-    etag = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+    # The same event again (same key, version and ETag), as S3's at-least-once delivery may do
+    head = s3.head_object(Bucket=bucket, Key=key)
+    etag, version = head["ETag"].strip('"'), head["VersionId"]
     event = {
         "Records": [
             {
@@ -90,7 +129,7 @@ def test_given_an_s3_drop_when_its_event_is_delivered_a_second_time_then_importe
                 "s3": {
                     "s3SchemaVersion": "1.0",
                     "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": {"key": quote_plus(key), "size": len(body), "eTag": etag},
+                    "object": {"key": quote_plus(key), "size": len(body), "eTag": etag, "versionId": version},
                 },
             }
         ]
@@ -151,8 +190,9 @@ def test_given_a_drop_then_a_bank_sees_and_pays_the_debt_and_the_export_shows_ac
         "",
         "ACP",
         "",
+        period,  # periodo=*: each row names its period
     ]
-    report = api2.get("/cobranzas/importar/reporte", params={"hash": cob["hash"], "importacion": "pagable.csv"})
+    report = api2.get("/cobranzas/importar/reporte", params={"importacion": "pagable.csv"}, headers=_bearer(cob))
     assert report.text == f"OK: {period} - 1 registros importados\n"
 
 

@@ -3,14 +3,18 @@ replies serialised with exact Decimal amounts."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import re
+from collections.abc import Callable
 from enum import StrEnum
 from functools import cache
 from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.json_schema import SkipJsonSchema
@@ -238,22 +242,118 @@ def text_response(
     return Response(status_code=status_code, content_type=content_type, body=body, headers=headers)
 
 
-def cobranzas_resolver() -> APIGatewayRestResolver:
-    """The Pay per TIC dialect: replies are text, and every refusal is ``ERROR: <descripción>``.
-    Request values are never echoed into logs (the hash travels as a form field or query parameter)."""
+HASH_EN_URL = (
+    "el hash no se acepta en la URL (queda en registros de proxies, historial del navegador y encabezados "
+    "Referer): envíelo en el campo hash del formulario (POST) o en el encabezado Authorization: Bearer <hash>"
+)
+# the OpenAPI security scheme of the header (routes list it in ``security``)
+HASH_BEARER = "hashIntegrador"
+_BEARER_DESC = (
+    "Authorization: Bearer <HASH del integrador>: la forma de GET (en POST, también el campo hash del formulario). "
+    "Nunca ?hash= en la URL: se rechaza (400)."
+)
+_BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([^\s]+) *$")
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The integrator hash of ``Authorization: Bearer <hash>``; None without the header."""
     from recaudo.errors import CobranzasError
 
+    if not authorization:
+        return None
+    match = _BEARER.match(authorization)
+    if match is None:
+        raise CobranzasError("encabezado Authorization inválido: se espera «Bearer <hash>»", 401)
+    return match.group(1)
+
+
+def hash_integrador(formulario: str | None, authorization: str | None) -> str | None:
+    """The request's integrator hash: the form's ``hash`` field (the document's way) or the
+    ``Authorization: Bearer`` header; both may come only if they agree."""
+    from recaudo.errors import CobranzasError
+
+    del_encabezado = bearer(authorization)
+    if formulario and del_encabezado and not hmac.compare_digest(formulario.encode(), del_encabezado.encode()):
+        raise CobranzasError("el hash del formulario y el de Authorization no coinciden: envíe uno solo")
+    return formulario or del_encabezado
+
+
+class _CobranzasValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation with two cobranzas rules first: no hash in the query string,
+    and multipart bodies read strictly by ``recaudo.formats.formulario`` (Powertools' own reader
+    accepted truncated bodies and raised 500s on malformed ones)."""
+
+    def handler(self, app: Any, next_middleware: Any) -> Response:
+        from recaudo.errors import CobranzasError
+
+        event = app.current_event.raw_event
+        nombres = {*(event.get("queryStringParameters") or {}), *(event.get("multiValueQueryStringParameters") or {})}
+        if any(str(n).strip().lower() == "hash" for n in nombres):
+            raise CobranzasError(HASH_EN_URL)
+        return super().handler(app, next_middleware)
+
+    def _get_body(self, app: Any) -> dict[str, Any]:
+        from aws_lambda_powertools.event_handler.openapi.params import File, UploadFile
+
+        from recaudo.formats import formulario
+
+        content_type = app.current_event.headers.get("content-type") or ""
+        if not formulario.es_multipart(content_type):
+            return super()._get_body(app)
+        params = app.context["_route"].dependant.body_params
+        archivos = {p.alias for p in params if isinstance(p.field_info, File)}
+        textos = {p.alias for p in params} - archivos
+        datos = formulario.cuerpo(app.current_event.body, app.current_event.is_base64_encoded)
+        valores = formulario.leer(datos, content_type, textos, archivos)
+        return {k: UploadFile(content=v) if isinstance(v, bytes) else v for k, v in valores.items()}
+
+
+def cobranzas_resolver(rechazar_formulario: Callable[[str, str, int], Any] | None = None) -> APIGatewayRestResolver:
+    """The Pay per TIC dialect: replies are text, and every refusal is ``ERROR: <descripción>``.
+    Request values are never echoed into logs (the hash travels as a form field or a Bearer header).
+
+    ``rechazar_formulario(hash, motivo, status)``: how a broken form whose hash was read is refused
+    (the import endpoint records it as an import, so its report can be fetched); it raises the refusal."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    from recaudo.errors import CobranzasError
+    from recaudo.formats.formulario import FormularioInvalido
+
     def _form_body(text: str | None) -> Any:
-        # POST without a body (values in the query string) is allowed: an empty body is no fields.
+        # POST without a body (a GET-like call with the Bearer header) is allowed: an empty body is no fields.
         return {} if not text else _json_body(text)
 
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_form_body)
+    app._request_validation_middleware = _CobranzasValidation()
+    app.configure_openapi(security_schemes={HASH_BEARER: HTTPBearer(description=_BEARER_DESC)})
 
     @app.exception_handler(CobranzasError)
     def _refused(exc: CobranzasError) -> Response:
         logger.info("cobranzas refused", extra={"status": exc.status})
         headers = {"X-Recaudo-Importacion": exc.importacion} if exc.importacion else None
         return text_response(f"ERROR: {exc.descripcion}", exc.status, headers=headers)
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unexpected error")
+        # it cannot know how far an import got: never "nada se perdió"; a resend is safe (idempotent)
+        return text_response(
+            "ERROR: error interno; reintente (reenviar el mismo archivo es seguro: no duplica cobranzas)", 500
+        )
+
+    @app.exception_handler(FormularioInvalido)
+    def _broken_form(exc: FormularioInvalido) -> Response:
+        logger.info("cobranzas form refused", extra={"motivo": exc.descripcion, "hashLeido": exc.hash is not None})
+        try:
+            hash_ = exc.hash or bearer(app.current_event.headers.get("authorization"))
+            if rechazar_formulario is None or not hash_:
+                return _refused(exc)  # the hash cannot be read: nobody to record the import for
+            rechazar_formulario(hash_, exc.descripcion, exc.status)
+        except CobranzasError as refusal:
+            return _refused(refusal)
+        except Exception as unexpected:  # noqa: BLE001 - an exception handler must answer, never raise
+            return _unexpected(unexpected)
+        return _refused(exc)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
@@ -272,11 +372,6 @@ def cobranzas_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(NotFoundError)
     def _no_route(exc: NotFoundError) -> Response:
         return _refused(CobranzasError("ruta desconocida", 404))
-
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        logger.exception("unexpected error")
-        return text_response("ERROR: error interno; nada se perdió, reintente más tarde", 500)
 
     return app
 
