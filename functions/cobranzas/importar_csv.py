@@ -28,7 +28,9 @@ def importar_csv(
     hash_form: HashForm = None,
     file: Annotated[
         UploadFile | None,
-        File(description="CSV sin encabezado, ';', de 8 a 10 campos (una parte de archivo, o un campo con su contenido)"),
+        File(
+            description="CSV sin encabezado, ';', de 8 a 10 campos (una parte de archivo, o un campo con su contenido)"
+        ),
     ] = None,
 ):
     line, id_importacion = importacion.importar_http(
