@@ -13,6 +13,9 @@
    the import's look-ahead asks it (begins_with on the period, projection, Limit 1,000) and as the
    export does (Limit 250, every attribute), with every hook; moto alone for its first pages only.
 
+3. (``--medianas``) Medians before/after the condition, item-size and response hooks: a 100-action
+   transaction and the pages of a GSI1 query of a 16,000-item partition, in a 50,000-item ledger.
+
 Tables are filled straight into moto's storage (the items a real import leaves, without requests).
 The machine's load moves every figure; compare the rows of one run.
 """
@@ -50,7 +53,7 @@ TABLE = "recaudo-ledger"
 INTEGRADOR = Integrador("club", "Club", "CLUB", "CLUB01", "America/Bogota")
 PERIODO = Periodo("202611", date(2026, 11, 30))
 ACCOUNT, REGION = "123456789012", "us-east-1"
-HOOKS = ("transact", "update_expressions", "query", "conditions", "item_sizes")
+HOOKS = ("transact", "update_expressions", "query", "conditions", "item_sizes", "responses")
 
 
 # ---- moto with a given set of hooks, and back ----
@@ -63,6 +66,7 @@ def _patched_classes() -> list[Any]:
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.parsing import validators
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.responses import DynamoResult
 
     return [
         models.DynamoDBBackend,
@@ -71,6 +75,7 @@ def _patched_classes() -> list[Any]:
         UpdateExpressionParser,
         validators.UpdateExpressionValidator,
         ConditionExpressionParser,
+        DynamoResult,
     ]
 
 
@@ -133,7 +138,7 @@ def gancho_anterior() -> None:
 
 
 ANTES = (emulator.one_snapshot_per_transaction, emulator.memoised_update_expressions, emulator.faster_queries)
-TODOS = (*ANTES, emulator.memoised_conditions, emulator.linear_item_sizes)
+TODOS = (*ANTES, emulator.memoised_conditions, emulator.linear_item_sizes, emulator.plain_dynamodb_responses)
 MODOS: list[tuple[str, tuple[Callable[[], None], ...]]] = [
     ("moto alone", ()),
     ("former hook: a copy per table", (gancho_anterior,)),
@@ -333,8 +338,71 @@ def indice(coleccion: int = 64_000, total: int = 100_000) -> None:
         )
 
 
+# ---- 3. before/after the condition, item-size and response hooks (``--medianas``) ----
+
+
+def medianas(runs: int = 7, coleccion: int = 16_000, total: int = 50_000) -> None:
+    """Medians, in a 50,000-item ledger, of a 100-action import transaction and of the pages of a
+    GSI1 query of one 16,000-item partition (Limit 1,000 with the look-ahead's projection; Limit 250
+    with every attribute, its first pages), with the first three hooks and with every hook."""
+    print(f"\n3. Medians in a {total:,}-item ledger, GSI1 partition of {coleccion:,}: the first three hooks, then all")
+    acciones = Acciones(TABLE, INTEGRADOR, PERIODO, "bench")
+    pk = gsi_pk(INTEGRADOR.id, 0)
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        ddb.create_table(**LEDGER.create_table_kwargs(TABLE))
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = dynamodb_backends[ACCOUNT][REGION].get_table(TABLE)
+        llenar(table, acciones, coleccion, coleccion, particion=pk)
+        otras = (total - 2 * coleccion) // 2
+        for n in range(coleccion, coleccion + otras):  # rows (and pointers) in other partitions
+            for action in acciones.fila(fila(n), "huella", nueva=True).acciones:
+                item = _item(action["Put"]["Item"])
+                table.items[item.hash_key][item.range_key] = item
+        assert len(table) == total, len(table)
+        lote = 0
+        for nombre, hooks in (("first three hooks", ANTES), ("every hook", TODOS)):
+            with instalados(*hooks):
+                tx = []
+                for _ in range(runs):
+                    lote += 1
+                    actions = transaccion(acciones, lote)
+                    t0 = time.perf_counter()
+                    ddb.transact_write_items(TransactItems=actions)
+                    tx.append(time.perf_counter() - t0)
+                    quitar(table, actions)
+                pages = []
+                for limit, proyeccion, paginas in ((1_000, True, None), (250, False, 8)):
+                    kwargs: dict[str, Any] = {
+                        "TableName": TABLE,
+                        "IndexName": GSI,
+                        "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :p)",
+                        "ExpressionAttributeValues": {":pk": {"S": pk}, ":p": {"S": f"{PERIODO.codigo}#"}},
+                        "Limit": limit,
+                    }
+                    if proyeccion:
+                        kwargs["ProjectionExpression"] = "idCliente, idRubro, ocurrencia, estado, huella"
+                    samples = []
+                    while paginas is None or len(samples) < paginas:
+                        t0 = time.perf_counter()
+                        page = ddb.query(**kwargs)
+                        samples.append(time.perf_counter() - t0)
+                        if "LastEvaluatedKey" not in page:
+                            break
+                        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+                    pages.append(statistics.median(samples) * 1000)
+            print(
+                f"   {nombre:<18} transaction {statistics.median(tx) * 1000:6,.0f} ms; query page: Limit 1,000 "
+                f"projected {pages[0]:6,.0f} ms, Limit 250 every attribute {pages[1]:6,.0f} ms"
+            )
+
+
 if __name__ == "__main__":
     print(f"moto's DynamoDB in-process, Python {sys.version.split()[0]} (load average {os.getloadavg()[0]:.1f})")
+    if "--medianas" in sys.argv:
+        medianas(runs=int(os.environ.get("BENCH_RUNS", "7")))
+        sys.exit()
     transacciones(runs=int(os.environ.get("BENCH_RUNS", "5")))
     indice()
     print(f"\n(load average {os.getloadavg()[0]:.1f} at the end)")

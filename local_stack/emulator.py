@@ -681,12 +681,12 @@ def linear_item_sizes() -> None:
 def plain_dynamodb_responses() -> None:
     """moto answers every DynamoDB call through its generic response serializer, which walks the
     operation's output shape with an attribute picker per member of every attribute value (~60% of
-    a 1,000-item Query page). For Query, GetItem and TransactWriteItems results made only of what
-    it would copy unchanged (counts, and attribute values of types S, N, SS, NS, M, L, NULL and
-    BOOL holding plain str/bool/list/dict), the serialized body is built here directly, members in
-    the output shape's order, and handed to moto's own serializer to encode (same body, same
-    headers). Anything else (binary values, consumed capacity, item collection metrics, errors,
-    pretty printing, transformers) goes through moto's serializer as is."""
+    a 1,000-item Query page). For Query and GetItem results made only of what it would copy
+    unchanged (counts, and attribute values of types S, N, SS, NS, M, L, NULL and BOOL holding plain
+    str/bool/list/dict), the serialized body is built here directly, members in the output shape's
+    order, and handed to moto's own serializer to encode (the same bytes, the same headers).
+    Anything else (binary values, consumed capacity, errors, pretty printing, transformers) goes
+    through moto's serializer as is. moto's ``dynamo_to_dict`` still runs first (in DynamoResult)."""
     from moto import settings
     from moto.core.responses import ActionContext
     from moto.dynamodb.responses import DynamoResult
@@ -721,7 +721,9 @@ def plain_dynamodb_responses() -> None:
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
 
 
-_PLAIN_OPERATIONS = frozenset({"Query", "GetItem", "TransactWriteItems"})
+# TransactWriteItems answers a constant ({"ConsumedCapacity": [], "ItemCollectionMetrics": {}}, not a
+# DynamoResult): nothing to gain there
+_PLAIN_OPERATIONS = frozenset({"Query", "GetItem"})
 # output member -> its kind, as moto's serializer handles it (integer: int(); map: attribute name -> value)
 _PLAIN_MEMBERS = {"Count": "int", "ScannedCount": "int", "Items": "maps", "Item": "map", "LastEvaluatedKey": "map"}
 

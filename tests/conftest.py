@@ -74,10 +74,12 @@ def dynamodb_hooks(aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]
     a test can import a real file under moto in-process at the local stack's speed; moto's own
     functions are back in place afterwards (returned, for comparisons)."""
     import moto.dynamodb.models as models
+    from moto.dynamodb.comparisons import ConditionExpressionParser
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.parsing import validators
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.responses import DynamoResult
 
     from local_stack import emulator
 
@@ -88,12 +90,24 @@ def dynamodb_hooks(aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]
     for name in ("__init__", "validate"):  # inherited by UpdateExpressionValidator: removed afterwards
         monkeypatch.setattr(validators.UpdateExpressionValidator, name, getattr(validators.Validator, name))
     monkeypatch.setattr(models, "copy", models.copy)
-    hooks = ("transact", "update_expressions", "query")
+    monkeypatch.setattr(ConditionExpressionParser, "parse", ConditionExpressionParser.parse)
+    monkeypatch.setattr(Item, "__init__", Item.__init__)
+    monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result)
+    hooks = ("transact", "update_expressions", "query", "conditions", "item_sizes", "responses")
     monkeypatch.setattr(emulator, "_ORIGINALS", {k: v for k, v in emulator._ORIGINALS.items() if k not in hooks})
-    moto_own = {"query": Table.query, "project": Item.project}
+    moto_own = {
+        "query": Table.query,
+        "project": Item.project,
+        "parse": ConditionExpressionParser.parse,
+        "item_init": Item.__init__,
+        "execute_result": DynamoResult.execute_result,
+    }
     emulator.one_snapshot_per_transaction()
     emulator.memoised_update_expressions()
     emulator.faster_queries()
+    emulator.memoised_conditions()
+    emulator.linear_item_sizes()
+    emulator.plain_dynamodb_responses()
     return moto_own
 
 
