@@ -67,3 +67,14 @@ def call(handler: Any, event: dict[str, Any]) -> tuple[int, Any]:
     response = handler(event, LambdaContext())
     body = response.get("body")
     return response["statusCode"], (loads(body) if body else None)
+
+
+class Reloj:
+    """A monotonic clock that advances ``paso`` seconds each time it is read (a time budget in tests)."""
+
+    def __init__(self, paso: float) -> None:
+        self.t, self.paso = 0.0, paso
+
+    def __call__(self) -> float:
+        self.t += self.paso
+        return self.t

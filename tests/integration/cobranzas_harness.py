@@ -132,7 +132,10 @@ class CobranzasHarness:
         assert reply.status == 200, reply.body
         return [line.split(";") for line in reply.body.split("\r\n") if line]
 
-    def s3_event(self, key: str, sequencer: str = "0055AED6DCD90281E5") -> dict[str, Any]:
+    def s3_event(
+        self, key: str, sequencer: str = "0055AED6DCD90281E5", objeto: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The event S3 sends for ``key`` (one record); ``objeto``: the record's object, as S3 fills it."""
         from urllib.parse import quote_plus
 
         return {
@@ -146,7 +149,7 @@ class CobranzasHarness:
                     "s3": {
                         "s3SchemaVersion": "1.0",
                         "bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
-                        "object": {"key": quote_plus(key), "size": 1, "eTag": "x", "sequencer": sequencer},
+                        "object": objeto or {"key": quote_plus(key), "size": 1, "eTag": "x", "sequencer": sequencer},
                     },
                 }
             ]

@@ -44,22 +44,7 @@ def put(h: CobranzasHarness, key: str, body: bytes) -> dict[str, Any]:
         "versionId": response["VersionId"],
         "sequencer": f"{next(_SEQUENCER):018X}",
     }
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2026-11-21T15:00:00.000Z",
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
-                    "object": obj,
-                },
-            }
-        ]
-    }
+    return h.s3_event(key, objeto=obj)
 
 
 def version_of(event: dict[str, Any]) -> str:

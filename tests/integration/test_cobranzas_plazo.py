@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import NOW
+from tests.helpers import Reloj
 from tests.integration.cobranzas_harness import CobranzasHarness, build
 
 
@@ -23,15 +24,6 @@ def archivo(n: int) -> bytes:
     return "".join(
         f"{i // 4};Socio {i // 4};;;s{i // 4}@club.co;{i % 4};Cuota;{10 + i % 7}.50\n" for i in range(n)
     ).encode()
-
-
-class Reloj:
-    def __init__(self, paso: float) -> None:
-        self.t, self.paso = 0.0, paso
-
-    def __call__(self) -> float:
-        self.t += self.paso
-        return self.t
 
 
 def en_el_ledger(h: CobranzasHarness) -> list[list[str]]:

@@ -15,6 +15,7 @@ from recaudo.data.cobranzas import Rechazo
 from recaudo.data.cobranzas_acciones import MAX_ACCIONES, Acciones, Grupo
 from recaudo.errors import CobranzasError
 from recaudo.models.cobranzas import Integrador
+from tests.helpers import Reloj
 
 NOW = datetime(2026, 11, 20, 15, tzinfo=UTC)
 INTEGRADOR = Integrador("club", "Club", "CLUB", "CLUB01", "America/Costa_Rica", "ab" * 32)
@@ -98,17 +99,6 @@ def deps(cobranzas: FakeCobranzas, **kwargs: Any) -> CobranzasDeps:
     return CobranzasDeps(
         cobranzas=cobranzas, integradores=FakeIntegradores(), archivos=FakeArchivos(), clock=lambda: NOW, **kwargs
     )
-
-
-class Reloj:
-    """A monotonic clock that advances ``paso`` seconds each time it is read."""
-
-    def __init__(self, paso: float) -> None:
-        self.t, self.paso = 0.0, paso
-
-    def __call__(self) -> float:
-        self.t += self.paso
-        return self.t
 
 
 def test_given_a_large_file_and_four_writers_when_imported_then_transactions_overlap_and_every_row_lands_once():
