@@ -147,16 +147,21 @@ def main() -> None:
         antes = contar(state, cob["integrador"], periodo)
 
         print("\n1. HTTP import (the gateway answers at 29 s)")
-        desde = 0
         for nombre, (data, filas) in (("5,000 rows", (lineas(0, 5000), 5000)), ("at the limit", hasta_el_limite(5000))):
-            for vez in ("first", "again"):
+            # sent until it is whole (an import the budget cut short says so; its resend continues it),
+            # then once more: every row is already there
+            t0, intentos, status = time.perf_counter(), 0, 0
+            while status != 200 and intentos < 12:
+                intentos += 1
                 wall, status, body = importar_http(api2, cob["hash"], data)
                 en_ledger = contar(state, cob["integrador"], periodo) - antes
                 print(
-                    f"   {nombre:>12} ({filas:,} rows, {len(data) / 1024:,.0f} KiB), {vez:>5}: {wall:6.2f} s  "
-                    f"HTTP {status}  {body[:150]}  | rows of the period in the ledger: {en_ledger:,}"
+                    f"   {nombre:>12} ({filas:,} rows, {len(data) / 1024:,.0f} KiB), send {intentos}: {wall:6.2f} s  "
+                    f"HTTP {status}  {body[:170]}  | rows of the period in the ledger: {en_ledger:,}"
                 )
-            desde += filas
+            print(f"   {nombre:>12}: whole after {intentos} send(s), {time.perf_counter() - t0:.1f} s in all")
+            wall, status, body = importar_http(api2, cob["hash"], data)
+            print(f"   {nombre:>12} sent again: {wall:6.2f} s  HTTP {status}  {body[:120]}")
 
         print("\n2. S3 drop through an upload URL")
         filas = 100_000

@@ -88,8 +88,10 @@ class _Escritor:
             self.latencia = max(self.latencia, self.deps.monotonic() - inicio)
 
     def drenaje(self) -> float:
-        """How long finishing the batches in flight may take, at worst one after the other."""
-        return self.latencia * (len(self.en_vuelo) + 1)
+        """How long finishing the batches in flight may take: they run side by side, and a latency
+        measured by a writer already includes any wait behind the others (DynamoDB throttling, or the
+        local stack's serialised emulator); twice the slowest seen, as a margin."""
+        return 2 * self.latencia if self.en_vuelo else 0.0
 
     def terminar(self) -> None:
         """Send the last batch, wait for every batch in flight, and raise the first failure."""
@@ -154,7 +156,7 @@ def importar(
     result with nothing written; row problems are counted and reported by line.
 
     ``limite`` (a ``deps.monotonic()`` instant) is the time budget: once finishing the batches in
-    flight (at the slowest latency seen, one after the other) would pass it, no more rows are read,
+    flight (twice the slowest latency seen) would pass it, no more rows are read,
     those batches are finished, and the result says the import is incomplete (a resend of the same
     file completes it). A failed write raises ``ImportacionInterrumpida``."""
     periodo = periodo_en_curso(integrador, deps)
