@@ -78,6 +78,8 @@ _DEBT_CONDITION = "attribute_not_exists(PK) OR estado = :pend"
 _DEBT_PUT = tuple(
     ("year" if a == "#y" else a, {"numeroPersona": ":np", "version": ":uno"}.get(a, v)) for a, v in _DEBT_SET
 )
+_FIJOS = frozenset({":inst", ":y", ":mm", ":fc", ":cero", ":uno", ":tc", ":pend", ":integ", ":per", ":imp"})
+_DEBT_PUT_PROPIOS = tuple((a, v) for a, v in _DEBT_PUT if v not in _FIJOS)
 _S = "S"
 
 
@@ -116,6 +118,8 @@ class Acciones:
             ":per": {_S: periodo.codigo},
             ":imp": {_S: importacion},
         }
+        # a new debt's attributes that are the same for every row of the import, as item cells
+        self._fijos_item = {a: self._fijos[v] for a, v in _DEBT_PUT if v in self._fijos}
 
     def deuda_sk(self, fila: Fila, ids: int) -> str:
         return f"{self._sk_prefix}{fila.id_concepto}#{ids:020d}"
@@ -133,28 +137,25 @@ class Acciones:
         )
         ident = identificacion_cliente(integ, fila.id_cliente)
         pk, sk = persona_pk(ident), self.deuda_sk(fila, ids)
-        values = dict(self._fijos)
-        values.update(
-            {
-                ":ident": {_S: ident},
-                ":cli": {_S: fila.id_cliente},
-                ":ocu": {"N": str(fila.ocurrencia)},
-                ":np": {"N": str(numero_persona(ident))},
-                ":ids": {"N": str(ids)},
-                ":conc": {_S: fila.id_concepto},
-                ":desc": {_S: fila.descripcion},
-                ":monto": {"N": format_monto(fila.monto)},
-                ":g1pk": {_S: gsi_pk(integ, particion(fila.id_cliente))},
-                ":g1sk": {_S: gsi_sk(self.periodo.codigo, fila.id_cliente, fila.id_concepto, fila.ocurrencia)},
-                ":nom": {_S: fila.nombre},
-                ":cel": {_S: fila.celular},
-                ":tel": {_S: fila.telefono},
-                ":mail": {_S: fila.mail},
-                ":o1": {_S: fila.opcional1},
-                ":o2": {_S: fila.opcional2},
-                ":h": {_S: huella},
-            }
-        )
+        propios = {
+            ":ident": {_S: ident},
+            ":cli": {_S: fila.id_cliente},
+            ":ocu": {"N": str(fila.ocurrencia)},
+            ":np": {"N": str(numero_persona(ident))},
+            ":ids": {"N": str(ids)},
+            ":conc": {_S: fila.id_concepto},
+            ":desc": {_S: fila.descripcion},
+            ":monto": {"N": format_monto(fila.monto)},
+            ":g1pk": {_S: gsi_pk(integ, particion(fila.id_cliente))},
+            ":g1sk": {_S: gsi_sk(self.periodo.codigo, fila.id_cliente, fila.id_concepto, fila.ocurrencia)},
+            ":nom": {_S: fila.nombre},
+            ":cel": {_S: fila.celular},
+            ":tel": {_S: fila.telefono},
+            ":mail": {_S: fila.mail},
+            ":o1": {_S: fila.opcional1},
+            ":o2": {_S: fila.opcional2},
+            ":h": {_S: huella},
+        }
         if not nueva:
             update = {
                 "Update": {
@@ -163,15 +164,15 @@ class Acciones:
                     "UpdateExpression": _DEBT_UPDATE,
                     "ConditionExpression": _DEBT_CONDITION,
                     "ExpressionAttributeNames": {"#y": "year"},
-                    "ExpressionAttributeValues": values,
+                    "ExpressionAttributeValues": self._fijos | propios,
                 }
             }
             return Grupo(fila, [update])
         # A new row is a Put of the whole item, the same attributes the update sets (version 1): the
         # same item at the same cost on DynamoDB, and no update expression to evaluate.
-        item = {"PK": {_S: pk}, "SK": {_S: sk}}
-        for attribute, value in _DEBT_PUT:
-            item[attribute] = values[value]
+        item = {"PK": {_S: pk}, "SK": {_S: sk}} | self._fijos_item
+        for attribute, value in _DEBT_PUT_PROPIOS:
+            item[attribute] = propios[value]
         actions: list[dict[str, Any]] = [
             {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
             (
