@@ -154,3 +154,13 @@ def test_given_parallel_writers_and_a_failing_transaction_then_batches_in_flight
         importacion.importar_http("h", archivo(3000), deps(fake, escritores=4))
     # every row that landed is in the count, whichever thread wrote it
     assert f"tras {len(fake.filas)} registros importados" in refused.value.descripcion
+
+
+def test_given_the_budget_ran_out_before_any_line_then_the_reply_says_so_instead_of_line_zero():
+    from recaudo.models.cobranzas import Resultado
+
+    # Given the look-ahead alone used the budget (a period of tens of thousands of rows on the emulator)
+    line = Resultado("202611", incompleta=1).linea()
+    # Then the reply names no line 0, and still says how to complete the import
+    assert "antes de leer la primera línea" in line and "línea 0" not in line
+    assert line.endswith("envíe el mismo archivo otra vez para completarla")

@@ -145,9 +145,12 @@ class Resultado:
             return f"ERROR: {self.error}"
         hecho = f"{self.importados} registros importados" + (f" y {self.fallidos} fallidos" if self.fallidos else "")
         if self.incompleta is not None:
+            hasta = (
+                f"(hasta la línea {self.incompleta - 1})" if self.incompleta > 1 else "(antes de leer la primera línea)"
+            )
             return (
-                f"ERROR: importación incompleta: se agotó el tiempo de la solicitud tras {hecho} "
-                f"(hasta la línea {self.incompleta - 1}); envíe el mismo archivo otra vez para completarla"
+                f"ERROR: importación incompleta: se agotó el tiempo de la solicitud tras {hecho} {hasta}; "
+                "envíe el mismo archivo otra vez para completarla"
             )
         if self.interrumpida:
             return (
