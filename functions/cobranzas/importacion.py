@@ -38,7 +38,7 @@ MOTIVO_CONDICION = "la cobranza fue pagada durante la importación o su número 
 
 class _Escritor:
     """Batches write groups into transactions of at most ``MAX_ACCIONES`` actions and sends them
-    from ``escritores`` threads, at most two batches per thread in flight. Results are counted in
+    from ``escritores`` threads, at most one batch per thread in flight. Results are counted in
     the caller's thread. A batch that fails stops the sending; what was written is still counted."""
 
     def __init__(
