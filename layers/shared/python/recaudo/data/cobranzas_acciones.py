@@ -96,6 +96,16 @@ class Grupo:
     nueva: bool = False
 
 
+@dataclass(slots=True)
+class _Cliente:
+    id_cliente: str
+    pk: str
+    ident: dict[str, str]
+    cli: dict[str, str]
+    np: dict[str, str]
+    g1pk: dict[str, str]
+
+
 class Acciones:
     """Builds the low-level ``TransactWriteItems`` actions of one import (integrator and period fixed)."""
 
@@ -120,6 +130,22 @@ class Acciones:
         }
         # a new debt's attributes that are the same for every row of the import, as item cells
         self._fijos_item = {a: self._fijos[v] for a, v in _DEBT_PUT if v in self._fijos}
+        self._ultimo: _Cliente | None = None
+
+    def _cliente(self, id_cliente: str) -> _Cliente:
+        """The cells of a client's identity, computed once for its consecutive rows (a file lists a
+        client's concepts together)."""
+        if self._ultimo is None or self._ultimo.id_cliente != id_cliente:
+            ident = identificacion_cliente(self.integrador.id, id_cliente)
+            self._ultimo = _Cliente(
+                id_cliente,
+                persona_pk(ident),
+                {_S: ident},
+                {_S: id_cliente},
+                {"N": str(numero_persona(ident))},
+                {_S: gsi_pk(self.integrador.id, particion(id_cliente))},
+            )
+        return self._ultimo
 
     def deuda_sk(self, fila: Fila, ids: int) -> str:
         return f"{self._sk_prefix}{fila.id_concepto}#{ids:020d}"
@@ -135,18 +161,18 @@ class Acciones:
             self.integrador.clave_facturas,
             fila.ocurrencia,
         )
-        ident = identificacion_cliente(integ, fila.id_cliente)
-        pk, sk = persona_pk(ident), self.deuda_sk(fila, ids)
+        cliente = self._cliente(fila.id_cliente)
+        pk, sk = cliente.pk, self.deuda_sk(fila, ids)
         propios = {
-            ":ident": {_S: ident},
-            ":cli": {_S: fila.id_cliente},
+            ":ident": cliente.ident,
+            ":cli": cliente.cli,
             ":ocu": {"N": str(fila.ocurrencia)},
-            ":np": {"N": str(numero_persona(ident))},
+            ":np": cliente.np,
             ":ids": {"N": str(ids)},
             ":conc": {_S: fila.id_concepto},
             ":desc": {_S: fila.descripcion},
             ":monto": {"N": format_monto(fila.monto)},
-            ":g1pk": {_S: gsi_pk(integ, particion(fila.id_cliente))},
+            ":g1pk": cliente.g1pk,
             ":g1sk": {_S: gsi_sk(self.periodo.codigo, fila.id_cliente, fila.id_concepto, fila.ocurrencia)},
             ":nom": {_S: fila.nombre},
             ":cel": {_S: fila.celular},
@@ -197,16 +223,16 @@ class Acciones:
     def persona(self, fila: Fila) -> Grupo:
         """The integrator's client profile: created, or renamed by the integrator's newest file; its
         person number never changes. Another integrator's client of the same IDCliente is another item."""
-        ident = identificacion_cliente(self.integrador.id, fila.id_cliente)
+        cliente = self._cliente(fila.id_cliente)
         item = {
-            "PK": {_S: persona_pk(ident)},
+            "PK": {_S: cliente.pk},
             "SK": {_S: "PERFIL"},
-            "identificacion": {_S: ident},
-            "idCliente": {_S: fila.id_cliente},
-            "integrador": {_S: self.integrador.id},
+            "identificacion": cliente.ident,
+            "idCliente": cliente.cli,
+            "integrador": self._fijos[":integ"],
             "nombre": {_S: fila.nombre},
             "tipoIdentificacion": {_S: TIPO_IDENTIFICACION},
-            "numeroPersona": {"N": str(numero_persona(ident))},  # a pure function of the client: never changes
+            "numeroPersona": cliente.np,  # a pure function of the client: never changes
         }
         action = {"Put": {"TableName": self.table, "Item": item}}
         return Grupo(None, [action], cliente=fila.id_cliente)
