@@ -85,12 +85,11 @@ _S = "S"
 
 @dataclass(slots=True)
 class Grupo:
-    """Actions that must land together: a row's, or a payer's profile (``fila`` None, ``cliente`` set).
+    """Actions that must land together: a row's, or a payer's profile (``fila`` None).
     The logic batches them by ``len(acciones)``; only this package reads the actions themselves."""
 
     fila: Fila | None
     acciones: list[dict[str, Any]]
-    cliente: str | None = None
     # a new row, written as a Put of the whole debt (``attribute_not_exists``): if the debt turns out to
     # exist (a concurrent import of the same row), the logic retries it as an update
     nueva: bool = False
@@ -235,4 +234,4 @@ class Acciones:
             "numeroPersona": cliente.np,  # a pure function of the client: never changes
         }
         action = {"Put": {"TableName": self.table, "Item": item}}
-        return Grupo(None, [action], cliente=fila.id_cliente)
+        return Grupo(None, [action])
