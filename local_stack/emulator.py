@@ -947,21 +947,33 @@ class _TableBefore:
             shard.items = records
 
 
+_S3_HELD = threading.local()  # the S3 events held while this thread answers an S3 request
+
+
 def async_s3_notifications(guard: InvokeGuard, deliver: Callable[[str, Any], Any] | None = None) -> None:
     """S3 invokes notification targets asynchronously; moto does it inside the PUT request, which
     would hold an uploader's connection for the whole import. Deliver from a thread instead, and only
     if the function's resource policy lets s3.amazonaws.com invoke it for this bucket. ``deliver``
     (function ARN, event) runs Lambda's asynchronous invocation, its retries and on-failure destination
     included (``local_stack.async_invoke``); without it, moto's own single invoke. Event records carry
-    the object's ``versionId`` and a ``sequencer``, as S3's do (``local_stack.s3_eventos``)."""
+    the object's ``versionId`` and a ``sequencer``, as S3's do (``local_stack.s3_eventos``).
+
+    S3 notifies once the object is stored whole; moto notifies from inside its ``put_object``, before
+    the request sets the object's user metadata (and ACL). Delivered at once from a thread, the
+    function could read the new version without its metadata (our reports' marker: a report would be
+    imported as a file). So the events a request raises are held until moto has answered it."""
+    import functools
+
     from moto.s3 import notifications
+    from moto.s3.responses import S3Response
 
     from local_stack import s3_eventos
 
     s3_eventos.install()
     original = _ORIGINALS.setdefault("s3", notifications._invoke_awslambda)
+    local = _S3_HELD
 
-    def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+    def send(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
         records = (event_body or {}).get("Records") or [{}]
         bucket_arn = records[0].get("s3", {}).get("bucket", {}).get("arn", "")
         if not guard(fn_arn, "s3.amazonaws.com", bucket_arn):
@@ -971,7 +983,34 @@ def async_s3_notifications(guard: InvokeGuard, deliver: Callable[[str, Any], Any
         else:
             threading.Thread(target=original, args=(account_id, event_body, fn_arn, region_name), daemon=True).start()
 
+    def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        held = getattr(local, "held", None)
+        if held is not None:
+            held.append(functools.partial(send, account_id, event_body, fn_arn, region_name))
+        else:
+            send(account_id, event_body, fn_arn, region_name)
+
+    def after_answer(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def answered(*args: Any, **kwargs: Any) -> Any:
+            if getattr(local, "held", None) is not None:
+                return method(*args, **kwargs)
+            local.held = []
+            try:
+                return method(*args, **kwargs)
+            finally:
+                held, local.held = local.held, None
+                for delivery in held:
+                    delivery()
+
+        return answered
+
     notifications._invoke_awslambda = _invoke_awslambda
+    for name in ("key_response", "bucket_response"):
+        if not getattr(getattr(S3Response, name), "_local_stack_after_answer", False):
+            wrapped = after_answer(getattr(S3Response, name))
+            wrapped._local_stack_after_answer = True  # type: ignore[attr-defined]
+            setattr(S3Response, name, wrapped)
 
 
 def route_rule_targets(

@@ -106,9 +106,12 @@ class TestS3Events:
 
 def test_given_the_emulators_s3_hook_with_an_async_invoker_then_permitted_events_go_to_it(monkeypatch):
     from moto.s3 import notifications
+    from moto.s3.responses import S3Response
 
     monkeypatch.setattr(notifications, "_invoke_awslambda", notifications._invoke_awslambda)
     monkeypatch.setattr(notifications, "_get_s3_event", notifications._get_s3_event)
+    for name in ("key_response", "bucket_response"):
+        monkeypatch.setattr(S3Response, name, getattr(S3Response, name))  # restored afterwards
     monkeypatch.delitem(emulator._ORIGINALS, "s3", raising=False)
     monkeypatch.setattr(s3_eventos, "_ORIGINAL", {})
     delivered: list[tuple[str, Any]] = []
@@ -119,6 +122,39 @@ def test_given_the_emulators_s3_hook_with_an_async_invoker_then_permitted_events
     event = {"Records": [{"s3": {"bucket": {"arn": "arn:aws:s3:::b"}}}]}
     notifications._invoke_awslambda("123456789012", event, FN, "us-east-1")
     assert delivered == [(FN, event)]
+    monkeypatch.delitem(emulator._ORIGINALS, "s3")
+
+
+def test_given_a_put_with_user_metadata_when_its_event_is_delivered_then_the_object_already_has_it(aws, monkeypatch):
+    import boto3
+    from moto.s3 import notifications
+    from moto.s3.models import s3_backends
+    from moto.s3.responses import S3Response
+
+    for name in ("_invoke_awslambda", "_get_s3_event"):
+        monkeypatch.setattr(notifications, name, getattr(notifications, name))
+    for name in ("key_response", "bucket_response"):
+        monkeypatch.setattr(S3Response, name, getattr(S3Response, name))  # restored afterwards
+    monkeypatch.delitem(emulator._ORIGINALS, "s3", raising=False)
+    monkeypatch.setattr(s3_eventos, "_ORIGINAL", {})
+    s3 = boto3.client("s3", region_name="us-east-1")
+    _bucket(s3, "cobranzas", versioned=True)
+    seen: list[dict[str, str]] = []
+
+    def deliver(arn: str, event: dict[str, Any]) -> None:  # what the function would read, when it runs
+        from urllib.parse import unquote_plus
+
+        obj = event["Records"][0]["s3"]["object"]
+        backend = s3_backends["123456789012"]["aws"]
+        stored = backend.get_object("cobranzas", unquote_plus(obj["key"]), version_id=obj["versionId"])
+        seen.append({k: v for k, v in stored.metadata.items() if k.startswith("x-amz-meta-")})
+
+    # Given the emulator's hook (moto notifies from inside put_object, before it sets the metadata)
+    emulator.async_s3_notifications(lambda *_: True, deliver)
+    # When a report is PUT with its marker
+    s3.put_object(Bucket="cobranzas", Key="entrada/club/a.csv.resultado.txt", Body=b"OK", Metadata={"m": "1"})
+    # Then the event reached the function only once the object carried its metadata
+    assert seen == [{"x-amz-meta-m": "1"}]
     monkeypatch.delitem(emulator._ORIGINALS, "s3")
 
 
