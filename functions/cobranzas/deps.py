@@ -9,7 +9,7 @@ must grant it, and the local stack enforces each function's role.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -18,7 +18,8 @@ from typing import Protocol
 from recaudo.data.cobranzas import Rechazo
 from recaudo.data.cobranzas_acciones import Acciones, Grupo
 from recaudo.dates import Clock, utc_now
-from recaudo.models.cobranzas import Cobranza, Existente, Integrador, Periodo
+from recaudo.formats.cobranzas import Fila
+from recaudo.models.cobranzas import Cobranza, Existente, Integrador, Periodo, Reanudacion
 
 # ---- ports ----
 
@@ -26,7 +27,9 @@ from recaudo.models.cobranzas import Cobranza, Existente, Integrador, Periodo
 class Cobranzas(Protocol):
     """The collections in the ledger: the import's look-ahead and writes, its claims, the export."""
 
-    def existentes(self, integrador: str, periodo: str) -> dict[tuple[str, str, int], Existente]: ...
+    def existentes(self, acciones: Acciones, filas: Sequence[Fila]) -> dict[tuple[str, str, int], Existente]: ...
+    def empezar(self, integrador: str, periodo: str, importacion: str, archivo: str) -> Reanudacion | None: ...
+    def pausar(self, integrador: str, periodo: str, importacion: str, punto: Reanudacion) -> bool: ...
     def acciones(self, integrador: Integrador, periodo: Periodo, importacion: str) -> Acciones: ...
     def escribir(self, grupos: list[Grupo]) -> list[Rechazo]: ...
     def reclamar_importacion(

@@ -1,8 +1,9 @@
 """The logic behind importar/csv, importar/url, importar/reporte and the S3 drop: import a collections
 file into the ledger and report it.
 
-An import streams the file (``Lector``), looks up what the period already holds (one GSI query),
-and writes only new or changed rows, 100 actions per conditional transaction. Re-import semantics
+An import streams the file (``Lector``), looks up what the ledger holds of its rows (by key, a few
+hundred rows at a time), and writes only new or changed rows, 100 actions per conditional
+transaction. Re-import semantics
 (docs/decisions.md): the same client, concept and period is the same collection; while it is EMI a
 re-import updates it, once ACP it is never touched (a changed row fails, an unchanged one counts as
 imported). Rows absent from a re-import stay as they were.
@@ -10,6 +11,7 @@ imported). Rows absent from a re-import stay as they were.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -23,11 +25,13 @@ from recaudo.data.cobranzas import Rechazo
 from recaudo.data.cobranzas_acciones import MAX_ACCIONES, Grupo
 from recaudo.errors import CobranzasError
 from recaudo.formats.cobranzas import ArchivoInvalido, Fallida, Fila, Lector
-from recaudo.models.cobranzas import Integrador, Resultado
+from recaudo.models.cobranzas import Integrador, Reanudacion, Resultado
 from recaudo.models.ledger import EstadoDeuda
 from recaudo.observability import logger
 
 CHUNK_BYTES = 64 * 1024
+# rows looked up together (BatchGetItem by key, 100 per request, side by side)
+LOTE_CONSULTA = 400
 PREFIJO_ENTRADA = "entrada"
 PREFIJO_REPORTES = "reportes"
 # an import id or a dropped file's name: one path segment under the integrator's own prefix
@@ -42,9 +46,14 @@ class _Escritor:
     the caller's thread. A batch that fails stops the sending; what was written is still counted."""
 
     def __init__(
-        self, deps: CobranzasDeps, resultado: Resultado, reintentar: Callable[[Fila], Grupo] | None = None
+        self,
+        deps: CobranzasDeps,
+        resultado: Resultado,
+        reintentar: Callable[[Fila], Grupo] | None = None,
+        rechazadas: list[Fallida] | None = None,
     ) -> None:
         self.deps, self.resultado, self.reintentar = deps, resultado, reintentar
+        self.rechazadas = rechazadas if rechazadas is not None else []  # failures the ledger decided
         self.reintentos: list[Grupo] = []  # new rows found to exist meanwhile: sent again as updates
         self.grupos: list[Grupo] = []
         self.acciones = 0
@@ -130,7 +139,9 @@ class _Escritor:
                 # meanwhile (its invoice pointer names it); write it as an update of that collection
                 self.reintentos.append(self.reintentar(r.fila))
             else:
-                self.resultado.fallar(Fallida(r.fila.linea, MOTIVO_CONDICION))
+                fallida = Fallida(r.fila.linea, MOTIVO_CONDICION)
+                self.resultado.fallar(fallida)
+                self.rechazadas.append(fallida)
         escritas = sum(1 for g in grupos if g.fila is not None and id(g.fila) not in rechazadas)
         self.resultado.importados += escritas
         self.resultado.escritas += escritas
@@ -151,31 +162,36 @@ def importar(
     importacion: str,
     deps: CobranzasDeps,
     limite: float | None = None,
+    archivo: str = "",
 ) -> Resultado:
     """Import one file for the integrator's current period. Whole-file problems give an ERROR
     result with nothing written; row problems are counted and reported by line.
 
     ``limite`` (a ``deps.monotonic()`` instant) is the time budget: once finishing the batches in
     flight (twice the slowest latency seen) would pass it, no more rows are read,
-    those batches are finished, and the result says the import is incomplete (a resend of the same
-    file completes it). A failed write raises ``ImportacionInterrumpida``."""
+    those batches are finished, and the result says the import is incomplete. Its resume point is
+    kept (``archivo``: the file's SHA-256), and a resend of the very same file, if no other import of
+    the period came in between, reads its first lines again without looking them up or writing them.
+    A failed write raises ``ImportacionInterrumpida``."""
     periodo = periodo_en_curso(integrador, deps)
     resultado = Resultado(periodo.codigo)
-    existentes = deps.cobranzas.existentes(integrador.id, periodo.codigo)
+    punto = deps.cobranzas.empezar(integrador.id, periodo.codigo, importacion, archivo)
+    desde = 0  # the first line this attempt looks up: those before were settled by an earlier one
+    rechazadas: list[Fallida] = []  # failures the ledger decided: a resume point keeps them
+    if punto is not None:
+        desde = punto.linea
+        resultado.importados = punto.importados
+        for fallida in punto.rechazadas:
+            resultado.fallar(fallida)
+        rechazadas.extend(punto.rechazadas)
     personas: set[str] = set()  # clients whose profile this import writes (with their first written row)
     acciones = deps.cobranzas.acciones(integrador, periodo, importacion)
-    escritor = _Escritor(deps, resultado, lambda fila: acciones.fila(fila, fila.huella(), nueva=False))
-    lector = Lector()
-    try:
-        for fila in lector.filas(chunks):
-            if escritor.fallo is not None:
-                break
-            if limite is not None and deps.monotonic() + escritor.drenaje() > limite:
-                resultado.incompleta = fila.linea
-                break
-            if isinstance(fila, Fallida):
-                resultado.fallar(fila)
-                continue
+    escritor = _Escritor(deps, resultado, lambda fila: acciones.fila(fila, fila.huella(), nueva=False), rechazadas)
+    pendientes: list[Fila] = []  # rows read, waiting for their look-ahead
+
+    def procesar() -> None:
+        existentes = deps.cobranzas.existentes(acciones, pendientes)
+        for fila in pendientes:
             huella = fila.huella()
             antes = existentes.get(fila.clave)
             if antes is not None:
@@ -183,7 +199,9 @@ def importar(
                     resultado.importados += 1  # already there, exactly as sent
                     continue
                 if antes.estado != EstadoDeuda.PENDIENTE.value:
-                    resultado.fallar(Fallida(fila.linea, MOTIVO_PAGADA))
+                    pagada = Fallida(fila.linea, MOTIVO_PAGADA)
+                    resultado.fallar(pagada)
+                    rechazadas.append(pagada)
                     continue
             grupos: list[Grupo] = []
             if fila.id_cliente not in personas:
@@ -192,13 +210,44 @@ def importar(
                 grupos.append(acciones.persona(fila))
             grupos.append(acciones.fila(fila, huella, nueva=antes is None))
             escritor.agregar(grupos)
+        pendientes.clear()
+
+    lector = Lector()
+    try:
+        for fila in lector.filas(chunks):
+            if escritor.fallo is not None:
+                break
+            if fila.linea < desde:  # settled by an earlier attempt at this very file: only read again
+                if isinstance(fila, Fallida):
+                    resultado.fallar(fila)  # the same bytes fail the same way: counted again, not kept
+                continue
+            if limite is not None and deps.monotonic() + escritor.drenaje() > limite:
+                resultado.incompleta = fila.linea
+                break
+            if isinstance(fila, Fallida):
+                resultado.fallar(fila)
+                continue
+            pendientes.append(fila)
+            if len(pendientes) >= LOTE_CONSULTA:
+                procesar()
     except ArchivoInvalido as exc:
         resultado.error = str(exc)
     try:
+        if pendientes and escritor.fallo is None:
+            procesar()  # the rows already read are settled before stopping, whatever stopped the reading
         escritor.terminar()
     except Exception as exc:
         _registrar(integrador, importacion, periodo.codigo, resultado, error=repr(exc))
         raise ImportacionInterrumpida(resultado, exc) from exc
+    if resultado.incompleta is not None and resultado.error is None:
+        reanudable = deps.cobranzas.pausar(
+            integrador.id,
+            periodo.codigo,
+            importacion,
+            Reanudacion(resultado.incompleta, resultado.importados, tuple(rechazadas)),
+        )
+        if not reanudable:
+            logger.info("cobranzas import not resumable", extra={"importacion": importacion})
     _registrar(integrador, importacion, periodo.codigo, resultado)
     return resultado
 
@@ -248,7 +297,8 @@ def importar_http(hash_: str | None, contenido: bytes | None, deps: CobranzasDep
     importacion, now = _nueva_importacion(deps)
     deps.cobranzas.reclamar_importacion(integrador.id, importacion, "http", "", now, deps.claim_seconds)
     try:
-        resultado = importar(integrador, trozos(contenido), importacion, deps, limite=limite)
+        archivo = hashlib.sha256(contenido).hexdigest()
+        resultado = importar(integrador, trozos(contenido), importacion, deps, limite=limite, archivo=archivo)
     except ImportacionInterrumpida as exc:
         logger.exception("cobranzas import interrupted", extra={"importacion": importacion})
         resultado = exc.resultado

@@ -77,13 +77,19 @@ class CobranzasConstruct(Construct):
             "TIME_ZONE": c.TIME_ZONE,
         }
         hash_check = _allow(["dynamodb:GetItem"], credentials)
-        # An import: the period's look-ahead (GSI query), its claim record, the conditional
-        # transactions (Put/Update/ConditionCheck on the ledger) and its report in the bucket.
+        # An import: the look-ahead of its rows (BatchGetItem by key), its claim record and resume
+        # point, the conditional transactions (Put/Update/ConditionCheck on the ledger) and its report.
         importing = [
             hash_check,
-            _allow(["dynamodb:Query"], index),
             _allow(
-                ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem"], ledger
+                [
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:ConditionCheckItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",
+                ],
+                ledger,
             ),
         ]
         access = {

@@ -40,7 +40,7 @@ PAYMENT = [
 ]
 IMPORT = [
     get(CREDENTIALS),  # the integrator's hash
-    ("dynamodb:Query", GSI),  # the period's look-ahead
+    ("dynamodb:BatchGetItem", LEDGER),  # the look-ahead of the file's rows, by key
     ("dynamodb:PutItem", LEDGER),  # the import record and claim
     ("dynamodb:UpdateItem", LEDGER),
     ("dynamodb:ConditionCheckItem", LEDGER),

@@ -54,7 +54,8 @@ class TestModelFile:
         h.importar(MODEL)
         writes = h.repo.solicitudes_escritura
         assert h.importar(MODEL).body == "OK: 202611 - 22 registros importados"
-        assert h.repo.solicitudes_escritura - writes == 2  # only the import's own record
+        # only the import's own record (claim, end) and the period's last-import mark
+        assert h.repo.solicitudes_escritura - writes == 3
         assert len(h.filas()) == 22
 
 
@@ -114,7 +115,7 @@ class TestVariants:
         assert h.importar(content).body == "OK: 202611 - 2 registros importados"
         # Then both stand, each once, and the re-import wrote nothing but its record
         assert sorted(r[7] for r in h.filas()) == ["10.00", "99.00"]
-        assert h.repo.solicitudes_escritura - writes == 2  # the claim and its end
+        assert h.repo.solicitudes_escritura - writes == 3  # the claim, its end and the last-import mark
         # and a correction of the second charge changes only it
         assert h.importar((row(monto="10") + row(monto="98")).encode()).body == "OK: 202611 - 2 registros importados"
         assert sorted(r[7] for r in h.filas()) == ["10.00", "98.00"]

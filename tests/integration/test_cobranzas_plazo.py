@@ -86,7 +86,7 @@ def test_given_a_transaction_fails_midway_then_the_reply_counts_what_landed_and_
 def test_given_a_row_written_by_another_import_after_the_look_ahead_then_it_is_updated_not_refused(h, monkeypatch):
     # Given the file was imported, and a second import's look-ahead saw nothing (another import raced it)
     assert h.importar(archivo(8)).body == "OK: 202611 - 8 registros importados"
-    monkeypatch.setattr(h.repo, "existentes", lambda integrador, periodo: {})
+    monkeypatch.setattr(h.repo, "existentes", lambda acciones, filas: {})
     # When the second import writes the same rows, one of them changed
     changed = archivo(8).replace(b"10.50\n", b"11.50\n", 1)
     reply = h.importar(changed)

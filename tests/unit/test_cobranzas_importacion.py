@@ -32,8 +32,14 @@ class FakeCobranzas:
         self.tamanos: list[int] = []
         self.terminadas: dict[str, tuple[str, int, int]] = {}
 
-    def existentes(self, integrador: str, periodo: str) -> dict[Any, Any]:
+    def existentes(self, acciones: Acciones, filas: Any) -> dict[Any, Any]:
         return {}
+
+    def empezar(self, integrador: str, periodo: str, importacion: str, archivo: str) -> Any:
+        return None
+
+    def pausar(self, integrador: str, periodo: str, importacion: str, punto: Any) -> bool:
+        return False
 
     def acciones(self, integrador: Integrador, periodo: Any, importacion: str) -> Acciones:
         return Acciones("ledger", integrador, periodo, importacion)

@@ -3,9 +3,11 @@
 A collection row *is* a debt: the item lives in the partition of the integrator's client
 (``PER#<integrador>:<IDCliente>``) with the debt's sort key, so Conectividad queries and payments see
 it with no copy and no sync. Its identity is deterministic (integrator, period, client, concept and
-the row's occurrence of that pair in the file), which makes re-imports idempotent; ``GSI1``
-(``COB#<integrador>#<partición>`` / ``<periodo>#<cliente>#<concepto>[#<n>]``, 16 partitions by
-client) lists an integrator's collections for the export and for the import's look-ahead.
+the row's occurrence of that pair in the file), which makes re-imports idempotent and lets the
+import's look-ahead read its rows by key; ``GSI1`` (``COB#<integrador>#<partición>`` /
+``<periodo>#<cliente>#<concepto>[#<n>]``, 16 partitions by client) lists an integrator's collections
+for the export. ``REANUDA#<integrador>`` / ``<periodo>`` names the period's last import and keeps the
+resume point of one cut short by its time budget.
 Keys: docs/data-model.md.
 
 Every import write is a ``TransactWriteItems`` (up to 100 actions) whose debt updates carry
@@ -20,7 +22,7 @@ import contextlib
 import heapq
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,9 +30,13 @@ from decimal import Decimal
 from typing import Any
 
 from recaudo.data.cobranzas_acciones import GSI, GSI_PARTICIONES, Acciones, Grupo, gsi_pk, particion
-from recaudo.data.dynamo import key, query_all, to_item
-from recaudo.formats.cobranzas import Fila
-from recaudo.models.cobranzas import Cobranza, Existente, Integrador, Periodo, TransaccionNoAplicada
+from recaudo.data.dynamo import batch_get, from_item, key, query_all, to_item
+from recaudo.formats.cobranzas import Fallida, Fila
+from recaudo.models.cobranzas import Cobranza, Existente, Integrador, Periodo, Reanudacion, TransaccionNoAplicada
+
+_PROYECCION_EXISTENTE = "PK, SK, estado, huella"
+# an HTTP import's resume point keeps at most this many failures decided by the ledger; beyond, none is kept
+MAX_RECHAZADAS_REANUDACION = 1_000
 
 
 @dataclass(slots=True)
@@ -56,6 +62,7 @@ class CobranzasRepository:
         self._sleep = sleep
         self._max_intentos = max_intentos
         self.solicitudes_escritura = 0  # every TransactWriteItems/PutItem/UpdateItem sent
+        self._pool: ThreadPoolExecutor | None = None
 
     def acciones(self, integrador: Integrador, periodo: Periodo, importacion: str) -> Acciones:
         """The builder of this import's write groups (integrator, period and import fixed)."""
@@ -63,30 +70,32 @@ class CobranzasRepository:
 
     # ---- reads ----
 
-    def existentes(self, integrador: str, periodo: str) -> dict[tuple[str, str, int], Existente]:
-        """The period's collections of one integrator: (client, concept, occurrence) -> state and
-        content digest. The 16 GSI partitions are read in parallel."""
+    def existentes(self, acciones: Acciones, filas: Sequence[Fila]) -> dict[tuple[str, str, int], Existente]:
+        """What the ledger holds of these rows of the file: (client, concept, occurrence) -> state and
+        content digest of the debt, read by key (strongly consistent BatchGetItem, 100 keys per
+        request, the requests side by side). Its cost follows the rows asked, not the period."""
+        por_clave = {acciones.clave(f): f.clave for f in filas}
+        keys = [key(pk, sk) for pk, sk in por_clave]
 
-        def parte(n: int) -> list[dict[str, Any]]:
-            return list(
-                query_all(
-                    self._client,
-                    TableName=self._table,
-                    IndexName=GSI,
-                    KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :p)",
-                    ExpressionAttributeValues=to_item({":pk": gsi_pk(integrador, n), ":p": f"{periodo}#"}),
-                    ProjectionExpression="idCliente, idRubro, ocurrencia, estado, huella",
-                    Limit=self._page_limit * 4,
-                )
-            )
+        def lote(parte: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return batch_get(self._client, self._table, parte, sleep=self._sleep, projection=_PROYECCION_EXISTENTE)
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            partes = list(pool.map(parte, range(GSI_PARTICIONES)))
+        lotes = [keys[i : i + 100] for i in range(0, len(keys), 100)]
+        if len(lotes) > 1:
+            encontrados = [i for items in self._lectores().map(lote, lotes) for i in items]
+        else:
+            encontrados = [i for parte in lotes for i in lote(parte)]
         return {
-            (i["idCliente"], i["idRubro"], int(i.get("ocurrencia", 1))): Existente(i["estado"], i.get("huella", ""))
-            for items in partes
-            for i in items
+            por_clave[(i["PK"], i["SK"])]: Existente(i["estado"], i.get("huella", ""))
+            for i in encontrados
+            if (i["PK"], i["SK"]) in por_clave
         }
+
+    def _lectores(self) -> ThreadPoolExecutor:
+        """The look-ahead's readers: one pool per container (created on first use)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cobranzas-lectura")
+        return self._pool
 
     def cobranzas(
         self,
@@ -230,6 +239,56 @@ class CobranzasRepository:
                 {":t": "TERMINADO", ":r": resultado, ":k": reporte, ":i": importados, ":f": fallidos}
             ),
         )
+
+    # ---- resume points (an HTTP import cut short by its budget; a resend of the same file resumes) ----
+
+    def empezar(self, integrador: str, periodo: str, importacion: str, archivo: str) -> Reanudacion | None:
+        """Every import of the integrator's period says so here first (one UpdateItem): the point an
+        earlier attempt left is returned only when that attempt was the period's last import and
+        read these very bytes (``archivo``: the file's SHA-256; empty for a drop, which never
+        resumes). Any other import in between removes it, so a resend never skips rows that
+        another file may have changed since."""
+        self.solicitudes_escritura += 1
+        old = self._client.update_item(
+            TableName=self._table,
+            Key=key(f"REANUDA#{integrador}", periodo),
+            UpdateExpression="SET importacion = :i, archivo = :a REMOVE linea, importados, rechazadas",
+            ExpressionAttributeValues=to_item({":i": importacion, ":a": archivo}),
+            ReturnValues="ALL_OLD",
+        ).get("Attributes")
+        if not old or not archivo or "linea" not in old or old.get("archivo", {}).get("S") != archivo:
+            return None
+        antes = from_item(old)
+        return Reanudacion(
+            int(antes["linea"]),
+            int(antes["importados"]),
+            tuple(Fallida(int(r["l"]), str(r["m"])) for r in antes.get("rechazadas", [])),
+        )
+
+    def pausar(self, integrador: str, periodo: str, importacion: str, punto: Reanudacion) -> bool:
+        """Leave the resume point of this import, unless another import of the period started since
+        (then a resend reads the file from its first line). False when not left."""
+        if len(punto.rechazadas) > MAX_RECHAZADAS_REANUDACION:
+            return False
+        self.solicitudes_escritura += 1
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key(f"REANUDA#{integrador}", periodo),
+                UpdateExpression="SET linea = :l, importados = :n, rechazadas = :r",
+                ConditionExpression="importacion = :i",
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":l": punto.linea,
+                        ":n": punto.importados,
+                        ":r": [{"l": f.linea, "m": f.motivo} for f in punto.rechazadas],
+                        ":i": importacion,
+                    }
+                ),
+            )
+            return True
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
 
 
 def _cobranza(item: dict[str, Any]) -> Cobranza:

@@ -149,17 +149,23 @@ class Acciones:
     def deuda_sk(self, fila: Fila, ids: int) -> str:
         return f"{self._sk_prefix}{fila.id_concepto}#{ids:020d}"
 
-    def fila(self, fila: Fila, huella: str, nueva: bool) -> Grupo:
-        """Upsert the debt (never over a paid one); a new row also claims its invoice number."""
-        integ = self.integrador.id
-        ids = id_saldo(
-            integ,
+    def _ids(self, fila: Fila) -> int:
+        return id_saldo(
+            self.integrador.id,
             self.periodo.codigo,
             fila.id_cliente,
             fila.id_concepto,
             self.integrador.clave_facturas,
             fila.ocurrencia,
         )
+
+    def clave(self, fila: Fila) -> tuple[str, str]:
+        """The primary key (PK, SK) of the row's debt: what the import's look-ahead reads."""
+        return self._cliente(fila.id_cliente).pk, self.deuda_sk(fila, self._ids(fila))
+
+    def fila(self, fila: Fila, huella: str, nueva: bool) -> Grupo:
+        """Upsert the debt (never over a paid one); a new row also claims its invoice number."""
+        ids = self._ids(fila)
         cliente = self._cliente(fila.id_cliente)
         pk, sk = cliente.pk, self.deuda_sk(fila, ids)
         propios = {

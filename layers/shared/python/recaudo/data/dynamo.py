@@ -103,20 +103,29 @@ def transact(client: Any, items: list[dict[str, Any]], *, throttled: type[Except
 
 
 def batch_get(
-    client: Any, table: str, keys: list[dict[str, Any]], max_attempts: int = 8, sleep: Any = None
+    client: Any,
+    table: str,
+    keys: list[dict[str, Any]],
+    max_attempts: int = 8,
+    sleep: Any = None,
+    projection: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every item of ``keys`` that exists (strongly consistent), 100 keys per BatchGetItem, retrying what
     DynamoDB leaves unprocessed with exponential backoff and full jitter. Order is not kept: callers key
-    the result. Raises if keys are still unprocessed after ``max_attempts`` rounds."""
+    the result (a ``projection`` must then name the key attributes). Raises if keys are still
+    unprocessed after ``max_attempts`` rounds."""
     import random
     import time
 
     sleep = sleep or time.sleep
+    request: dict[str, Any] = {"ConsistentRead": True}
+    if projection is not None:
+        request["ProjectionExpression"] = projection
     found: list[dict[str, Any]] = []
     for start in range(0, len(keys), 100):
         pending: list[dict[str, Any]] = keys[start : start + 100]
         for attempt in range(max_attempts):
-            response = client.batch_get_item(RequestItems={table: {"Keys": pending, "ConsistentRead": True}})
+            response = client.batch_get_item(RequestItems={table: {**request, "Keys": pending}})
             found += [from_item(i) for i in response.get("Responses", {}).get(table, [])]
             pending = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
             if not pending:

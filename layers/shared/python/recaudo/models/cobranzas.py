@@ -82,6 +82,18 @@ class Existente:
 
 
 @dataclass(frozen=True, slots=True)
+class Reanudacion:
+    """Where an HTTP import cut short by its time budget stopped, for a resend of the very same file
+    (docs/decisions.md, "a resend resumes"): every line before ``linea`` is settled; ``importados``
+    counts its imported rows and ``rechazadas`` the failures the ledger decided (paid, number in use).
+    Failures of the rows themselves are found again by reading the same bytes."""
+
+    linea: int
+    importados: int
+    rechazadas: tuple[Fallida, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Cobranza:
     """A collection as the export writes it: the import's columns, its debt's state and the reason
     of a rejection (written by the automatic-debit flow)."""
