@@ -190,7 +190,12 @@ def importar(
     pendientes: list[Fila] = []  # rows read, waiting for their look-ahead
 
     def procesar() -> None:
-        existentes = deps.cobranzas.existentes(acciones, pendientes)
+        try:
+            existentes = deps.cobranzas.existentes(acciones, pendientes)
+        except Exception as exc:  # noqa: BLE001 (kept: a failed read stops the import like a failed write)
+            escritor.fallo = escritor.fallo or exc
+            pendientes.clear()
+            return
         for fila in pendientes:
             huella = fila.huella()
             antes = existentes.get(fila.clave)

@@ -83,6 +83,36 @@ def test_given_a_transaction_fails_midway_then_the_reply_counts_what_landed_and_
     assert len(en_el_ledger(h)) == 1200
 
 
+def test_given_the_look_ahead_fails_midway_then_the_reply_counts_what_landed_and_a_resend_completes_it(h, monkeypatch):
+    # Given DynamoDB refuses the third look-ahead read of the import (its rows 801 to 1,200)
+    original = h.repo.existentes
+    calls = {"n": 0}
+
+    def existentes(acciones: Any, filas: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise h.ddb.exceptions.InternalServerError(
+                {"Error": {"Code": "InternalServerError", "Message": "boom"}}, "BatchGetItem"
+            )
+        return original(acciones, filas)
+
+    monkeypatch.setattr(h.repo, "existentes", existentes)
+    contenido = archivo(1200)
+    # When the file is sent
+    first = h.importar(contenido)
+    # Then the reply says the import was interrupted, counting exactly what landed (rows read before,
+    # less those still waiting for a batch, which are not sent once the import has failed)
+    escritas = len(en_el_ledger(h))
+    assert first.status == 503 and 700 < escritas <= 800
+    assert first.body == (
+        f"ERROR: importación interrumpida por un error interno tras {escritas} registros importados; "
+        "envíe el mismo archivo otra vez para completarla"
+    )
+    # When it is sent again, it completes
+    assert h.importar(contenido).body == "OK: 202611 - 1200 registros importados"
+    assert len(en_el_ledger(h)) == 1200
+
+
 def test_given_a_row_written_by_another_import_after_the_look_ahead_then_it_is_updated_not_refused(h, monkeypatch):
     # Given the file was imported, and a second import's look-ahead saw nothing (another import raced it)
     assert h.importar(archivo(8)).body == "OK: 202611 - 8 registros importados"
