@@ -155,7 +155,8 @@ def leer(path: Path) -> Iterator[bytes]:
 
 
 def pipeline(path: Path) -> tuple[int, int, int, int]:
-    """Decode + validate + build every transaction of a first import. -> (rows, failed, transactions, actions)."""
+    """Decode + validate + the look-ahead's keys + build every transaction of a first import.
+    -> (rows, failed, transactions, actions)."""
     lector = Lector()
     acciones = Acciones(TABLE, INTEGRADOR, PERIODO, "bench")
     personas: set[str] = set()
@@ -165,6 +166,7 @@ def pipeline(path: Path) -> tuple[int, int, int, int]:
         if isinstance(fila, Fallida):
             fallidas += 1
             continue
+        acciones.clave(fila)  # the look-ahead's key of the row (importacion.importar reads them by key)
         nuevos = []
         if fila.id_cliente not in personas:  # the payer's profile, once per client (as importacion.importar)
             personas.add(fila.id_cliente)
@@ -220,7 +222,7 @@ def cpu(runs: int, clientes: int = 25_000, conceptos: int = 4) -> None:
 
     median = statistics.median(samples)
     rate = validas / median
-    print("\n1. CPU pipeline (decode + validate + digest + TransactWriteItems actions, no network)")
+    print("\n1. CPU pipeline (decode + validate + digest + look-ahead keys + TransactWriteItems actions, no network)")
     print(f"   Python {sys.version.split()[0]}, pinned to core {core}" if core is not None else "   (not pinned)")
     print(
         f"   file: {filas_esperadas:,} rows, {clientes:,} clients x {conceptos} concepts, {size / MB:.1f} MB, read in 64 KiB chunks"

@@ -133,6 +133,7 @@ def drop_s3(api2: str, hash_: str, data: bytes) -> tuple[float, str]:
 def main() -> None:
     import os
     import signal
+    import subprocess
 
     sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "layers" / "shared" / "python")]
     process, state, started, _ = _startup()
@@ -151,7 +152,7 @@ def main() -> None:
             # sent until it is whole (an import the budget cut short says so; its resend continues it),
             # then once more: every row is already there
             t0, intentos, status = time.perf_counter(), 0, 0
-            while status != 200 and intentos < 12:
+            while status != 200 and intentos < 30:
                 intentos += 1
                 wall, status, body = importar_http(api2, cob["hash"], data)
                 en_ledger = contar(state, cob["integrador"], periodo) - antes
@@ -175,7 +176,11 @@ def main() -> None:
         )
     finally:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # workers still busy: stop them
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
 
 
 if __name__ == "__main__":
