@@ -172,7 +172,9 @@ def importar(
     those batches are finished, and the result says the import is incomplete. Its resume point is
     kept (``archivo``: the file's SHA-256), and a resend of the very same file, if no other import of
     the period came in between, reads its first lines again without looking them up or writing them.
-    A failed write raises ``ImportacionInterrumpida``."""
+    A whole import of such a file leaves its point past the last line: a resend of the same bytes is
+    answered with the same counts, nothing looked up or written. A failed write raises
+    ``ImportacionInterrumpida``."""
     periodo = periodo_en_curso(integrador, deps)
     resultado = Resultado(periodo.codigo)
     punto = deps.cobranzas.empezar(integrador.id, periodo.codigo, importacion, archivo)
@@ -218,8 +220,10 @@ def importar(
         pendientes.clear()
 
     lector = Lector()
+    ultima = 0  # the last line read
     try:
         for fila in lector.filas(chunks):
+            ultima = fila.linea
             if escritor.fallo is not None:
                 break
             if fila.linea < desde:  # settled by an earlier attempt at this very file: only read again
@@ -244,12 +248,12 @@ def importar(
     except Exception as exc:
         _registrar(integrador, importacion, periodo.codigo, resultado, error=repr(exc))
         raise ImportacionInterrumpida(resultado, exc) from exc
-    if resultado.incompleta is not None and resultado.error is None:
+    if archivo and resultado.error is None:
+        # cut short: where to resume; whole: past its last line, so that a resend of the same bytes
+        # (a client that did not get the reply) is answered from it, nothing looked up or written
+        linea = resultado.incompleta if resultado.incompleta is not None else ultima + 1
         reanudable = deps.cobranzas.pausar(
-            integrador.id,
-            periodo.codigo,
-            importacion,
-            Reanudacion(resultado.incompleta, resultado.importados, tuple(rechazadas)),
+            integrador.id, periodo.codigo, importacion, Reanudacion(linea, resultado.importados, tuple(rechazadas))
         )
         if not reanudable:
             logger.info("cobranzas import not resumable", extra={"importacion": importacion})

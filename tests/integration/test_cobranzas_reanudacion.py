@@ -194,3 +194,21 @@ def test_given_more_ledger_failures_than_a_resume_point_keeps_then_none_is_left(
     pocas = (Fallida(3, "pagada"),)
     assert h.repo.pausar("club", "202611", "http-b", Reanudacion(5000, 10, pocas)) is True
     assert h.repo.empezar("club", "202611", "http-c", "f" * 64) == Reanudacion(5000, 10, pocas)
+
+
+def test_given_a_whole_import_when_the_same_bytes_come_again_then_the_same_counts_and_nothing_looked_up(h, consultas):
+    # Given a file imported whole, with a bad amount at line 3 (the client may not have got the reply)
+    contenido = archivo(1000, malas=[2])
+    assert h.importar(contenido).body == "OK: 202611 - 999 registros importados - 1 registros fallidos"
+    consultas.clear()
+    writes = h.repo.solicitudes_escritura
+    # When the very same bytes are sent again
+    reply = h.importar(contenido)
+    # Then the same reply, answered from the import's point: no row looked up, none written
+    assert (reply.status, reply.body) == (200, "OK: 202611 - 999 registros importados - 1 registros fallidos")
+    assert consultas == []
+    assert h.repo.solicitudes_escritura - writes == 4  # the claim, its end, the period's mark and point
+    # and once another file of the period came in between, the same bytes are looked up again
+    assert h.importar(b"9999;Otro;;;o@club.co;1;Cuota;5.00\n").status == 200
+    assert h.importar(contenido).body == "OK: 202611 - 999 registros importados - 1 registros fallidos"
+    assert min(lineas_leidas(consultas)) == 1
