@@ -114,6 +114,12 @@ STAGE_RATE_LIMIT = 200  # requests per second, steady
 STAGE_BURST_LIMIT = 400
 FUNCTION_TIMEOUT_SECONDS = 10
 FUNCTION_MEMORY_MB = 512
+# Lambda SnapStart for the API functions and authorizers, a deploy option: `cdk deploy -c snapStart=true`
+# (docs/decisions.md, "SnapStart"). Routes then invoke the function's current published version.
+SNAPSTART_CONTEXT = "snapStart"
+# CloudFormation's cap on one stack's resources, and the headroom the default synthesis keeps under it
+STACK_RESOURCE_LIMIT = 500
+STACK_RESOURCE_HEADROOM = 40
 LOG_RETENTION_DAYS = 90
 
 # CPS recargas: its own REST API, stage "cps", so paths read /cps/v2/... as the document writes them.

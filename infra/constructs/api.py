@@ -118,7 +118,7 @@ class TokenRestApi(Construct):
             self.authorizer = apigw.TokenAuthorizer(
                 self,
                 "TokenAuthorizer",
-                handler=self.authorizer_function.function,
+                handler=self.authorizer_function.publicada(),
                 identity_source=apigw.IdentitySource.header("Authorization"),
                 validation_regex=c.TOKEN_VALIDATION_REGEX,
                 results_cache_ttl=Duration.seconds(c.AUTHORIZER_CACHE_SECONDS),
@@ -178,7 +178,9 @@ class TokenRestApi(Construct):
         resource = self.api.root.resource_for_path(path)
         added = resource.add_method(
             method,
-            apigw.LambdaIntegration(function, proxy=True),
+            # no test-invoke permission: the console's "Test" would reach the function past the
+            # authorizer and the WAF, and it is a Lambda::Permission per route (the stack is capped at 500)
+            apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False),
             authorizer=self.authorizer,
             authorization_type=apigw.AuthorizationType.CUSTOM if self.authorizer else apigw.AuthorizationType.NONE,
             request_validator=self.validator,

@@ -122,7 +122,7 @@ class CobranzasConstruct(Construct):
             )
             self.functions[module] = fn
             for method in methods:
-                api.add_route(path, method, fn.function)
+                api.add_route(path, method, fn.publicada())
 
         inbox = f"{bucket}/{c.COBRANZAS_INBOX_PREFIX}*"
         importer = PythonFunction(

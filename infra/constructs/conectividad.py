@@ -173,6 +173,6 @@ class ConectividadConstruct(ContextConstruct):
         self._api.add_route(
             f"{c.CONECTIVIDAD_BASE_PATH}/{segment}",
             method,
-            fn.function,
+            fn.publicada(),
             required_query=c.CONECTIVIDAD_REQUIRED_PARAMS.get(segment, ()),
         )

@@ -44,7 +44,7 @@ class CuotasConstruct(ContextConstruct):
             fn = self._function(
                 module, module, "handler", env, access[module], f"{method} /{c.CUOTAS_STAGE}/wssb/admin/paymentDue"
             )
-            api.add_route(c.CUOTAS_PATH, method, fn.function)
+            api.add_route(c.CUOTAS_PATH, method, fn.publicada())
         self.suppress_wildcards(
             "The dues' writes are narrowed by dynamodb:LeadingKeys to their own partitions (CUOTAS#…); the "
             "condition value is the wildcard cdk-nag sees."

@@ -130,7 +130,7 @@ class RadianConstruct(ContextConstruct):
             fn = self._function(
                 module, module, "handler", run_env, access[module], f"{method} /{c.RADIAN_STAGE}/{path}"
             )
-            api.add_route(path, method, fn.function)
+            api.add_route(path, method, fn.publicada())
 
         # ---- alarms: a refused token stops every run; a failed run leaves invoices due ----
         self.token_alarm = cloudwatch.Alarm(

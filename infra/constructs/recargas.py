@@ -134,7 +134,7 @@ class RecargasConstruct(ContextConstruct):
                 f"{method} /{c.RECARGAS_STAGE}/{path}",
                 timeout=c.RECARGAS_PAY_TIMEOUT_SECONDS if module == "pagar" else c.FUNCTION_TIMEOUT_SECONDS,
             )
-            api.add_route(path, method, fn.function)
+            api.add_route(path, method, fn.publicada())
         self.suppress_wildcards(
             "DynamoDB access is narrowed by dynamodb:LeadingKeys to this context's own key "
             "prefixes (RECARGA#, CANAL#, cps-…); the condition values are the wildcards cdk-nag sees."
