@@ -8,6 +8,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 LAYER_SOURCE_DIR = ROOT / "layers" / "shared" / "python"
 LAYER_BUILD_DIR = ROOT / "build" / "layer"
+# each context's function asset: its package with checked-hash bytecode for the Lambda's Python
+FUNCTIONS_BUILD_DIR = ROOT / "build" / "functions"
 CDK_OUT = ROOT / "cdk.out"
 
 APP_NAME = "recaudo"

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from infra import constants as c
@@ -58,6 +59,10 @@ def runtime_requirements() -> list[str]:
     return keep
 
 
+# how the bytecode is written (part of the cache key: a change rebuilds cached layers)
+_BYTECODE = "checked-hash, forced"
+
+
 def _target_python() -> str | None:
     """An interpreter of the Lambda's Python version, to write bytecode it will accept."""
     candidates = [os.environ.get("LAYER_PYTHON"), shutil.which(f"python{c.LAMBDA_PYTHON_VERSION}")]
@@ -75,7 +80,7 @@ def _target_python() -> str | None:
 
 def _fingerprint(requirements: list[str]) -> str:
     digest = hashlib.sha256()
-    digest.update("\n".join([c.LAMBDA_PLATFORM, c.LAMBDA_PYTHON_VERSION, *requirements]).encode())
+    digest.update("\n".join([c.LAMBDA_PLATFORM, c.LAMBDA_PYTHON_VERSION, _BYTECODE, *requirements]).encode())
     for path in sorted(c.LAYER_SOURCE_DIR.rglob("*.py")):
         digest.update(str(path.relative_to(c.LAYER_SOURCE_DIR)).encode())
         digest.update(path.read_bytes())
@@ -87,10 +92,29 @@ def build_layer(out_dir: Path = c.LAYER_BUILD_DIR) -> Path:
 
     Safe to call from several processes at once: one builds (under a file lock) into a fresh folder
     that replaces the old one by rename; the others wait and reuse it."""
+    requirements = runtime_requirements()
+    return _cached(out_dir, _fingerprint(requirements), lambda staging: _build_into(staging, requirements))
+
+
+def function_asset(context: str, out_root: Path = c.FUNCTIONS_BUILD_DIR) -> Path:
+    """Return a directory holding only ``<context>/`` (functions/<context>, the function's code) with
+    its bytecode compiled for the Lambda's Python in ``checked-hash`` mode, building it if stale: the
+    code directory is read-only on Lambda, so without it every cold start compiles every module."""
+    source = c.FUNCTIONS_DIR / context
+    digest = hashlib.sha256(f"{c.LAMBDA_PYTHON_VERSION}\n{_target_python() or ''}".encode())
+    for path in sorted(source.rglob("*.py")):
+        digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
+
+    def build(staging: Path) -> None:
+        shutil.copytree(source, staging / context, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        compilar(staging)
+
+    return _cached(out_root / context, digest.hexdigest(), build)
+
+
+def _cached(out_dir: Path, fingerprint: str, build: Callable[[Path], None]) -> Path:
     import fcntl
 
-    requirements = runtime_requirements()
-    fingerprint = _fingerprint(requirements)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(out_dir.parent / f".{out_dir.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -100,12 +124,33 @@ def build_layer(out_dir: Path = c.LAYER_BUILD_DIR) -> Path:
         staging = out_dir.parent / f"{out_dir.name}.staging"
         if staging.exists():
             shutil.rmtree(staging)
-        _build_into(staging, requirements)
+        staging.mkdir()
+        build(staging)
         (staging / ".fingerprint").write_text(fingerprint)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
     return out_dir
+
+
+def compilar(target: Path) -> bool:
+    """Compile every module under ``target`` with the Lambda's Python, ``checked-hash``: the pyc
+    records a hash of its source, not its timestamp, so it stays valid after the zip (whose entries
+    carry fixed dates) is unpacked. False when no such interpreter is on this machine."""
+    python = _target_python()
+    if not python:
+        print(
+            f"warning: no Python {c.LAMBDA_PYTHON_VERSION} found; {target.name} ships without bytecode "
+            "(set LAYER_PYTHON to add it)",
+            file=sys.stderr,
+        )
+        return False
+    subprocess.run(
+        # -f: compileall skips a module whose timestamp pyc looks current, and would leave it so
+        [python, "-m", "compileall", "-q", "-f", "-j", "0", "--invalidation-mode", "checked-hash", str(target)],
+        check=True,
+    )
+    return True
 
 
 def _build_into(out_dir: Path, requirements: list[str]) -> None:
@@ -122,6 +167,7 @@ def _build_into(out_dir: Path, requirements: list[str]) -> None:
             "--quiet",
             "--disable-pip-version-check",
             "--no-deps",
+            "--no-compile",  # bytecode is written by ``compilar``, for the Lambda's Python, checked-hash
             "--platform",
             c.LAMBDA_PLATFORM,
             "--implementation",
@@ -140,15 +186,4 @@ def _build_into(out_dir: Path, requirements: list[str]) -> None:
     shutil.copytree(
         c.LAYER_SOURCE_DIR / "recaudo", target / "recaudo", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
-    python = _target_python()
-    if python:
-        subprocess.run(
-            [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "checked-hash", str(target)],
-            check=True,
-        )
-    else:
-        print(
-            f"warning: no Python {c.LAMBDA_PYTHON_VERSION} found; the layer ships without bytecode "
-            "(set LAYER_PYTHON to add it)",
-            file=sys.stderr,
-        )
+    compilar(target)

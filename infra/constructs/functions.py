@@ -15,7 +15,7 @@ from constructs import Construct
 
 from infra import constants as c
 
-_ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
+_ASSET_EXCLUDE = [".fingerprint", "**/.pytest_cache"]
 
 
 def allow(actions: list[str], *resources: str) -> iam.PolicyStatement:
@@ -34,9 +34,11 @@ def allow_own(actions: list[str], table_arn: str, leading_key: str) -> iam.Polic
 
 
 def function_code(context: str) -> lambda_.Code:
-    """The code asset of one context: functions/<context>/ packaged as the ``<context>`` package."""
-    others = [p.name for p in c.FUNCTIONS_DIR.iterdir() if p.is_dir() and p.name != context]
-    return lambda_.Code.from_asset(str(c.FUNCTIONS_DIR), exclude=[*others, *_ASSET_EXCLUDE])
+    """The code asset of one context: functions/<context>/ packaged as the ``<context>`` package, with
+    its checked-hash bytecode for the Lambda's Python (``infra.layer.function_asset``)."""
+    from infra.layer import function_asset
+
+    return lambda_.Code.from_asset(str(function_asset(context)), exclude=_ASSET_EXCLUDE)
 
 
 class PythonFunction(Construct):

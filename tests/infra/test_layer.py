@@ -28,7 +28,9 @@ def test_given_the_function_assets_then_each_context_ships_only_its_own_code(syn
         context = fn["Properties"]["Handler"].split(".")[0]
         shipped = {p.name for p in asset.iterdir()}
         assert shipped == {context}, (fn["Properties"]["Handler"], shipped)
-        assert not list(asset.rglob("__pycache__"))
+        # its bytecode is the Lambda's Python's only (tests/infra/test_bytecode.py checks it loads)
+        tags = {p.name.split(".")[1] for p in asset.rglob("*.pyc")}
+        assert tags <= {f"cpython-{c.LAMBDA_PYTHON_VERSION.replace('.', '')}"}, tags
 
 
 def test_given_two_builds_at_once_then_one_builds_and_the_other_reuses_it(tmp_path, monkeypatch):
