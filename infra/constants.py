@@ -20,7 +20,9 @@ SERVICE_NAMESPACE = "Recaudo"
 LAMBDA_PYTHON_VERSION = "3.13"
 LAMBDA_PLATFORM = "manylinux2014_aarch64"
 # What the Lambda runtime already provides; never shipped in the layer.
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"})
+RUNTIME_PROVIDED = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six", "snapshot-restore-py"}
+)
 
 TIME_ZONE = "America/Costa_Rica"
 

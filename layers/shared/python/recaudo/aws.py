@@ -6,6 +6,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+# every client made here, so that a SnapStart restore can drop their pooled connections (recaudo.snapstart)
+_creados: list[Any] = []
+
 
 @cache
 def client(service: str) -> Any:
@@ -14,8 +17,11 @@ def client(service: str) -> Any:
     if service == "s3":  # presigned URLs signed with SigV4 (SigV2 is deprecated)
         from botocore.config import Config
 
-        return boto3.session.Session().client(service, config=Config(signature_version="s3v4"))
-    return boto3.session.Session().client(service)
+        made = boto3.session.Session().client(service, config=Config(signature_version="s3v4"))
+    else:
+        made = boto3.session.Session().client(service)
+    _creados.append(made)
+    return made
 
 
 @cache
@@ -26,4 +32,12 @@ def client_with_timeout(service: str, read_timeout: float) -> Any:
     from botocore.config import Config
 
     config = Config(read_timeout=read_timeout, connect_timeout=3, retries={"total_max_attempts": 1})
-    return boto3.session.Session().client(service, config=config)
+    made = boto3.session.Session().client(service, config=config)
+    _creados.append(made)
+    return made
+
+
+def cerrar_conexiones() -> None:
+    """Close every client's pooled connections (the clients stay usable: they open new ones)."""
+    for made in _creados:
+        made.close()

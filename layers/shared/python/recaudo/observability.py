@@ -10,6 +10,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from recaudo import snapstart  # noqa: F401 (registers SnapStart's runtime hooks)
+
 # An invocation that ends in an error may publish no business metric; that is expected, not a fault.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
