@@ -39,19 +39,65 @@ ENV = {
     # As inside Lambda: the X-Ray SDK then uses its local sampler instead of building an X-Ray client.
     "LAMBDA_TASK_ROOT": str(ROOT / "functions"),
     "AWS_LAMBDA_FUNCTION_NAME": "bench",
+    # the other contexts' settings
+    "COBRANZAS_BUCKET": "recaudo-cobranzas",
+    "RECARGAS_KEY_ID": "alias/recaudo-recargas-canales",
+    "RECARGAS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:recargas",
+    "CARRIER_URL": "https://carrier.invalid",
+    "CARRIER_TOKEN": "local-carrier-token",
+    "RADIAN_TABLE": "recaudo-radian",
+    "RADIAN_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:radian",
+    "AFACTURAR_URL": "https://servicios-pruebas.afacturar.com",
+    "CUOTAS_TABLE": "recaudo-cuotas",
 }
 ENV.update({"POWERTOOLS_TRACE_DISABLED": "1"} if os.environ.get("BENCH_NO_TRACE") else {})
 
 BASELINE = "import boto3; boto3.client('dynamodb')"
 TIMED = "import time; t0 = time.perf_counter(); {code}; print(time.perf_counter() - t0)"
 
+_Q = "from conectividad import deps; deps.default_query_deps()"
+_P = "from conectividad import deps; deps.default_payment_deps()"
+_CO = "from cobranzas.deps import default_cobranzas_deps as d; d()"
+_RE = "from recargas.deps import default_recarga_deps as d; d()"
+_RA = "from radian.deps import default_seguimiento_deps as d; d()"
+_CU = "from cuotas.deps import default_cuotas_deps as d; d()"
+# every API handler (the routes of every context) and the authorizer; the payment flow's tasks beside them
 HANDLERS = {
-    "conectividad.obtener_persona": "import conectividad.obtener_persona; from conectividad import deps; deps.default_query_deps()",
-    "conectividad.saldos_persona": "import conectividad.saldos_persona; from conectividad import deps; deps.default_query_deps()",
-    "conectividad.saldos_persona_resumen": "import conectividad.saldos_persona_resumen; from conectividad import deps; deps.default_query_deps()",
-    "conectividad.saldos_total_persona": "import conectividad.saldos_total_persona; from conectividad import deps; deps.default_query_deps()",
-    "conectividad.ejecutar_pago": "import conectividad.ejecutar_pago; from conectividad import deps; deps.default_payment_deps()",
+    **{
+        f"conectividad.{m}": f"import conectividad.{m}; {_Q}"
+        for m in (
+            "obtener_persona",
+            "saldos_persona",
+            "saldos_persona_resumen",
+            "saldos_persona_resumen_detalle",
+            "saldos_total_persona",
+            "saldos_parcial_persona",
+            "saldos_vencido_persona",
+        )
+    },
+    **{
+        f"conectividad.{m}": f"import conectividad.{m}; {_P}"
+        for m in (
+            "ejecutar_pago",
+            "ejecutar_pago_total",
+            "ejecutar_pago_parcial",
+            "ejecutar_pago_vencido",
+            "reversar_pago",
+            "historial_pagos",
+            "verificar_pago",
+        )
+    },
     "conectividad.flujo (payment tasks)": "import conectividad.flujo; from conectividad import deps; deps.default_flow_deps()",
+    **{
+        f"cobranzas.{m}": f"import cobranzas.{m}; {_CO}"
+        for m in ("importar_csv", "importar_url", "importar_reporte", "exportar_csv", "descargar_csv")
+    },
+    **{f"recargas.{m}": f"import recargas.{m}; {_RE}" for m in ("pagar", "saldo", "servicios", "operacion")},
+    **{
+        f"radian.{m}": f"import radian.{m}; {_RA}"
+        for m in ("registrar", "listar", "consultar", "eliminar", "sondear_ahora")
+    },
+    **{f"cuotas.{m}": f"import cuotas.{m}; {_CU}" for m in ("configurar", "consultar")},
     "authorizer.token": "import authorizer.token as a; a.default_deps()",
 }
 
