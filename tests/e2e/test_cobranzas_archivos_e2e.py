@@ -80,9 +80,17 @@ def en_el_ledger(stack, cob, desde: int, hasta: int) -> int:
 
 def test_given_a_5000_row_file_when_uploaded_then_imported_whole_and_its_resend_changes_nothing(propio, api2, cob):
     contenido = archivo(0, 5000)
-    # When the integrator uploads it as curl -F does
-    reply = api2.post("/cobranzas/importar/csv", data={"hash": cob["hash"]}, files={"file": ("c.csv", contenido)})
-    # Then every row is imported in one reply (the gateway would have answered 504 after 29 s)
+    # When the integrator uploads it as curl -F does (and sends it again while the reply says to:
+    # on a loaded machine the emulator may not write 5,000 rows within the budget; benchmarks/
+    # cobranzas_local.py measures the time)
+    for _ in range(4):
+        reply = api2.post("/cobranzas/importar/csv", data={"hash": cob["hash"]}, files={"file": ("c.csv", contenido)})
+        if reply.status_code != 503:
+            break
+        # an honest cut: what the ledger holds, and how to complete it (never a 504 from the gateway)
+        assert reply.text.startswith("ERROR: importación incompleta: se agotó el tiempo"), reply.text
+        assert reply.text.endswith("envíe el mismo archivo otra vez para completarla")
+    # Then every row is imported
     assert reply.status_code == 200, reply.text
     assert reply.text.endswith(" - 5000 registros importados")
     assert en_el_ledger(propio, cob, 7_000_000, 7_001_249) == 5000
