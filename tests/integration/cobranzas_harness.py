@@ -127,6 +127,22 @@ class CobranzasHarness:
         headers = {} if hash_ is None else bearer(self.hash if hash_ == "default" else hash_)
         return rest_event("GET", path, query=params, headers=headers)
 
+    def pagar(self, cliente: str, concepto: str) -> None:
+        """A bank's payment of the client's collection of this period, as the payment flow's Aplicar
+        step writes it (estado pagado)."""
+        from recaudo.data.ledger import deuda_key
+        from recaudo.models.cobranzas import id_saldo
+
+        d = self.ledger.get_deuda_por_factura(id_saldo("club", "202611", cliente, concepto, CLAVE_FACTURAS))
+        assert d is not None
+        pk, sk = deuda_key(d)
+        self.ddb.update_item(
+            TableName="recaudo-ledger",
+            Key={"PK": {"S": pk}, "SK": {"S": sk}},
+            UpdateExpression="SET estado = :p, pagoFactura = :f",
+            ExpressionAttributeValues={":p": {"S": "pagado"}, ":f": {"N": str(d.id_saldo)}},
+        )
+
     def filas(self, **params: str) -> list[list[str]]:
         reply = self.exportar(params)
         assert reply.status == 200, reply.body

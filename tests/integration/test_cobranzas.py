@@ -198,8 +198,8 @@ class TestReimport:
 
     def test_given_an_acp_collection_then_a_changed_row_fails_and_an_unchanged_one_counts(self, h):
         h.importar((row(monto="10") + row(cliente="501", monto="20")).encode())
-        _pay(h, "500", "1")
-        _pay(h, "501", "1")
+        h.pagar("500", "1")
+        h.pagar("501", "1")
         reply = h.importar((row(monto="11") + row(cliente="501", monto="20")).encode())
         assert reply.body == "OK: 202611 - 1 registros importados - 1 registros fallidos"
         assert {r[0]: (r[7], r[10]) for r in h.filas()} == {"500": ("10.00", "ACP"), "501": ("20.00", "ACP")}
@@ -210,7 +210,7 @@ class TestReimport:
 
         def stale(*args):  # the look-ahead read, then a bank pays before the import writes
             snapshot = existentes(*args)
-            _pay(h, "500", "1")
+            h.pagar("500", "1")
             return snapshot
 
         monkeypatch.setattr(h.repo, "existentes", stale)
@@ -376,18 +376,4 @@ def _post_form(path: str, **params: str):
 
     return rest_event(
         "POST", path, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=urlencode(params)
-    )
-
-
-def _pay(h: CobranzasHarness, cliente: str, concepto: str) -> None:
-    """A bank's payment as the payment flow's Aplicar step writes it (estado pagado)."""
-    from recaudo.data.ledger import deuda_key
-
-    d = h.ledger.get_deuda_por_factura(id_saldo("club", "202611", cliente, concepto, CLAVE_FACTURAS))
-    pk, sk = deuda_key(d)
-    h.ddb.update_item(
-        TableName="recaudo-ledger",
-        Key={"PK": {"S": pk}, "SK": {"S": sk}},
-        UpdateExpression="SET estado = :p, pagoFactura = :f",
-        ExpressionAttributeValues={":p": {"S": "pagado"}, ":f": {"N": str(d.id_saldo)}},
     )

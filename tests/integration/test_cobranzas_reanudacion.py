@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from recaudo.formats.cobranzas import Fila
-from recaudo.models.cobranzas import id_saldo
 from tests.conftest import NOW
 from tests.helpers import Reloj
-from tests.integration.cobranzas_harness import CLAVE_FACTURAS, CobranzasHarness, build
+from tests.integration.cobranzas_harness import CobranzasHarness, build
 
 PASO = 0.002  # seconds the test clock advances per reading, and per row a look-ahead reads
 
@@ -56,19 +55,6 @@ def lineas_leidas(llamadas: list[list[int]]) -> list[int]:
     return [linea for llamada in llamadas for linea in llamada]
 
 
-def _pagar(h: CobranzasHarness, cliente: str, concepto: str) -> None:
-    from recaudo.data.ledger import deuda_key
-
-    d = h.ledger.get_deuda_por_factura(id_saldo("club", "202611", cliente, concepto, CLAVE_FACTURAS))
-    pk, sk = deuda_key(d)
-    h.ddb.update_item(
-        TableName="recaudo-ledger",
-        Key={"PK": {"S": pk}, "SK": {"S": sk}},
-        UpdateExpression="SET estado = :p",
-        ExpressionAttributeValues={":p": {"S": "pagado"}},
-    )
-
-
 def test_given_a_budget_for_a_fraction_of_the_file_when_resent_until_done_then_every_send_progresses(h, consultas):
     # Given a 4,000-row file and a budget for well under half of it per send
     h.deps.plazo_http = 1.5
@@ -96,7 +82,7 @@ def test_given_failed_rows_before_the_stop_then_the_completing_reply_counts_them
 ):
     # Given a collection already paid (line 1 of the file changes it) and a bad amount at line 3
     assert h.importar(archivo(1)).body == "OK: 202611 - 1 registros importados"
-    _pagar(h, "0", "0")
+    h.pagar("0", "0")
     contenido = archivo(2000, malas=[2]).replace(b"0;Cuota;10.50\n", b"0;Cuota;99.50\n", 1)
     # When the file runs out of time, then is sent again
     h.deps.plazo_http = 1.5
