@@ -67,6 +67,7 @@ def test_given_a_transaction_fails_midway_then_the_reply_counts_what_landed_and_
         return original(grupos)
 
     monkeypatch.setattr(h.repo, "escribir", escribir)
+    h.deps.plazo_http = 1e9  # time enough: only the failed write stops it (whatever the machine's load)
     contenido = archivo(1200)
     # When the file is sent
     first = h.importar(contenido)
@@ -97,6 +98,7 @@ def test_given_the_look_ahead_fails_midway_then_the_reply_counts_what_landed_and
         return original(acciones, filas)
 
     monkeypatch.setattr(h.repo, "existentes", existentes)
+    h.deps.plazo_http = 1e9  # time enough: only the failed read stops it (whatever the machine's load)
     contenido = archivo(1200)
     # When the file is sent
     first = h.importar(contenido)
