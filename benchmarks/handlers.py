@@ -1,10 +1,16 @@
 """Handler benchmarks (run on demand: `make bench`). Prints figures; asserts nothing.
 
 1. Cold import: each handler's import plus its first dependency set-up (boto3 + one DynamoDB client,
-   settings, repository) in a fresh interpreter, against the baseline `import boto3` + one DynamoDB
-   client, measured interleaved in the same run. Median of N runs; goal <= 1.4x.
+   settings, repository) in a fresh interpreter laid out as on Lambda (``benchmarks/_lambda.py``:
+   function, layer and runtime directories with the bytecode we ship, none written at run time),
+   against the baseline ``import boto3`` + one DynamoDB client in the same layout, measured
+   interleaved in the same run. Median of N runs (BENCH_COLD_RUNS); goal <= 1.4x. Run on the
+   Lambda's Python (3.13) and, beside it, 3.11 (BENCH_PYTHONS: a comma-separated list of interpreters).
 2. Warm per-request cost: the handler on a REST event with an in-memory ledger (so data access costs
    ~nothing), against the logic function alone. Goal: <= 150 us beyond the data access.
+
+``python benchmarks/handlers.py importtime <handler>``: where that handler's cold import goes beyond the
+baseline (``-X importtime``: the modules the baseline does not import, their own times by package).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -23,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "shared" / "python"), str(ROOT / "functions"), str(ROOT)]
 
 ENV = {
-    **os.environ,
-    "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "shared" / "python"), str(ROOT / "functions")]),
+    "PATH": os.environ.get("PATH", ""),
+    "PYTHONDONTWRITEBYTECODE": "1",  # as on Lambda: code directories are read-only
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
@@ -37,8 +44,9 @@ ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "Bench",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     # As inside Lambda: the X-Ray SDK then uses its local sampler instead of building an X-Ray client.
-    "LAMBDA_TASK_ROOT": str(ROOT / "functions"),
+    "LAMBDA_TASK_ROOT": "/var/task",
     "AWS_LAMBDA_FUNCTION_NAME": "bench",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
     # the other contexts' settings
     "COBRANZAS_BUCKET": "recaudo-cobranzas",
     "RECARGAS_KEY_ID": "alias/recaudo-recargas-canales",
@@ -102,28 +110,74 @@ HANDLERS = {
 }
 
 
-def _once(code: str) -> float:
-    out = subprocess.run([sys.executable, "-c", TIMED.format(code=code)], env=ENV, capture_output=True, text=True)
+def _context(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
+def _once(lay, context: str, code: str, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = {**ENV, "PYTHONPATH": lay.pythonpath(context)}
+    out = subprocess.run(
+        [lay.python, "-S", *flags, "-c", TIMED.format(code=code)], env=env, capture_output=True, text=True
+    )
     if out.returncode:
         raise RuntimeError(out.stderr)
-    return float(out.stdout.strip().splitlines()[-1])
+    return out
 
 
-def cold(runs: int) -> None:
-    # warm the bytecode caches once so every timed run reads .pyc, as the layer ships them
-    for code in [BASELINE, *HANDLERS.values()]:
-        _once(code)
-    samples: dict[str, list[float]] = {"baseline": [], **{name: [] for name in HANDLERS}}
+def _subjects() -> dict[str, str]:
+    only = os.environ.get("BENCH_ONLY", "")
+    return {name: code for name, code in HANDLERS.items() if re.search(only, name)}
+
+
+def cold(runs: int, python: str) -> None:
+    from _lambda import layout
+
+    lay = layout(python)
+    subjects = _subjects()
+    # the baseline runs in the first subject's function directory: boto3 never looks there
+    for name, code in [("conectividad", BASELINE), *subjects.items()]:
+        _once(lay, _context(name), code)  # a failing import fails here, not mid-run
+    samples: dict[str, list[float]] = {"baseline": [], **{name: [] for name in subjects}}
     for _ in range(runs):  # interleaved, so machine noise hits every subject alike
-        samples["baseline"].append(_once(BASELINE))
-        for name, code in HANDLERS.items():
-            samples[name].append(_once(code))
+        samples["baseline"].append(float(_once(lay, "conectividad", BASELINE).stdout.split()[-1]))
+        for name, code in subjects.items():
+            samples[name].append(float(_once(lay, _context(name), code).stdout.split()[-1]))
     base = statistics.median(samples["baseline"])
-    print(f"\nCold import, median of {runs} fresh interpreters (Python {sys.version.split()[0]})")
+    print(f"\nCold import, median of {runs} fresh interpreters, Lambda layout (Python {lay.version})")
     print(f"  {'import boto3 + dynamodb client (baseline)':<44} {base * 1000:7.1f} ms   1.00x")
-    for name in HANDLERS:
+    for name in subjects:
         median = statistics.median(samples[name])
         print(f"  {name:<44} {median * 1000:7.1f} ms   {median / base:.2f}x")
+
+
+def _import_times(lay, context: str, code: str) -> dict[str, int]:
+    """Each module's own import time in us (``-X importtime``), in import order."""
+    out = {}
+    for line in _once(lay, context, code, ("-X", "importtime")).stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", line)
+        if m:
+            out[m[2]] = int(m[1])
+    return out
+
+
+def importtime(name: str, python: str) -> None:
+    """What the handler imports beyond the baseline, by package (self times: -X importtime inflates them)."""
+    from _lambda import layout
+
+    lay = layout(python)
+    base = _import_times(lay, "conectividad", BASELINE)
+    extra = {m: t for m, t in _import_times(lay, _context(name), HANDLERS[name]).items() if m not in base}
+    groups: dict[str, int] = {}
+    for module, own in extra.items():
+        parts = module.split(".")
+        key = ".".join(parts[:3] if parts[0] in ("aws_lambda_powertools", "recaudo", "pydantic") else parts[:1])
+        groups[key] = groups.get(key, 0) + own
+    print(
+        f"{name} on Python {lay.version}: {len(extra)} modules beyond the baseline's {len(base)}, "
+        f"{sum(extra.values()) / 1000:.1f} ms of their own import time (baseline: {sum(base.values()) / 1000:.1f} ms)"
+    )
+    for key, own in sorted(groups.items(), key=lambda kv: -kv[1])[:40]:
+        print(f"  {own / 1000:7.1f} ms  {key}")
 
 
 def warm(requests: int) -> None:
@@ -196,6 +250,24 @@ def warm(requests: int) -> None:
         print(f"    of which resolver, decorators, JSON    {whole - logic_us:8.1f} us")
 
 
+def _pythons() -> list[str]:
+    from infra.layer import _target_python
+
+    wanted = os.environ.get("BENCH_PYTHONS")
+    if wanted:
+        return [p.strip() for p in wanted.split(",") if p.strip()]
+    found = [_target_python() or sys.executable]
+    for other in ("python3.11",):
+        with contextlib.suppress(OSError, subprocess.CalledProcessError):
+            subprocess.run([other, "-c", "pass"], check=True, capture_output=True)
+            found.append(other)
+    return found
+
+
 if __name__ == "__main__":
-    cold(int(os.environ.get("BENCH_COLD_RUNS", "15")))
+    if sys.argv[1:2] == ["importtime"]:
+        importtime(sys.argv[2], os.environ.get("BENCH_PYTHONS", "").split(",")[0] or _pythons()[0])
+        raise SystemExit
+    for python in _pythons():
+        cold(int(os.environ.get("BENCH_COLD_RUNS", "15")), python)
     warm(int(os.environ.get("BENCH_WARM_REQUESTS", "2000")))
