@@ -235,7 +235,7 @@ def con_moto(payloads: dict[str, tuple[bytes, int, int]]) -> dict[str, Cifra]:
 
     from local_stack.emulator import one_snapshot_per_transaction
     from ops.cuotas import DEMO_ARTICULOS_CON_PRECIO, DEMO_CICLO, DEMO_CONTEXTO
-    from recaudo.aws import client
+    from recaudo.aws import nueva_sesion
     from recaudo.data.cuotas import CuotasRepository
     from recaudo.data.tables import CUOTAS
     from tests.helpers import LambdaContext
@@ -245,7 +245,7 @@ def con_moto(payloads: dict[str, tuple[bytes, int, int]]) -> dict[str, Cifra]:
     ctx = {"businessId": c.business_id, "schoolId": c.school_id, "schoolYearId": c.school_year_id}
     out: dict[str, Cifra] = {}
     with mock_aws():
-        client.cache_clear()
+        nueva_sesion()
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         from cuotas import configurar  # its deps are built on first use, inside mock_aws
 
@@ -274,7 +274,7 @@ def con_moto(payloads: dict[str, tuple[bytes, int, int]]) -> dict[str, Cifra]:
                 assert body.count('statusCode="200"') == dues, body[:500]
 
             out[nombre] = medir(RUNS_HANDLER, tabla_nueva, llamar, warmup=1)
-        client.cache_clear()
+        nueva_sesion()
     return out
 
 

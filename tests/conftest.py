@@ -114,12 +114,12 @@ def dynamodb_hooks(aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]
 @pytest.fixture
 def dynamodb(aws: None):
     """A moto DynamoDB with the project's tables, created from the same specs as the CDK app."""
-    from recaudo.aws import client
+    from recaudo.aws import client, nueva_sesion
     from recaudo.data.tables import CREDENTIALS, LEDGER
 
-    client.cache_clear()
+    nueva_sesion()
     ddb = client("dynamodb")
     ddb.create_table(**LEDGER.create_table_kwargs(os.environ["LEDGER_TABLE"]))
     ddb.create_table(**CREDENTIALS.create_table_kwargs(os.environ["CREDENTIALS_TABLE"]))
     yield ddb
-    client.cache_clear()
+    nueva_sesion()

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from cobranzas import entregas, exportacion, importacion
 from cobranzas.deps import CobranzasDeps
-from recaudo.aws import client
+from recaudo.aws import client, nueva_sesion
 from recaudo.data.archivos import Archivos
 from recaudo.data.cobranzas import CobranzasRepository
 from recaudo.data.integradores import IntegradoresRepository
@@ -173,7 +173,7 @@ class CobranzasHarness:
 
 
 def build(now: datetime, monkeypatch: Any, page_limit: int = 3, create_tables: bool = True) -> CobranzasHarness:
-    client.cache_clear()
+    nueva_sesion()
     ddb = client("dynamodb")
     if create_tables:
         ddb.create_table(**LEDGER.create_table_kwargs(os.environ["LEDGER_TABLE"]))

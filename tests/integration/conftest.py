@@ -11,7 +11,7 @@ import pytest
 from conectividad import queries
 from conectividad.deps import QueryDeps
 from ops.demo import DemoDataset, load_demo
-from recaudo.aws import client
+from recaudo.aws import client, nueva_sesion
 from recaudo.data.ledger import LedgerRepository
 from recaudo.data.tables import CREDENTIALS, LEDGER
 from recaudo.models.ledger import EstadoDeuda, Persona
@@ -29,7 +29,7 @@ def demo() -> DemoDataset:
     from moto import mock_aws
 
     with mock_aws(), pytest.MonkeyPatch.context() as patch:
-        client.cache_clear()
+        nueva_sesion()
         ddb = client("dynamodb")
         ddb.create_table(**LEDGER.create_table_kwargs(os.environ["LEDGER_TABLE"]))
         ddb.create_table(**CREDENTIALS.create_table_kwargs(os.environ["CREDENTIALS_TABLE"]))
@@ -52,7 +52,7 @@ def demo() -> DemoDataset:
         deps = QueryDeps(ledger=ledger, time_zone=settings.time_zone, clock=lambda: NOW)
         patch.setattr(queries, "default_query_deps", lambda: deps)
         yield data
-        client.cache_clear()
+        nueva_sesion()
 
 
 @pytest.fixture

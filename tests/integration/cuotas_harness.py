@@ -118,12 +118,12 @@ def cuotas_guardadas(ddb: Any, ctx: Contexto = CTX, atributos: str | None = None
 def _olvidar_dependencias() -> None:
     from cuotas.deps import default_cuotas_deps
 
-    from recaudo.aws import client
+    from recaudo.aws import nueva_sesion
     from recaudo.settings import load
 
     default_cuotas_deps.cache_clear()
     load.cache_clear()
-    client.cache_clear()
+    nueva_sesion()
 
 
 @contextmanager

@@ -60,7 +60,7 @@ def test_given_a_bank_code_in_use_when_created_again_then_the_cli_fails_and_the_
 
 
 def test_given_the_cli_when_an_integrator_is_created_then_its_hash_authenticates_and_its_convenio_exists(aws, capsys):
-    from recaudo.aws import client
+    from recaudo.aws import client, nueva_sesion
     from recaudo.data.integradores import IntegradoresRepository
     from recaudo.data.ledger import LedgerRepository
 
@@ -69,7 +69,7 @@ def test_given_the_cli_when_an_integrator_is_created_then_its_hash_authenticates
         capsys, "create-integrador", "--id", "club", "--nombre", "Club", "--institucion", "CLUB", "--convenio", "CLUB01"
     )
     assert out["prefijoS3"] == "entrada/club/"
-    client.cache_clear()
+    nueva_sesion()
     ddb = client("dynamodb")
     integrador = IntegradoresRepository("recaudo-credentials", ddb).autenticar(out["hash"])
     assert integrador is not None and (integrador.id, integrador.convenio) == ("club", "CLUB01")
@@ -152,14 +152,14 @@ def test_given_a_bank_when_its_api_key_is_created_then_the_plan_holds_it_and_the
     import boto3
 
     from authorizer.token import AuthorizerDeps, authorize
-    from recaudo.aws import client
+    from recaudo.aws import client, nueva_sesion
 
     # Given a bank and Conectividad's usage plan (as the stack creates it)
     run(capsys, "create-tables")
     bank = run(capsys, "create-bank", "--codigo", "00152", "--nombre", "Banco Nacional")
     apigateway = boto3.client("apigateway", region_name="us-east-1")
     plan = apigateway.create_usage_plan(name="recaudo-conectividad-bancos")["id"]
-    client.cache_clear()
+    nueva_sesion()
     creds = CredentialsRepository(os.environ["CREDENTIALS_TABLE"], client("dynamodb"))
     assert creds.usage_key("00152") is None
     # When the operator gives the bank its API key

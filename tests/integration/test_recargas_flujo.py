@@ -36,9 +36,9 @@ class Crash(Exception):
 
 @pytest.fixture
 def world(aws):
-    from recaudo.aws import client
+    from recaudo.aws import client, nueva_sesion
 
-    client.cache_clear()
+    nueva_sesion()
     ddb = client("dynamodb")
     ddb.create_table(**LEDGER.create_table_kwargs(os.environ["LEDGER_TABLE"]))
     clock = Clock()
@@ -64,7 +64,7 @@ def world(aws):
         clock=clock,
     )
     yield repo, carrier, deps, clock, crash_before_post
-    client.cache_clear()
+    nueva_sesion()
 
 
 def register(repo: RecargasRepository, number: str, clock: Clock, id_: str = "rc" + "0" * 32) -> str:

@@ -53,9 +53,9 @@ class BrokenOnce(RecargasRepository):
 def world(aws, monkeypatch):
     import boto3
 
-    from recaudo.aws import client
+    from recaudo.aws import client, nueva_sesion
 
-    client.cache_clear()
+    nueva_sesion()
     ddb = client("dynamodb")
     for spec, env in ((LEDGER, "LEDGER_TABLE"), (CREDENTIALS, "CREDENTIALS_TABLE"), (IDEMPOTENCY, "IDEMPOTENCY_TABLE")):
         ddb.create_table(**spec.create_table_kwargs(os.environ[env]))
@@ -84,7 +84,7 @@ def world(aws, monkeypatch):
     )
     monkeypatch.setattr(recargas, "default_recarga_deps", lambda: deps)
     yield canal, flow, repo
-    client.cache_clear()
+    nueva_sesion()
 
 
 NONCES = iter(range(int(NOW.timestamp() * 1000), int(NOW.timestamp() * 1000) + 10_000))

@@ -53,7 +53,7 @@ def test_given_clients_made_during_the_init_when_restored_then_each_closes_its_c
 
 def test_given_a_real_client_closed_after_a_restore_then_it_still_answers(aws, monkeypatch):
     monkeypatch.setattr(clientes, "_creados", [])
-    clientes.client.cache_clear()
+    clientes.nueva_sesion()
     try:
         # Given a DynamoDB client made by the init, used once
         ddb = clientes.client("dynamodb")
@@ -62,4 +62,4 @@ def test_given_a_real_client_closed_after_a_restore_then_it_still_answers(aws, m
         snapstart.despues_de_restaurar()
         assert ddb.list_tables()["TableNames"] == []
     finally:
-        clientes.client.cache_clear()
+        clientes.nueva_sesion()
