@@ -1,1 +1,3 @@
 """The TOKEN authorizer shared by every bank-facing route."""
+
+import recaudo  # noqa: F401  (first: Powertools' packages load lazily, recaudo/_lazy_powertools.py)

@@ -1,0 +1,1 @@
+import recaudo  # noqa: F401  (first: Powertools' packages load lazily, recaudo/_lazy_powertools.py)

@@ -1,0 +1,94 @@
+"""Cold start: three Powertools packages whose ``__init__`` imports far more than a REST handler uses.
+
+``aws_lambda_powertools.event_handler`` imports every resolver (AppSync, AppSync events, Bedrock agents,
+VPC Lattice, function URLs, the HTTP resolver), ``event_handler.openapi`` the OpenAPI merge tool, and
+``utilities.data_classes`` some forty event classes. Importing any submodule (``event_handler.api_gateway``,
+``openapi.params``) runs its package's ``__init__`` first.
+
+``install()`` registers each package as its bare module (same ``__path__``, spec and file, its ``__init__``
+not run): submodules import as usual, and a name the ``__init__`` would have defined is looked up on first
+use, in its submodule (the names below, the ones the REST resolver and our code reach) or, for any other
+name, by running the real ``__init__`` then (so nothing that worked stops working; it only costs what it
+did before). Installed by ``recaudo/__init__.py``, before anything imports Powertools' event handler:
+every handler package's ``__init__`` imports ``recaudo`` first.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from types import ModuleType
+from typing import Any
+
+_PT = "aws_lambda_powertools"
+# package -> {name its __init__ exports: submodule that defines it}; other names run the real __init__
+PACKAGES: dict[str, dict[str, str]] = {
+    f"{_PT}.event_handler": {
+        "APIGatewayRestResolver": "api_gateway",
+        "APIGatewayHttpResolver": "api_gateway",
+        "ApiGatewayResolver": "api_gateway",
+        "ALBResolver": "api_gateway",
+        "CORSConfig": "api_gateway",
+        "Response": "api_gateway",
+        "Request": "request",
+        "Depends": "depends",
+        "DependencyResolutionError": "depends",
+    },
+    f"{_PT}.event_handler.openapi": {},
+    f"{_PT}.utilities.data_classes": {
+        "ALBEvent": "alb_event",
+        "APIGatewayProxyEvent": "api_gateway_proxy_event",
+        "APIGatewayProxyEventV2": "api_gateway_proxy_event",
+        "BedrockAgentEvent": "bedrock_agent_event",
+        "LambdaFunctionUrlEvent": "lambda_function_url_event",
+        "VPCLatticeEvent": "vpc_lattice",
+        "VPCLatticeEventV2": "vpc_lattice",
+        "EventBridgeEvent": "event_bridge_event",
+        "S3Event": "s3_event",
+        "SQSEvent": "sqs_event",
+        "event_source": "event_source",
+    },
+}
+
+
+def _lazy_package(name: str, names: dict[str, str]) -> None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    state = {"full": False}
+    folder = os.path.dirname(spec.origin or "")
+
+    def _is_submodule(attr: str) -> bool:  # ``from package import submodule``: the import system's to do
+        return os.path.exists(os.path.join(folder, f"{attr}.py")) or os.path.isdir(os.path.join(folder, attr))
+
+    def __getattr__(attr: str) -> Any:
+        submodule = names.get(attr)
+        if submodule is not None:
+            value = getattr(importlib.import_module(f"{name}.{submodule}"), attr)
+        elif not state["full"] and not attr.startswith("__") and not _is_submodule(attr):
+            state["full"] = True
+            spec.loader.exec_module(module)  # type: ignore[union-attr]  # the real __init__, as before
+            return getattr(module, attr)
+        else:
+            raise AttributeError(f"module {name!r} has no attribute {attr!r}")
+        setattr(module, attr, value)
+        return value
+
+    module.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules[name] = module
+    parent, _, child = name.rpartition(".")
+    setattr(sys.modules[parent], child, module)
+
+
+def install() -> None:
+    """Idempotent; a package already imported (eagerly) is left as it is."""
+    for name, names in PACKAGES.items():
+        if name not in sys.modules:
+            _lazy_package(name, names)
+
+
+def is_lazy(module: ModuleType) -> bool:
+    return "__getattr__" in vars(module) and module.__name__ in PACKAGES

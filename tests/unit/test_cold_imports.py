@@ -1,0 +1,162 @@
+"""What a cold start imports and builds (issue 15): three Powertools packages whose ``__init__``
+imports far more than a REST handler uses load lazily (recaudo._lazy_powertools), and nothing that
+worked stops working; the recargas API builds the carrier's client only when a call needs it.
+
+Each case runs in a fresh interpreter (the test process has long imported Powertools eagerly), with
+the layer and the functions on its path, as a cold start does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from infra import constants as c
+from recaudo import _lazy_powertools
+
+# what a handler never needs: AppSync's resolvers, Bedrock's, the OpenAPI merge tool, forty event classes
+HEAVY = [
+    "aws_lambda_powertools.event_handler.events_appsync",
+    "aws_lambda_powertools.event_handler.appsync",
+    "aws_lambda_powertools.event_handler.bedrock_agent",
+    "aws_lambda_powertools.event_handler.openapi.merge",
+    "aws_lambda_powertools.utilities.data_classes.code_pipeline_job_event",
+    "aws_lambda_powertools.utilities.data_classes.kafka_event",
+]
+# one handler of every context, and the authorizer
+HANDLERS = [
+    "conectividad.obtener_persona",
+    "conectividad.ejecutar_pago",
+    "cobranzas.importar_csv",
+    "recargas.pagar",
+    "radian.registrar",
+    "cuotas.configurar",
+    "authorizer.token",
+]
+ENV = {
+    "LEDGER_TABLE": "recaudo-ledger",
+    "CREDENTIALS_TABLE": "recaudo-credentials",
+    "IDEMPOTENCY_TABLE": "recaudo-idempotency",
+    "EVENT_BUS_NAME": "recaudo",
+    "COBRANZAS_BUCKET": "recaudo-cobranzas",
+    "RADIAN_TABLE": "recaudo-radian",
+    "CUOTAS_TABLE": "recaudo-cuotas",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
+
+
+def fresh(code: str) -> dict:
+    """Run ``code`` in a new interpreter; it prints one JSON value."""
+    env = {
+        **os.environ,
+        **ENV,
+        "PYTHONPATH": os.pathsep.join([str(c.FUNCTIONS_DIR), str(c.LAYER_SOURCE_DIR)]),
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_given_a_cold_handler_when_imported_then_powertools_heavy_packages_stay_unloaded(handler):
+    # When a fresh interpreter imports the handler module, as Lambda's init does
+    loaded = fresh(f"import sys, json, {handler}; print(json.dumps(sorted(set({HEAVY!r}) & set(sys.modules))))")
+    # Then none of what it never uses was imported
+    assert loaded == []
+
+
+def test_given_the_lazy_packages_then_each_name_they_map_is_the_one_the_real_init_exports():
+    # Given the names the shim resolves itself, and where it looks for them
+    code = f"""
+import importlib, json
+mapped = {_lazy_powertools.PACKAGES!r}
+wrong = []
+for package, names in mapped.items():
+    real = importlib.import_module(package)  # no recaudo imported: the real __init__ runs
+    for name, submodule in names.items():
+        if getattr(real, name) is not getattr(importlib.import_module(package + "." + submodule), name):
+            wrong.append(package + "." + name)
+print(json.dumps(wrong))
+"""
+    # When each is compared with what the real package exports / Then they are the same objects
+    assert fresh(code) == []
+
+
+def test_given_the_shim_when_code_asks_for_a_name_it_does_not_map_then_the_real_init_provides_it():
+    # Given a cold interpreter with the shim installed
+    code = """
+import json, sys
+import recaudo
+lazy_before = "asyncio" not in sys.modules
+# When code imports names the shim does not map
+from aws_lambda_powertools.event_handler import AppSyncResolver, APIGatewayRestResolver
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
+import aws_lambda_powertools.event_handler as eh
+print(json.dumps([lazy_before, AppSyncResolver.__name__, APIGatewayRestResolver.__name__, SNSEvent.__name__,
+                  sorted(eh.__all__)[:2]]))
+"""
+    # Then they come from the real __init__, run then
+    assert fresh(code) == [
+        True,
+        "AppSyncResolver",
+        "APIGatewayRestResolver",
+        "SNSEvent",
+        ["ALBResolver", "APIGatewayHttpResolver"],
+    ]
+
+
+def test_given_the_shim_when_a_handler_resolves_a_request_then_it_answers_as_before():
+    # Given a cold interpreter, the shim installed, a Conectividad resolver with one route
+    code = """
+import json
+from recaudo.rest import conectividad_resolver, json_response
+from recaudo.models.conectividad import PersonaReply
+app = conectividad_resolver()
+
+@app.get("/v1/integracion-conectividad/obtener-persona")
+def obtener(identificacion: str):
+    return json_response(PersonaReply(identificacion=identificacion, nombre="Ana", tipoIdentificacion="CED"))
+
+def event(query):
+    return {"httpMethod": "GET", "path": "/v1/integracion-conectividad/obtener-persona",
+            "resource": "/v1/integracion-conectividad/obtener-persona", "queryStringParameters": query,
+            "headers": {}, "requestContext": {"requestId": "r"}, "body": None, "isBase64Encoded": False}
+
+class Ctx:
+    function_name = "f"; memory_limit_in_mb = 128; invoked_function_arn = "arn:aws:lambda:us-east-1:1:function:f"
+    aws_request_id = "r"
+
+ok = app.resolve(event({"identificacion": "87654321"}), Ctx())
+bad = app.resolve(event(None), Ctx())
+print(json.dumps([ok["statusCode"], json.loads(ok["body"]), bad["statusCode"], json.loads(bad["body"])["codigoRespuesta"]]))
+"""
+    # When it resolves a valid and an invalid request
+    status, body, bad_status, bad_code = fresh(code)
+    # Then validation and replies work as with the eager packages
+    assert (status, body) == (200, {"identificacion": "87654321", "nombre": "Ana", "tipoIdentificacion": "CED"})
+    assert (bad_status, bad_code) == (400, 5)
+
+
+def test_given_the_recargas_api_deps_when_built_then_the_carrier_client_waits_for_its_first_call():
+    # Given the settings of a recargas API function
+    code = """
+import json, sys, os
+os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+    "RECARGAS_KEY_ID": "alias/k", "RECARGAS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:r",
+    "CARRIER_URL": "http://127.0.0.1:9", "CARRIER_TOKEN": "local-carrier-token"})
+import recargas.pagar
+from recargas import deps
+# When pagar's init builds its dependencies
+d = deps.default_recarga_deps()
+before = "httpx" in sys.modules
+# Then the carrier's client is built only when a call needs it (the balance query; no network here)
+from recaudo.clients import operador
+operador.CarrierClient.saldo = lambda self, producto, numero: 7
+built_before_call = deps._operador.cache_info().currsize
+answer = d.operador.saldo("CLARO", "3001234567")
+print(json.dumps([before, built_before_call, answer, deps._operador.cache_info().currsize]))
+"""
+    assert fresh(code) == [False, 0, 7, 1]
