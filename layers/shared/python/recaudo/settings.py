@@ -16,7 +16,8 @@ _S = TypeVar("_S", bound=BaseModel)
 
 
 class _Env(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # defer_build: a function validates its own settings class; the others are never built
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 class LedgerSettings(_Env):

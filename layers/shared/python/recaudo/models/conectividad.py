@@ -11,7 +11,8 @@ from recaudo.money import Money
 
 
 class _Reply(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build (here and below): a function builds the models it uses, on first use; the others never
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class PersonaReply(_Reply):
@@ -111,7 +112,7 @@ NumeroFactura = Annotated[int, BeforeValidator(_invoice)]
 
 
 class Transaccion(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     numeroPersona: int | None = None
     auxiliarContable: str = Field(min_length=1, max_length=30)
@@ -121,7 +122,7 @@ class Transaccion(BaseModel):
 
 
 class _PagoBase(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     llaveAcceso: str = Field(min_length=1, max_length=200)
     codigoConvenio: Codigo

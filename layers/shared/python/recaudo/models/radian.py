@@ -262,7 +262,12 @@ def insignia_de(texto: str) -> Insignia | None:
 # ---- the tracking API's requests and replies (docs/openapi-radian.json) ----
 
 
-class FacturaNueva(BaseModel):
+class _Modelo(BaseModel):
+    # defer_build: a function builds the models it uses, on first use; the others never
+    model_config = ConfigDict(defer_build=True)
+
+
+class FacturaNueva(_Modelo):
     model_config = ConfigDict(extra="forbid")
 
     cufe: str = Field(description="CUFE: 96 caracteres hexadecimales (SHA-384); se guarda en minúsculas")
@@ -282,22 +287,22 @@ class FacturaNueva(BaseModel):
         return cufe
 
 
-class RegistroRequest(BaseModel):
+class RegistroRequest(_Modelo):
     model_config = ConfigDict(extra="forbid")
 
     facturas: list[FacturaNueva] = Field(min_length=1, max_length=100, description="De 1 a 100 facturas")
 
 
-class Registrada(BaseModel):
+class Registrada(_Modelo):
     cufe: str
     resultado: str = Field(description="REGISTRADA (nueva) o YA_REGISTRADA (ya se seguía: nada cambia)")
 
 
-class RegistroReply(BaseModel):
+class RegistroReply(_Modelo):
     facturas: list[Registrada]
 
 
-class EventoReply(BaseModel):
+class EventoReply(_Modelo):
     numero: str
     codigo: str
     descripcion: str
@@ -305,7 +310,7 @@ class EventoReply(BaseModel):
     cude: str
 
 
-class SeguimientoReply(BaseModel):
+class SeguimientoReply(_Modelo):
     activo: bool
     proximoSondeo: str | None = None
     ultimoSondeo: str | None = None
@@ -315,7 +320,7 @@ class SeguimientoReply(BaseModel):
     motivoFin: str | None = Field(default=None, description="PAGADA o ANTIGUA cuando el sondeo terminó")
 
 
-class ResumenFactura(BaseModel):
+class ResumenFactura(_Modelo):
     cufe: str
     insignias: list[str]
     registrada: str
@@ -332,24 +337,24 @@ class FacturaReply(ResumenFactura):
     eventos: list[EventoReply]
 
 
-class ListaReply(BaseModel):
+class ListaReply(_Modelo):
     facturas: list[ResumenFactura]
     siguiente: str | None = Field(default=None, description="Pásela como ?siguiente= para la página siguiente")
 
 
-class EliminadaReply(BaseModel):
+class EliminadaReply(_Modelo):
     cufe: str
     resultado: str = "ELIMINADA"
 
 
-class SondeoReply(BaseModel):
+class SondeoReply(_Modelo):
     cufe: str
     resultado: str = Field(description="SONDEO_SOLICITADO: consulte la factura en unos segundos")
     ejecucion: str
     consultar: str
 
 
-class ErrorReply(BaseModel):
+class ErrorReply(_Modelo):
     codigo: str
     mensaje: str
     errores: list[dict[str, Any]] | None = None

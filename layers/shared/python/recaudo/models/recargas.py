@@ -167,7 +167,8 @@ class OperadorNoDisponible(RecargaError):
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # defer_build: a function builds the models it uses, on first use; the others never
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class PagoRecargaRequest(_Wire):
