@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "shared" / "python"), str(ROOT / "functions"), str(ROOT)]
 
 from infra import constants as c  # noqa: E402
+from recaudo.rest import cobranzas_security_schemes  # noqa: E402
 
 OPENAPI_FILE = ROOT / "docs" / "openapi.json"
 COBRANZAS_OPENAPI_FILE = ROOT / "docs" / "openapi-cobranzas.json"
@@ -26,13 +27,19 @@ TITLE = "recaudo — Integración Conectividad"
 VERSION = "1.0.0"
 
 
-def _merge(package: str, modules: list[str], title: str, description: str, stage: str) -> dict:
+def _merge(
+    package: str, modules: list[str], title: str, description: str, stage: str, security_schemes: dict | None = None
+) -> dict:
     """One document from every handler's resolver: paths and schemas merged, Powertools' default
     422 replaced by each API's own 400 (so unused validation schemas go), sorted for stable diffs."""
     spec: dict = {}
     for module_name in modules:
         app = importlib.import_module(f"{package}.{module_name}").app
-        part = json.loads(app.get_openapi_json_schema(title=title, version=VERSION, description=description))
+        part = json.loads(
+            app.get_openapi_json_schema(
+                title=title, version=VERSION, description=description, security_schemes=security_schemes
+            )
+        )
         if not spec:
             spec = part
             continue
@@ -89,6 +96,7 @@ def build_cobranzas() -> dict:
         "Autenticación: el HASH del integrador, como campo hash del formulario (POST) o en "
         "Authorization: Bearer <hash>; nunca en la URL.",
         c.COBRANZAS_STAGE,
+        cobranzas_security_schemes(),
     )
 
 

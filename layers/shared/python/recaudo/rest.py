@@ -252,6 +252,15 @@ _BEARER_DESC = (
     "Authorization: Bearer <HASH del integrador>: la forma de GET (en POST, también el campo hash del formulario). "
     "Nunca ?hash= en la URL: se rechaza (400)."
 )
+
+
+def cobranzas_security_schemes() -> dict[str, Any]:
+    """The OpenAPI security scheme the cobranzas routes name (``HASH_BEARER``), for the document's writer."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return {HASH_BEARER: HTTPBearer(description=_BEARER_DESC)}
+
+
 _BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([^\s]+) *$")
 
 
@@ -314,8 +323,6 @@ def cobranzas_resolver(rechazar_formulario: Callable[[str, str, int], Any] | Non
 
     ``rechazar_formulario(hash, motivo, status)``: how a broken form whose hash was read is refused
     (the import endpoint records it as an import, so its report can be fetched); it raises the refusal."""
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-
     from recaudo.errors import CobranzasError
     from recaudo.formats.formulario import FormularioInvalido
 
@@ -325,7 +332,8 @@ def cobranzas_resolver(rechazar_formulario: Callable[[str, str, int], Any] | Non
 
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_form_body)
     app._request_validation_middleware = _CobranzasValidation()
-    app.configure_openapi(security_schemes={HASH_BEARER: HTTPBearer(description=_BEARER_DESC)})
+    # the security scheme routes name is declared where the document is written (cobranzas_security_schemes):
+    # declaring it here would import the OpenAPI document's models at every cold start
 
     @app.exception_handler(CobranzasError)
     def _refused(exc: CobranzasError) -> Response:
