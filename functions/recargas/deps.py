@@ -111,6 +111,22 @@ def _operador() -> Operador:
     return CarrierClient(s.carrier_url, s.carrier_token, Timeouts(topup_read=s.carrier_read_timeout))
 
 
+class _OperadorAlUsarlo:
+    """The carrier's client, built on its first call: of the API's handlers only the balance query
+    calls the carrier, so pagar, servicios and operacion never import httpx nor build the client."""
+
+    def recargar(
+        self, referencia: str, producto: str, numero: str, monto: Decimal, expira: datetime
+    ) -> RespuestaOperador:
+        return _operador().recargar(referencia, producto, numero, monto, expira)
+
+    def estado(self, referencia: str) -> RespuestaOperador:
+        return _operador().estado(referencia)
+
+    def saldo(self, producto: str, numero: str) -> Decimal | None:
+        return _operador().saldo(producto, numero)
+
+
 @cache
 def default_auth_deps() -> AuthDeps:
     from recaudo.aws import client
@@ -143,7 +159,7 @@ def default_recarga_deps() -> RecargaDeps:
         recargas=RecargasRepository(s.ledger_table, ddb),
         una_vez=UnaVezRepository(s.idempotency_table, ddb),
         flujo=StandardStateMachine(client("stepfunctions"), s.state_machine_arn),
-        operador=_operador(),
+        operador=_OperadorAlUsarlo(),
         espera_segundos=s.wait_seconds,
         idempotencia_segundos=s.idempotency_seconds,
         sleep=time.sleep,
