@@ -31,16 +31,18 @@ def to_money(value: Any) -> Decimal:
 MAX_AMOUNT = Decimal("1E13")
 
 
+_MAX_ADJUSTED = MAX_AMOUNT.adjusted()
+
+
 def check_money(amount: Decimal) -> Decimal:
     if not amount.is_finite():
         raise InvalidAmount("amount must be finite")
-    if amount.adjusted() >= MAX_AMOUNT.adjusted():  # no arithmetic on a huge exponent
+    if amount.adjusted() >= _MAX_ADJUSTED:  # no arithmetic on a huge exponent
         raise InvalidAmount(f"amount out of range: {amount}")
-    if amount.as_tuple().exponent == -2:
-        return amount  # already exactly cents: the common case, kept cheap
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_EVEN):
+    cents = amount.quantize(CENT, rounding=ROUND_HALF_EVEN)  # one quantize: cheaper than as_tuple()
+    if cents != amount:
         raise InvalidAmount(f"amount has more than two decimal places: {amount}")
-    return amount.quantize(CENT)
+    return cents
 
 
 _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
@@ -73,9 +75,24 @@ class _JsonNumber:
 Money = Annotated[Decimal, BeforeValidator(strict_amount), AfterValidator(check_money), _JsonNumber()]
 
 
+# Built once: simplejson.dumps with any non-default option builds a new encoder per call. No namedtuple
+# probing (our payloads are dicts, lists and scalars; asking each for ``_asdict`` costs an AttributeError)
+# and no cycle check (they are trees: a cycle would still fail, with RecursionError).
+_ENCODERS = {
+    ascii_only: simplejson.JSONEncoder(
+        use_decimal=True,
+        separators=(",", ":"),
+        ensure_ascii=ascii_only,
+        namedtuple_as_object=False,
+        check_circular=False,
+    )
+    for ascii_only in (True, False)
+}
+
+
 def dumps(obj: Any, ensure_ascii: bool = True) -> str:
     """JSON with Decimals written as exact JSON numbers (no float round trip)."""
-    return simplejson.dumps(obj, use_decimal=True, separators=(",", ":"), ensure_ascii=ensure_ascii)
+    return _ENCODERS[ensure_ascii].encode(obj)
 
 
 class DuplicateKey(ValueError):
