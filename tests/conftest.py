@@ -34,8 +34,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-# The X-Ray SDK opens (never uses, with tracing disabled) a UDP socket when Tracer first loads it;
-# load it before sockets are blocked so the block stays strict for everything else.
+# Logger, Metrics and the handler tracer, made once with the environment above (tracing disabled).
 import recaudo.observability  # noqa: F401
 
 # The instant every unit and integration test lives in (the institution's zone is UTC-6).

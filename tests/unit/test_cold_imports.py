@@ -19,6 +19,7 @@ from recaudo import _lazy_powertools
 
 # what a handler never needs: AppSync's resolvers, Bedrock's, the OpenAPI merge tool, forty event classes
 HEAVY = [
+    "aws_xray_sdk",  # the handler's subsegment is written without it (recaudo/tracing.py)
     "aws_lambda_powertools.event_handler.events_appsync",
     "aws_lambda_powertools.event_handler.appsync",
     "aws_lambda_powertools.event_handler.bedrock_agent",
