@@ -6,11 +6,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from recaudo.clients.radian import Sondeo
 from recaudo.dates import utc_now
 from recaudo.models.radian import Evento, Factura, Insignia, PoliticaSondeo
+
+if TYPE_CHECKING:  # the tracking API's functions never import httpx: only the poller calls afacturar
+    from recaudo.clients.radian import Sondeo
+
+# the names of the polling state machine's executions: started by the schedule, or by "poll now"
+PREFIJO_PROGRAMADO = "programado-"
+PREFIJO_AHORA = "ahora-"
 
 
 class Facturas(Protocol):

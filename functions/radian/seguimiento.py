@@ -6,8 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from radian.deps import SeguimientoDeps, default_seguimiento_deps
-from radian.sondeo import PREFIJO_AHORA
+from radian.deps import PREFIJO_AHORA, SeguimientoDeps, default_seguimiento_deps
 from recaudo.models.radian import (
     EliminadaReply,
     Evento,

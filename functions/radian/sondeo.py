@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from radian.deps import Afacturar, SondeoDeps, default_sondeo_deps
+from radian.deps import PREFIJO_PROGRAMADO, Afacturar, SondeoDeps, default_sondeo_deps
 from recaudo.clients.radian import ResultadoSondeo, Sondeo
 from recaudo.events import PublishFailed
 from recaudo.models.radian import (
@@ -34,8 +34,6 @@ from recaudo.models.radian import (
 )
 from recaudo.observability import logger
 
-PREFIJO_PROGRAMADO = "programado-"
-PREFIJO_AHORA = "ahora-"
 _INTENTOS = 8  # re-reads after losing a race with another poller (poll now, a scheduled run, …)
 
 

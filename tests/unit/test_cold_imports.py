@@ -161,3 +161,14 @@ answer = d.operador.saldo("CLARO", "3001234567")
 print(json.dumps([before, built_before_call, answer, deps._operador.cache_info().currsize]))
 """
     assert fresh(code) == [False, 0, 7, 1]
+
+
+@pytest.mark.parametrize(
+    "handler",
+    ["radian.registrar", "radian.listar", "radian.consultar", "radian.eliminar", "radian.sondear_ahora"],
+)
+def test_given_a_radian_tracking_handler_when_imported_then_afacturar_s_http_client_stays_unloaded(handler):
+    # When a fresh interpreter imports a tracking API handler (only the poller calls afacturar)
+    loaded = fresh(f"import sys, json, {handler}; print(json.dumps(['httpx' in sys.modules]))")
+    # Then httpx was never imported
+    assert loaded == [False]
