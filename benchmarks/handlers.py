@@ -200,13 +200,15 @@ def warm(requests: int) -> None:
     queries.default_query_deps = lambda: deps
     context = LambdaContext()
 
-    def timed(fn) -> float:
-        samples = []
+    def timed(*fns) -> list[float]:
+        """Median us of each, called in turn (interleaved: this VM's speed drifts from phase to phase)."""
+        samples: list[list[int]] = [[] for _ in fns]
         for _ in range(requests):
-            t0 = time.perf_counter_ns()
-            fn()
-            samples.append(time.perf_counter_ns() - t0)
-        return statistics.median(samples) / 1000
+            for i, fn in enumerate(fns):
+                t0 = time.perf_counter_ns()
+                fn()
+                samples[i].append(time.perf_counter_ns() - t0)
+        return [statistics.median(s) / 1000 for s in samples]
 
     cases = [
         (
@@ -240,9 +242,7 @@ def warm(requests: int) -> None:
     for title, goal, handler, event, data_access, logic in cases:
         with contextlib.redirect_stdout(sink):  # EMF metric lines, as Lambda ships them to CloudWatch
             handler(event, context)
-            data = timed(data_access)
-            logic_us = timed(logic)
-            whole = timed(lambda: handler(event, context))  # noqa: B023
+            data, logic_us, whole = timed(data_access, logic, lambda: handler(event, context))  # noqa: B023
         sink.seek(0)
         sink.truncate()
         print(f"  {title}")
