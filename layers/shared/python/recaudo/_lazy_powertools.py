@@ -19,7 +19,6 @@ import importlib
 import importlib.util
 import os
 import sys
-from types import ModuleType
 from typing import Any
 
 _PT = "aws_lambda_powertools"
@@ -88,7 +87,3 @@ def install() -> None:
     for name, names in PACKAGES.items():
         if name not in sys.modules:
             _lazy_package(name, names)
-
-
-def is_lazy(module: ModuleType) -> bool:
-    return "__getattr__" in vars(module) and module.__name__ in PACKAGES
