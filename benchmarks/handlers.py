@@ -3,8 +3,9 @@
 1. Cold import: each handler's import plus its first dependency set-up (boto3 + one DynamoDB client,
    settings, repository) in a fresh interpreter laid out as on Lambda (``benchmarks/_lambda.py``:
    function, layer and runtime directories with the bytecode we ship, none written at run time),
-   against the baseline ``import boto3`` + one DynamoDB client in the same layout, measured
-   interleaved in the same run. Median of N runs (BENCH_COLD_RUNS); goal <= 1.4x. Run on the
+   against the baseline ``import boto3`` + one DynamoDB client in the same layout: each sample is
+   paired with a baseline sample taken just before it, and the ratio is the median of the pairs'
+   ratios, N pairs per handler (BENCH_COLD_RUNS); goal <= 1.4x. Run on the
    Lambda's Python (3.13) and, beside it, 3.11 (BENCH_PYTHONS: a comma-separated list of interpreters).
 2. Warm per-request cost, under each interpreter: the handler on a REST event with an in-memory ledger (so data access costs
    ~nothing), against the logic function alone, tracing on. Goal beyond the data access: <= 150 us for
@@ -138,17 +139,27 @@ def cold(runs: int, python: str) -> None:
     # the baseline runs in the first subject's function directory: boto3 never looks there
     for name, code in [("conectividad", BASELINE), *subjects.items()]:
         _once(lay, _context(name), code)  # a failing import fails here, not mid-run
+    # Paired: every subject's sample right after a baseline sample, and its ratio to that one. This VM's
+    # speed drifts within a round; a pair shares its moment, so the ratio of a pair does not drift.
     samples: dict[str, list[float]] = {"baseline": [], **{name: [] for name in subjects}}
-    for _ in range(runs):  # interleaved, so machine noise hits every subject alike
-        samples["baseline"].append(float(_once(lay, "conectividad", BASELINE).stdout.split()[-1]))
+    ratios: dict[str, list[float]] = {name: [] for name in subjects}
+
+    def sample(name: str, code: str) -> float:
+        return float(_once(lay, _context(name), code).stdout.split()[-1])
+
+    for _ in range(runs):
         for name, code in subjects.items():
-            samples[name].append(float(_once(lay, _context(name), code).stdout.split()[-1]))
+            base_sample = sample("conectividad", BASELINE)
+            samples["baseline"].append(base_sample)
+            samples[name].append(sample(name, code))
+            ratios[name].append(samples[name][-1] / base_sample)
     base = statistics.median(samples["baseline"])
-    print(f"\nCold import, median of {runs} fresh interpreters, Lambda layout (Python {lay.version})")
+    print(f"\nCold import, {runs} fresh interpreters per handler, Lambda layout (Python {lay.version})")
+    print("  median ms; ratio: median of each sample's ratio to the baseline sample taken just before it")
     print(f"  {'import boto3 + dynamodb client (baseline)':<44} {base * 1000:7.1f} ms   1.00x")
     for name in subjects:
         median = statistics.median(samples[name])
-        print(f"  {name:<44} {median * 1000:7.1f} ms   {median / base:.2f}x")
+        print(f"  {name:<44} {median * 1000:7.1f} ms   {statistics.median(ratios[name]):.2f}x")
 
 
 def _import_times(lay, context: str, code: str) -> dict[str, int]:
