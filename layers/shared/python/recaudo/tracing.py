@@ -15,6 +15,7 @@ Chalice, and for requests Lambda did not sample.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -99,6 +100,7 @@ class HandlerTracer:
     def trace(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         name = f"## {handler.__name__}"
 
+        @functools.wraps(handler)
         def traced(event: Any, context: Any) -> Any:
             cold, self._cold = self._cold, False
             ids = None if self.disabled else _sampled_context()
@@ -127,7 +129,4 @@ class HandlerTracer:
                 document["end_time"] = time.time()
                 self._send(document)
 
-        traced.__name__ = handler.__name__
-        traced.__doc__ = handler.__doc__
-        traced.__wrapped__ = handler  # type: ignore[attr-defined]
         return traced
