@@ -46,11 +46,11 @@ class AuthorizerDeps:
 
 @cache
 def default_deps() -> AuthorizerDeps:
+    from recaudo.authorizer_settings import load
     from recaudo.aws import client
     from recaudo.data.credentials import CredentialsRepository
-    from recaudo.settings import CredentialsSettings, load
 
-    settings = load(CredentialsSettings)
+    settings = load()  # checked without pydantic: the authorizer's cold start (docs/decisions.md)
     return AuthorizerDeps(
         credentials=CredentialsRepository(settings.credentials_table, client("dynamodb")), scope=settings.token_scope
     )

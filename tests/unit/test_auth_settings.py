@@ -6,7 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from recaudo import auth
-from recaudo.settings import CredentialsSettings, LedgerSettings
+from recaudo.authorizer_settings import CredentialsSettings, SettingsError
+from recaudo.settings import LedgerSettings
 
 
 class TestTokens:
@@ -46,8 +47,32 @@ class TestSettings:
     def test_given_no_table_in_the_environment_when_validated_then_it_fails_loudly(self):
         with pytest.raises(ValidationError):
             LedgerSettings.model_validate({})
-        with pytest.raises(ValidationError):
-            CredentialsSettings.model_validate({"CREDENTIALS_TABLE": ""})
+
+    @pytest.mark.parametrize(
+        ("env", "named"),
+        [
+            ({}, "CREDENTIALS_TABLE: required"),
+            ({"CREDENTIALS_TABLE": ""}, "CREDENTIALS_TABLE: 3 to 255"),
+            ({"CREDENTIALS_TABLE": "t" * 256}, "CREDENTIALS_TABLE: 3 to 255"),
+            ({"CREDENTIALS_TABLE": "t-credentials", "TOKEN_SCOPE": "admin"}, "TOKEN_SCOPE: one of"),
+            ({"CREDENTIALS_TABLE": "t-credentials", "TOKEN_SCOPE": "Radian"}, "TOKEN_SCOPE: one of"),
+        ],
+    )
+    def test_given_a_bad_authorizer_environment_when_validated_then_it_fails_naming_the_variable(self, env, named):
+        # Given the authorizer's settings, checked without pydantic (its cold start)
+        # When the environment breaks one constraint, Then the cold start fails and says which
+        with pytest.raises(SettingsError, match=named):
+            CredentialsSettings.from_env(env)
+
+    def test_given_both_faults_when_validated_then_both_are_named(self):
+        with pytest.raises(SettingsError, match=r"CREDENTIALS_TABLE.*; TOKEN_SCOPE"):
+            CredentialsSettings.from_env({"TOKEN_SCOPE": "x"})
+
+    @pytest.mark.parametrize("scope", ["conectividad", "radian", "uno"])
+    def test_given_a_good_authorizer_environment_when_validated_then_its_values_come_back(self, scope):
+        s = CredentialsSettings.from_env({"CREDENTIALS_TABLE": "t-credentials", "TOKEN_SCOPE": scope})
+        assert (s.credentials_table, s.token_scope) == ("t-credentials", scope)
+        assert CredentialsSettings.from_env({"CREDENTIALS_TABLE": "t-c"}).token_scope == "conectividad"
 
     def test_given_an_environment_when_validated_then_defaults_apply(self):
         s = LedgerSettings.model_validate({"LEDGER_TABLE": "t-ledger"})

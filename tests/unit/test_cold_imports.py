@@ -172,3 +172,18 @@ def test_given_a_radian_tracking_handler_when_imported_then_afacturar_s_http_cli
     loaded = fresh(f"import sys, json, {handler}; print(json.dumps(['httpx' in sys.modules]))")
     # Then httpx was never imported
     assert loaded == [False]
+
+
+def test_given_the_authorizer_when_its_cold_start_builds_its_deps_then_pydantic_stays_unloaded():
+    # Given the authorizer's environment (its settings are checked without pydantic: docs/decisions.md)
+    code = """
+import json, os, sys
+os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+    "TOKEN_SCOPE": "radian"})
+import authorizer.token as a
+# When its init imports the handler and builds its dependencies, as the first request does
+deps = a.default_deps()
+# Then the settings came through and pydantic was never imported
+print(json.dumps([deps.scope, sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "pydantic_core"))]))
+"""
+    assert fresh(code) == ["radian", []]

@@ -54,12 +54,6 @@ class PaymentSettings(FlowSettings):
     payment_wait_seconds: float = Field(alias="PAYMENT_WAIT_SECONDS", default=18, gt=0, le=25)
 
 
-class CredentialsSettings(_Env):
-    credentials_table: str = Field(alias="CREDENTIALS_TABLE", min_length=3, max_length=255)
-    # the API whose tokens the authorizer accepts: banks (conectividad), RADIAN tenants or UNO businesses
-    token_scope: str = Field(alias="TOKEN_SCOPE", default="conectividad", pattern=r"^(conectividad|radian|uno)$")
-
-
 @cache
 def load(model: type[_S]) -> _S:
     """Validate the environment against ``model`` once; a bad environment fails the cold start."""
