@@ -187,3 +187,11 @@ deps = a.default_deps()
 print(json.dumps([deps.scope, sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "pydantic_core"))]))
 """
     assert fresh(code) == ["radian", []]
+
+
+@pytest.mark.parametrize("handler", ["cobranzas.importar_csv", "recargas.pagar", "radian.consultar", "cuotas.configurar"])
+def test_given_another_context_s_handler_when_imported_then_conectividad_s_models_stay_unloaded(handler):
+    # When a fresh interpreter imports a handler of a context other than Conectividad
+    loaded = fresh(f"import sys, json, {handler}; print(json.dumps('recaudo.models.conectividad' in sys.modules))")
+    # Then Conectividad's request and reply models (only its routes describe them) were never imported
+    assert loaded is False

@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
 from recaudo.errors import CodigoRespuesta, ConectividadError, ParametrosIncorrectos, error_body
-from recaudo.models.conectividad import ErrorReply
 from recaudo.money import dumps, loads
 from recaudo.observability import logger
 
@@ -68,12 +67,6 @@ _DESCRIPTIONS: dict[int, str] = {
 # come only from there.
 _GATEWAY_NOTE = ". La función responde en la forma de este endpoint; API Gateway (token, límites), con el objeto"
 
-ERROR_RESPONSES: dict[int, Any] = {
-    status: {"description": _DESCRIPTIONS[status], "content": {"application/json": {"model": ErrorReply}}}
-    for status in (400, 401, 403, 404, 429, 500)
-}
-
-
 _EN_CURSO = (
     "codigoRespuesta 1, descripcion «En proceso: …»: el pago se está aplicando y su resultado aún no se conoce; "
     "consulte verificar-pago o reenvíe la misma solicitud en unos segundos (nunca paga dos veces)"
@@ -81,11 +74,15 @@ _EN_CURSO = (
 
 
 def _error_responses(shape: ErrorShape, in_progress: bool) -> dict[int, Any]:
+    # here, not at the top: only Conectividad's routes describe these replies (the other contexts'
+    # functions would import Conectividad's models for nothing at every cold start)
+    from recaudo.models.conectividad import ErrorReply
+
     def reply(status: int, model: Any, note: str = "") -> dict[str, Any]:
         return {"description": _DESCRIPTIONS[status] + note, "content": {"application/json": {"model": model}}}
 
     if shape is ErrorShape.OBJECT:
-        out = dict(ERROR_RESPONSES)
+        out = {status: reply(status, ErrorReply) for status in (400, 401, 403, 404, 429, 500)}
         own: Any = ErrorReply
     else:
         own = list[PagoErrorItem] if shape is ErrorShape.ARRAY else CodigoError
