@@ -189,7 +189,9 @@ print(json.dumps([deps.scope, sorted(m for m in sys.modules if m.split(".")[0] i
     assert fresh(code) == ["radian", []]
 
 
-@pytest.mark.parametrize("handler", ["cobranzas.importar_csv", "recargas.pagar", "radian.consultar", "cuotas.configurar"])
+@pytest.mark.parametrize(
+    "handler", ["cobranzas.importar_csv", "recargas.pagar", "radian.consultar", "cuotas.configurar"]
+)
 def test_given_another_context_s_handler_when_imported_then_conectividad_s_models_stay_unloaded(handler):
     # When a fresh interpreter imports a handler of a context other than Conectividad
     loaded = fresh(f"import sys, json, {handler}; print(json.dumps('recaudo.models.conectividad' in sys.modules))")
