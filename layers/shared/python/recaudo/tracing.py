@@ -25,6 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 _HEADER = '{"format":"json","version":1}\n'
+# built once: json.dumps with any non-default option builds a new encoder per call
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 
 
@@ -47,7 +49,7 @@ def _daemon() -> tuple[str, int]:
 def _sampled_context() -> tuple[str, str] | None:
     """(trace id, parent id) of this invocation when Lambda sampled it, else None."""
     header = os.environ.get("_X_AMZN_TRACE_ID")
-    if not header:
+    if not header or "Sampled=1" not in header:  # most requests: no parsing for them
         return None
     fields = dict(part.split("=", 1) for part in header.split(";") if "=" in part)
     root, parent = fields.get("Root"), fields.get("Parent")
@@ -87,7 +89,7 @@ class HandlerTracer:
         self._datagram = send or self._udp
 
     def _send(self, document: dict[str, Any]) -> None:
-        self._datagram((_HEADER + json.dumps(document, separators=(",", ":"))).encode())
+        self._datagram((_HEADER + _ENCODER.encode(document)).encode())
 
     def _udp(self, datagram: bytes) -> None:
         if self._socket is None:
