@@ -98,10 +98,13 @@ HANDLERS = {
         )
     },
     "conectividad.flujo (payment tasks)": "import conectividad.flujo; from conectividad import deps; deps.default_flow_deps()",
+    # the imports' first request builds the bucket's client (every request of theirs uses it): counted here;
+    # the exports never build it
     **{
-        f"cobranzas.{m}": f"import cobranzas.{m}; {_CO}"
-        for m in ("importar_csv", "importar_url", "importar_reporte", "exportar_csv", "descargar_csv")
+        f"cobranzas.{m}": f"import cobranzas.{m}; {_CO}; from recaudo.aws import client; client('s3')"
+        for m in ("importar_csv", "importar_url", "importar_reporte")
     },
+    **{f"cobranzas.{m}": f"import cobranzas.{m}; {_CO}" for m in ("exportar_csv", "descargar_csv")},
     **{f"recargas.{m}": f"import recargas.{m}; {_RE}" for m in ("pagar", "saldo", "servicios", "operacion")},
     **{
         f"radian.{m}": f"import radian.{m}; {_RA}"

@@ -197,3 +197,23 @@ def test_given_another_context_s_handler_when_imported_then_conectividad_s_model
     loaded = fresh(f"import sys, json, {handler}; print(json.dumps('recaudo.models.conectividad' in sys.modules))")
     # Then Conectividad's request and reply models (only its routes describe them) were never imported
     assert loaded is False
+
+
+def test_given_the_cobranzas_deps_when_built_then_the_s3_client_waits_for_the_first_call_on_the_bucket():
+    # Given the settings of a cobranzas function
+    code = """
+import json, os
+os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
+import cobranzas.exportar_csv
+from cobranzas.deps import default_cobranzas_deps
+from recaudo import aws
+# When an export function's init builds its dependencies (the export never touches the bucket)
+d = default_cobranzas_deps()
+before = sorted(c.meta.service_model.service_name for c in aws._creados)
+# Then only DynamoDB's client exists; the first call on the bucket builds S3's (a presigned URL: no network)
+url = d.archivos.url_put("entradas/x.csv", 60)
+d.archivos.url_put("entradas/y.csv", 60)
+after = sorted(c.meta.service_model.service_name for c in aws._creados)
+print(json.dumps([before, after, "recaudo-cobranzas" in url and "X-Amz-Signature" in url]))
+"""
+    assert fresh(code) == [["dynamodb"], ["dynamodb", "s3"], True]
