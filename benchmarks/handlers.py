@@ -66,11 +66,20 @@ BASELINE = "import boto3; boto3.client('dynamodb')"
 TIMED = "import time; t0 = time.perf_counter(); {code}; print(time.perf_counter() - t0)"
 
 _Q = "from conectividad import deps; deps.default_query_deps()"
-_P = "from conectividad import deps; deps.default_payment_deps()"
-_CO = "from cobranzas.deps import default_cobranzas_deps as d; d()"
-_RE = "from recargas.deps import default_recarga_deps as d; d()"
-_RA = "from radian.deps import default_seguimiento_deps as d; d()"
+_P = "from conectividad import deps; d = deps.default_payment_deps()"
+_CO = "from cobranzas.deps import default_cobranzas_deps; d = default_cobranzas_deps()"
+_RE = "from recargas.deps import default_recarga_deps; d = default_recarga_deps()"
+_RA = "from radian.deps import default_seguimiento_deps; d = default_seguimiento_deps()"
 _CU = "from cuotas.deps import default_cuotas_deps as d; d()"
+# A client built on first use (recaudo.aws.al_usarlo) is counted for the handlers whose requests use it:
+# ejecutar-pago starts the flow, the reversal publishes, the imports write their report to the bucket,
+# a top-up and "poll now" start their state machines. The other handlers never build those clients.
+_FLOW, _EVENTS, _BUCKET, _START = (
+    "; d.flow._client.meta",
+    "; d.events._client.meta",
+    "; d.archivos._client.meta",
+    "; d.flujo._client.meta",
+)
 # every API handler (the routes of every context) and the authorizer; the payment flow's tasks beside them
 HANDLERS = {
     **{
@@ -86,28 +95,34 @@ HANDLERS = {
         )
     },
     **{
-        f"conectividad.{m}": f"import conectividad.{m}; {_P}"
-        for m in (
-            "ejecutar_pago",
-            "ejecutar_pago_total",
-            "ejecutar_pago_parcial",
-            "ejecutar_pago_vencido",
-            "reversar_pago",
-            "historial_pagos",
-            "verificar_pago",
+        f"conectividad.{m}": f"import conectividad.{m}; {_P}{extra}"
+        for m, extra in (
+            ("ejecutar_pago", _FLOW),
+            ("ejecutar_pago_total", _FLOW),
+            ("ejecutar_pago_parcial", _FLOW),
+            ("ejecutar_pago_vencido", _FLOW),
+            ("reversar_pago", _EVENTS),
+            ("historial_pagos", ""),
+            ("verificar_pago", ""),
         )
     },
     "conectividad.flujo (payment tasks)": "import conectividad.flujo; from conectividad import deps; deps.default_flow_deps()",
-    # the imports' first request builds the bucket's client (every request of theirs uses it): counted here;
-    # the exports never build it
     **{
-        f"cobranzas.{m}": f"import cobranzas.{m}; {_CO}; from recaudo.aws import client; client('s3')"
-        for m in ("importar_csv", "importar_url", "importar_reporte")
+        f"cobranzas.{m}": f"import cobranzas.{m}; {_CO}{extra}"
+        for m, extra in (
+            ("importar_csv", _BUCKET),
+            ("importar_url", _BUCKET),
+            ("importar_reporte", _BUCKET),
+            ("exportar_csv", ""),
+            ("descargar_csv", ""),
+        )
     },
-    **{f"cobranzas.{m}": f"import cobranzas.{m}; {_CO}" for m in ("exportar_csv", "descargar_csv")},
-    **{f"recargas.{m}": f"import recargas.{m}; {_RE}" for m in ("pagar", "saldo", "servicios", "operacion")},
     **{
-        f"radian.{m}": f"import radian.{m}; {_RA}"
+        f"recargas.{m}": f"import recargas.{m}; {_RE}{_START if m == 'pagar' else ''}"
+        for m in ("pagar", "saldo", "servicios", "operacion")
+    },
+    **{
+        f"radian.{m}": f"import radian.{m}; {_RA}{_START if m == 'sondear_ahora' else ''}"
         for m in ("registrar", "listar", "consultar", "eliminar", "sondear_ahora")
     },
     **{f"cuotas.{m}": f"import cuotas.{m}; {_CU}" for m in ("configurar", "consultar")},

@@ -87,48 +87,10 @@ class CobranzasDeps:
     monotonic: Callable[[], float] = time.monotonic
 
 
-class _ArchivosAlUsarlo:
-    """The bucket's client, built on the first call that needs it: the export endpoints never touch the
-    bucket, so they never build an S3 client (~70 ms of a cold start, S3's service model and endpoint
-    rules). The import endpoints and the S3 import build it on their first request, as before at init."""
-
-    def __init__(self, bucket: str) -> None:
-        self.bucket = bucket
-        self._s3: Archivos | None = None
-
-    def _archivos(self) -> Archivos:
-        if self._s3 is None:
-            from recaudo.aws import client
-            from recaudo.data.archivos import Archivos as ArchivosS3
-
-            self._s3 = ArchivosS3(client("s3"), self.bucket)
-        return self._s3
-
-    def trozos(self, key: str, chunk_bytes: int, version: str | None) -> Iterator[bytes]:
-        return self._archivos().trozos(key, chunk_bytes, version)
-
-    def poner_texto(self, key: str, text: str) -> None:
-        self._archivos().poner_texto(key, text)
-
-    def leer_texto(self, key: str) -> str | None:
-        return self._archivos().leer_texto(key)
-
-    def borrar(self, key: str) -> None:
-        self._archivos().borrar(key)
-
-    def es_reporte(self, key: str, version: str | None) -> bool:
-        return self._archivos().es_reporte(key, version)
-
-    def version_actual(self, key: str) -> str | None:
-        return self._archivos().version_actual(key)
-
-    def url_put(self, key: str, seconds: int) -> str:
-        return self._archivos().url_put(key, seconds)
-
-
 @cache
 def default_cobranzas_deps() -> CobranzasDeps:
-    from recaudo.aws import client
+    from recaudo.aws import al_usarlo, client
+    from recaudo.data.archivos import Archivos as ArchivosS3
     from recaudo.data.cobranzas import CobranzasRepository
     from recaudo.data.integradores import IntegradoresRepository
     from recaudo.settings import CobranzasSettings, load
@@ -138,7 +100,8 @@ def default_cobranzas_deps() -> CobranzasDeps:
     return CobranzasDeps(
         cobranzas=CobranzasRepository(s.ledger_table, ddb, page_limit=s.query_page_limit),
         integradores=IntegradoresRepository(s.credentials_table, ddb),
-        archivos=_ArchivosAlUsarlo(s.bucket),
+        # built on the first call on the bucket: the export functions never touch it
+        archivos=ArchivosS3(al_usarlo("s3"), s.bucket),
         max_http_bytes=s.max_http_bytes,
         plazo_http=s.http_import_budget_seconds,
         escritores=s.import_writers,

@@ -134,7 +134,7 @@ def default_query_deps() -> QueryDeps:
 
 @cache
 def default_payment_deps() -> PaymentDeps:
-    from recaudo.aws import client, client_with_timeout
+    from recaudo.aws import al_usarlo, client
     from recaudo.data.credentials import CredentialsRepository
     from recaudo.data.ledger import LedgerRepository
     from recaudo.data.payments import PaymentsRepository
@@ -150,10 +150,12 @@ def default_payment_deps() -> PaymentDeps:
         payments=PaymentsRepository(s.ledger_table, ddb),
         credentials=CredentialsRepository(s.credentials_table, ddb),
         # waits at most payment_wait_seconds for the outcome, then answers "en proceso" (never a retry:
-        # a second StartSyncExecution would be a second attempt)
-        flow=SyncStateMachine(client_with_timeout("stepfunctions", s.payment_wait_seconds), s.state_machine_arn),
+        # a second StartSyncExecution would be a second attempt). These endpoints share these deps: the
+        # Step Functions and EventBridge clients are built on first use (only ejecutar-pago starts the
+        # flow, only the reversal publishes), so the others never build them.
+        flow=SyncStateMachine(al_usarlo("stepfunctions", s.payment_wait_seconds), s.state_machine_arn),
         idempotency=IdempotencyGuard(s.idempotency_table, s.idempotency_seconds, ddb),
-        events=EventBridgePublisher(client("events"), s.event_bus_name, EVENT_SOURCE),
+        events=EventBridgePublisher(al_usarlo("events"), s.event_bus_name, EVENT_SOURCE),
         time_zone=s.time_zone,
     )
 

@@ -129,13 +129,14 @@ def _settings() -> Any:
 
 @cache
 def default_seguimiento_deps() -> SeguimientoDeps:
-    from recaudo.aws import client
+    from recaudo.aws import al_usarlo, client
     from recaudo.data.radian import FacturasRepository
 
     s = _settings()
     return SeguimientoDeps(
         facturas=FacturasRepository(s.table, client("dynamodb"), s.shards),
-        flujo=PollingStateMachine(client("stepfunctions"), s.state_machine_arn),
+        # built on first use: of the tracking API only "poll now" starts the polling machine
+        flujo=PollingStateMachine(al_usarlo("stepfunctions"), s.state_machine_arn),
     )
 
 

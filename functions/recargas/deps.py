@@ -148,7 +148,7 @@ def default_auth_deps() -> AuthDeps:
 def default_recarga_deps() -> RecargaDeps:
     import time
 
-    from recaudo.aws import client
+    from recaudo.aws import al_usarlo, client
     from recaudo.data.recargas import RecargasRepository, UnaVezRepository
     from recaudo.settings import RecargasSettings, load
 
@@ -158,7 +158,8 @@ def default_recarga_deps() -> RecargaDeps:
         auth=default_auth_deps(),
         recargas=RecargasRepository(s.ledger_table, ddb),
         una_vez=UnaVezRepository(s.idempotency_table, ddb),
-        flujo=StandardStateMachine(client("stepfunctions"), s.state_machine_arn),
+        # built on first use: of the API only a top-up starts the machine
+        flujo=StandardStateMachine(al_usarlo("stepfunctions"), s.state_machine_arn),
         operador=_OperadorAlUsarlo(),
         espera_segundos=s.wait_seconds,
         idempotencia_segundos=s.idempotency_seconds,

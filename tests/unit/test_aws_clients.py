@@ -47,3 +47,26 @@ def test_given_clients_made_from_eight_threads_at_once_then_each_is_whole(aws):
         assert len(clientes._sesion) == 1
     finally:
         clientes.nueva_sesion()
+
+
+def test_given_a_client_on_first_use_when_nothing_calls_it_then_it_is_never_built(aws):
+    clientes.nueva_sesion()
+    before = len(clientes._creados)  # every client made in this process so far
+
+    def built() -> list[str]:
+        return [c.meta.service_model.service_name for c in clientes._creados[before:]]
+
+    try:
+        # Given proxies for two services a function may never call
+        flow = clientes.al_usarlo("stepfunctions", 5.0)
+        events = clientes.al_usarlo("events")
+        # When nothing uses them, Then no client was built
+        assert built() == []
+        # When one is used, Then exactly that one is built: the cached client, with its timeout
+        assert events.list_event_buses()["EventBuses"][0]["Name"] == "default"
+        assert built() == ["events"]
+        assert events.meta is clientes.client("events").meta
+        assert flow.meta.config.read_timeout == 5.0
+        assert flow.meta is clientes.client_with_timeout("stepfunctions", 5.0).meta
+    finally:
+        clientes.nueva_sesion()

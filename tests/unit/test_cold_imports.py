@@ -217,3 +217,39 @@ after = sorted(c.meta.service_model.service_name for c in aws._creados)
 print(json.dumps([before, after, "recaudo-cobranzas" in url and "X-Amz-Signature" in url]))
 """
     assert fresh(code) == [["dynamodb"], ["dynamodb", "s3"], True]
+
+
+@pytest.mark.parametrize(
+    ("handler", "deps", "use", "then"),
+    [
+        (
+            "conectividad.verificar_pago",
+            "conectividad.deps.default_payment_deps",
+            "d.flow._client.meta",
+            "stepfunctions",
+        ),
+        ("conectividad.historial_pagos", "conectividad.deps.default_payment_deps", "d.events._client.meta", "events"),
+        ("radian.consultar", "radian.deps.default_seguimiento_deps", "d.flujo._client.meta", "stepfunctions"),
+    ],
+)
+def test_given_shared_deps_when_a_function_builds_them_then_clients_it_never_calls_wait_for_a_use(
+    handler, deps, use, then
+):
+    # Given a function whose shared deps hold a client only some of its siblings call
+    module, _, factory = deps.rpartition(".")
+    code = f"""
+import json, os, importlib
+os.environ.update({{"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+    "PAYMENT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:p",
+    "RADIAN_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:r", "AFACTURAR_URL": "https://a.invalid"}})
+import {handler}
+from recaudo import aws
+# When its init builds the deps
+d = getattr(importlib.import_module("{module}"), "{factory}")()
+before = sorted(c.meta.service_model.service_name for c in aws._creados)
+# Then only DynamoDB's client exists until the first use of the other one
+{use}
+after = sorted(c.meta.service_model.service_name for c in aws._creados)
+print(json.dumps([before, after]))
+"""
+    assert fresh(code) == [["dynamodb"], sorted(["dynamodb", then])]

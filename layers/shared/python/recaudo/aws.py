@@ -48,6 +48,33 @@ def client_with_timeout(service: str, read_timeout: float) -> Any:
     return _client(service, Config(read_timeout=read_timeout, connect_timeout=3, retries={"total_max_attempts": 1}))
 
 
+class _AlUsarlo:
+    """A client that is built on its first use (any attribute: a call, ``exceptions``, ``meta``)."""
+
+    def __init__(self, service: str, read_timeout: float | None) -> None:
+        self._service = service
+        self._read_timeout = read_timeout
+
+    def __getattr__(self, name: str) -> Any:  # only for attributes the proxy itself lacks
+        real = (
+            client(self._service)
+            if self._read_timeout is None
+            else client_with_timeout(self._service, self._read_timeout)
+        )
+        return getattr(real, name)
+
+
+def al_usarlo(service: str, read_timeout: float | None = None) -> Any:
+    """``client(service)`` (or ``client_with_timeout``), built when a call first needs it.
+
+    For a client some functions of a shared ``deps`` never call: the payment endpoints share one
+    ``PaymentDeps``, but only ejecutar-pago starts the flow (Step Functions) and only the reversal
+    publishes (EventBridge); the cobranzas exports never touch the bucket. Building a client loads its
+    service model and endpoint rules (tens of ms of a cold start), so a function that never calls it
+    should not build it. The real client is the cached one: every proxy of a service shares it."""
+    return _AlUsarlo(service, read_timeout)
+
+
 def nueva_sesion() -> None:
     """Tests: the next clients come from a new session (new credentials, endpoint, moto mock)."""
     client.cache_clear()
