@@ -1,7 +1,7 @@
 """The TOKEN authorizer's settings: the same contract as ``recaudo.settings``, without pydantic.
 
 The authorizer stands in front of every API, so its cold start adds to the first request of each caller
-after a quiet spell, on top of the function's own. Importing pydantic alone costs about a quarter of
+after a quiet spell, on top of the function's own. Importing pydantic alone costs about a third of
 the boto3 baseline on Lambda's Python (``docs/benchmarks.md``), and these are two variables: they are
 checked here by hand, with the constraints ``recaudo.settings`` would give them. As there: validated
 once per container (``load``), a bad environment fails the cold start naming every problem, and logic
