@@ -230,6 +230,8 @@ print(json.dumps([before, after, "recaudo-cobranzas" in url and "X-Amz-Signature
         ),
         ("conectividad.historial_pagos", "conectividad.deps.default_payment_deps", "d.events._client.meta", "events"),
         ("radian.consultar", "radian.deps.default_seguimiento_deps", "d.flujo._client.meta", "stepfunctions"),
+        # CPS: the channels' keys (KMS) serve every request; the top-up machine only a top-up
+        ("recargas.saldo", "recargas.deps.default_recarga_deps", "d.flujo._client.meta", "stepfunctions"),
     ],
 )
 def test_given_shared_deps_when_a_function_builds_them_then_clients_it_never_calls_wait_for_a_use(
@@ -241,15 +243,18 @@ def test_given_shared_deps_when_a_function_builds_them_then_clients_it_never_cal
 import json, os, importlib
 os.environ.update({{"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
     "PAYMENT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:p",
-    "RADIAN_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:r", "AFACTURAR_URL": "https://a.invalid"}})
+    "RADIAN_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:r", "AFACTURAR_URL": "https://a.invalid",
+    "RECARGAS_KEY_ID": "alias/k", "RECARGAS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:c",
+    "CARRIER_URL": "http://127.0.0.1:9", "CARRIER_TOKEN": "local-carrier-token"}})
 import {handler}
 from recaudo import aws
 # When its init builds the deps
 d = getattr(importlib.import_module("{module}"), "{factory}")()
 before = sorted(c.meta.service_model.service_name for c in aws._creados)
-# Then only DynamoDB's client exists until the first use of the other one
+# Then the other client does not exist until its first use
 {use}
 after = sorted(c.meta.service_model.service_name for c in aws._creados)
 print(json.dumps([before, after]))
 """
-    assert fresh(code) == [["dynamodb"], sorted(["dynamodb", then])]
+    always = ["dynamodb", "kms"] if handler.startswith("recargas") else ["dynamodb"]
+    assert fresh(code) == [always, sorted([*always, then])]
