@@ -130,15 +130,15 @@ HANDLERS = {
 }
 # What any handler pays that keeps what the issue asks to keep (validation, structured logs, metrics),
 # before a line of ours: the baseline plus pydantic's import, and plus Powertools' REST resolver with
-# validation, Logger and Metrics (Powertools' heavy package __init__s lazy, as in our functions).
+# validation, its Logger and our EMF writer (Powertools' heavy package __init__s lazy, as in our functions).
 _RESOLVER = (
     "import recaudo; from aws_lambda_powertools.event_handler.api_gateway import APIGatewayRestResolver; "
-    "from aws_lambda_powertools import Logger, Metrics; APIGatewayRestResolver(enable_validation=True); "
-    "Logger(); Metrics()"
+    "from aws_lambda_powertools import Logger; from recaudo.emf import Metrics; "
+    "APIGatewayRestResolver(enable_validation=True); Logger(); Metrics()"
 )
 FLOORS = {
     "floor: baseline + pydantic (BaseModel)": f"{BASELINE}; from pydantic import BaseModel",
-    "floor: baseline + resolver, Logger, Metrics": f"{BASELINE}; {_RESOLVER}",
+    "floor: baseline + resolver, Logger, EMF": f"{BASELINE}; {_RESOLVER}",
 }
 
 

@@ -230,7 +230,7 @@ ALARM_PAYMENT_FLOW = "recaudo-conectividad-flujo-pago-{resultado}"  # fallido, t
 ALARM_PAGOS_ATASCADOS = "recaudo-conectividad-pagos-atascados"
 ALARM_COMPENSACION_FALLIDA = "recaudo-conectividad-compensacion-fallida"
 ALARM_EVENTS_DLQ = "recaudo-eventos-dlq-profundidad"
-# Metrics the Conectividad functions emit through Powertools (namespace SERVICE_NAMESPACE, dimension
+# Metrics the Conectividad functions emit as EMF lines (recaudo/emf.py, namespace SERVICE_NAMESPACE, dimension
 # service = POWERTOOLS_SERVICE_NAME of a function of that context).
 METRIC_PAGOS_ATASCADOS = "PagosAtascados"
 METRIC_COMPENSACION_FALLIDA = "CompensacionFallida"

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerTokenEvent,
 )
 
 from recaudo.auth import parse_authorization
+from recaudo.emf import MetricUnit
 from recaudo.observability import lambda_handler, logger, metrics
 
 

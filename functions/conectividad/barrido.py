@@ -12,10 +12,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from conectividad import flujo
 from conectividad.deps import FlowDeps, default_flow_deps
+from recaudo.emf import MetricUnit
 from recaudo.models.pagos import PaymentError, VerificacionFallida
 from recaudo.observability import lambda_handler, logger, metrics
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from conectividad.deps import FlowDeps, default_flow_deps
+from recaudo.emf import MetricUnit
 from recaudo.events import PublishFailed
 from recaudo.models.ledger import EstadoDeuda
 from recaudo.models.pagos import CONFIRMADO, Payment, Throttled, VerificacionFallida

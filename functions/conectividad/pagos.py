@@ -13,11 +13,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from conectividad.deps import PaymentDeps, default_payment_deps
 from conectividad.queries import corte_hasta
 from recaudo.dates import format_ddmmyyyy, local_today
+from recaudo.emf import MetricUnit
 from recaudo.errors import (
     DeudorNoExiste,
     ErrorSistema,

@@ -102,8 +102,7 @@ class PollingStateMachine:
 
 class PowertoolsMetricas:
     def count(self, name: str, value: int = 1) -> None:
-        from aws_lambda_powertools.metrics import MetricUnit
-
+        from recaudo.emf import MetricUnit
         from recaudo.observability import metrics
 
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -12,9 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from recargas.deps import FlujoDeps, default_flujo_deps
+from recaudo.emf import MetricUnit
 from recaudo.models.recargas import CATALOGO, EstadoRecarga, RespuestaOperador, ResultadoOperador
 from recaudo.observability import lambda_handler, logger, metrics
 
