@@ -20,6 +20,8 @@ from recaudo import _lazy_powertools
 # what a handler never needs: AppSync's resolvers, Bedrock's, the OpenAPI merge tool, forty event classes
 HEAVY = [
     "aws_xray_sdk",  # the handler's subsegment is written without it (recaudo/tracing.py)
+    "aws_lambda_powertools.metrics",  # EMF is written directly (recaudo/emf.py)
+    "aws_lambda_powertools.tracing",
     "aws_lambda_powertools.event_handler.events_appsync",
     "aws_lambda_powertools.event_handler.appsync",
     "aws_lambda_powertools.event_handler.bedrock_agent",
@@ -84,6 +86,22 @@ print(json.dumps(wrong))
 """
     # When each is compared with what the real package exports / Then they are the same objects
     assert fresh(code) == []
+
+
+def test_given_the_shim_then_the_top_package_logger_and_user_agent_are_set_up_as_its_init_sets_them_up():
+    code = """
+import json, logging
+import botocore
+before = list(getattr(botocore, "_INITIALIZERS", []))
+import recaudo
+from aws_lambda_powertools.shared.user_agent import _initializer_botocore_session
+package = logging.getLogger("aws_lambda_powertools")
+print(json.dumps([package.propagate, [type(h).__name__ for h in package.handlers],
+                  _initializer_botocore_session in botocore._INITIALIZERS and _initializer_botocore_session not in before]))
+"""
+    # When recaudo installs the shim (the top package's __init__ not run)
+    # Then Powertools' own records still go nowhere, and botocore sessions still get its user agent
+    assert fresh(code) == [False, ["NullHandler"], True]
 
 
 def test_given_the_shim_when_code_asks_for_a_name_it_does_not_map_then_the_real_init_provides_it():

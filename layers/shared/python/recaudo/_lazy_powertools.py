@@ -1,5 +1,8 @@
-"""Cold start: three Powertools packages whose ``__init__`` imports far more than a REST handler uses.
+"""Cold start: four Powertools packages whose ``__init__`` imports far more than a REST handler uses.
 
+``aws_lambda_powertools`` itself imports Metrics and Tracer (we write EMF and the handler's subsegment
+ourselves: ``recaudo/emf.py``, ``recaudo/tracing.py``); ``install()`` does the two other things it does,
+the package logger's handler and the user agent, at once.
 ``aws_lambda_powertools.event_handler`` imports every resolver (AppSync, AppSync events, Bedrock agents,
 VPC Lattice, function URLs, the HTTP resolver), ``event_handler.openapi`` the OpenAPI merge tool, and
 ``utilities.data_classes`` some forty event classes. Importing any submodule (``event_handler.api_gateway``,
@@ -24,6 +27,7 @@ from typing import Any
 _PT = "aws_lambda_powertools"
 # package -> {name its __init__ exports: submodule that defines it}; other names run the real __init__
 PACKAGES: dict[str, dict[str, str]] = {
+    _PT: {"Logger": "logging", "Metrics": "metrics", "single_metric": "metrics", "Tracer": "tracing"},
     f"{_PT}.event_handler": {
         "APIGatewayRestResolver": "api_gateway",
         "APIGatewayHttpResolver": "api_gateway",
@@ -52,6 +56,10 @@ PACKAGES: dict[str, dict[str, str]] = {
 }
 
 
+# dunders an ``__init__`` defines (any other, e.g. a tool probing ``__wrapped__``, must not run it)
+_INIT_DUNDERS = frozenset({"__all__", "__version__", "__author__"})
+
+
 def _lazy_package(name: str, names: dict[str, str]) -> None:
     spec = importlib.util.find_spec(name)
     if spec is None or spec.loader is None:
@@ -67,7 +75,7 @@ def _lazy_package(name: str, names: dict[str, str]) -> None:
         submodule = names.get(attr)
         if submodule is not None:
             value = getattr(importlib.import_module(f"{name}.{submodule}"), attr)
-        elif not state["full"] and not attr.startswith("__") and not _is_submodule(attr):
+        elif not state["full"] and (not attr.startswith("__") or attr in _INIT_DUNDERS) and not _is_submodule(attr):
             state["full"] = True
             spec.loader.exec_module(module)  # type: ignore[union-attr]  # the real __init__, as before
             return getattr(module, attr)
@@ -79,11 +87,19 @@ def _lazy_package(name: str, names: dict[str, str]) -> None:
     module.__getattr__ = __getattr__  # type: ignore[method-assign]
     sys.modules[name] = module
     parent, _, child = name.rpartition(".")
-    setattr(sys.modules[parent], child, module)
+    if parent:
+        setattr(sys.modules[parent], child, module)
 
 
 def install() -> None:
     """Idempotent; a package already imported (eagerly) is left as it is."""
     for name, names in PACKAGES.items():
-        if name not in sys.modules:
-            _lazy_package(name, names)
+        if name in sys.modules:
+            continue
+        _lazy_package(name, names)
+        if name == _PT and name in sys.modules:  # what the top package's __init__ does besides importing
+            from aws_lambda_powertools.package_logger import set_package_logger_handler
+            from aws_lambda_powertools.shared.user_agent import inject_user_agent
+
+            set_package_logger_handler()  # its own log records go nowhere unless POWERTOOLS_DEBUG
+            inject_user_agent()
