@@ -1,4 +1,4 @@
-"""What a cold start imports and builds (issue 15): three Powertools packages whose ``__init__``
+"""What a cold start imports and builds (issue 15): four Powertools packages whose ``__init__``
 imports far more than a REST handler uses load lazily (recaudo._lazy_powertools), and nothing that
 worked stops working; the recargas API builds the carrier's client only when a call needs it.
 
