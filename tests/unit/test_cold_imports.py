@@ -96,12 +96,17 @@ before = list(getattr(botocore, "_INITIALIZERS", []))
 import recaudo
 from aws_lambda_powertools.shared.user_agent import _initializer_botocore_session
 package = logging.getLogger("aws_lambda_powertools")
-print(json.dumps([package.propagate, [type(h).__name__ for h in package.handlers],
-                  _initializer_botocore_session in botocore._INITIALIZERS and _initializer_botocore_session not in before]))
+def state():
+    return [package.propagate, [type(h).__name__ for h in package.handlers],
+            botocore._INITIALIZERS.count(_initializer_botocore_session) - before.count(_initializer_botocore_session)]
+lazy = state()
+import aws_lambda_powertools
+version = aws_lambda_powertools.__version__  # a name the shim leaves to the real __init__, which then runs
+print(json.dumps([lazy, state(), bool(version)]))
 """
-    # When recaudo installs the shim (the top package's __init__ not run)
-    # Then Powertools' own records still go nowhere, and botocore sessions still get its user agent
-    assert fresh(code) == [False, ["NullHandler"], True]
+    # When recaudo installs the shim (the top package's __init__ not run), and later the real __init__ runs
+    # Then Powertools' own records go nowhere and botocore sessions get its user agent, once, either way
+    assert fresh(code) == [[False, ["NullHandler"], 1], [False, ["NullHandler"], 1], True]
 
 
 def test_given_the_shim_when_code_asks_for_a_name_it_does_not_map_then_the_real_init_provides_it():

@@ -3,6 +3,7 @@ same documents (but for the timestamp), so the alarms and dashboards read what t
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 import warnings
@@ -92,6 +93,8 @@ def pago(metrics: Any) -> dict[str, int]:
     metrics.add_metric(name="PagoAplicado", unit="Count", value=2)
     metrics.add_metric(name="Latencia", unit="Milliseconds", value=Decimal("12.5"))
     metrics.add_metric(name=" Http200 ", unit="Count/Second", value=True)
+    metrics.add_metric(name="Bytes", unit="BytesPerSecond", value=3)  # a unit by its member's name
+    metrics.add_metric(name="Nada", unit="NoUnit", value=0)
     return {"statusCode": 200}
 
 
@@ -122,8 +125,8 @@ def test_given_invocations_with_metrics_none_and_units_by_name_then_the_lines_ar
     assert mine == powertools
     assert [list(doc)[1:] for doc in mine] == [
         ["function_name", "service", "ColdStart"],
-        ["service", "PagoAplicado", "Latencia", "Http200"],
-        ["service", "PagoAplicado", "Latencia", "Http200"],
+        ["service", "PagoAplicado", "Latencia", "Http200", "Bytes", "Nada"],
+        ["service", "PagoAplicado", "Latencia", "Http200", "Bytes", "Nada"],
     ]
     assert mine[1]["PagoAplicado"] == [1.0, 2.0]
     assert mine[0]["function_name"] == "test-function"
@@ -135,6 +138,8 @@ def test_given_invocations_with_metrics_none_and_units_by_name_then_the_lines_ar
                 {"Name": "PagoAplicado", "Unit": "Count"},
                 {"Name": "Latencia", "Unit": "Milliseconds"},
                 {"Name": "Http200", "Unit": "Count/Second"},
+                {"Name": "Bytes", "Unit": "Bytes/Second"},
+                {"Name": "Nada", "Unit": "None"},
             ],
         }
     ]
@@ -207,7 +212,13 @@ def test_given_no_namespace_when_metrics_go_out_then_refused_as_powertools_refus
 
 @pytest.mark.parametrize(
     ("name", "unit", "value"),
-    [("", "Count", 1), (" ", "Count", 1), ("x" * 256, "Count", 1), ("X", "Cuenta", 1), ("X", "Count", "1")],
+    [
+        ("", "Count", 1),
+        (" ", "Count", 1),
+        ("x" * 256, "Count", 1),
+        ("X", "Cuenta", 1),
+        ("X", "Count", "1"),
+    ],
 )
 def test_given_a_metric_cloudwatch_would_not_take_then_refused_by_both_and_nothing_is_kept(name, unit, value):
     ours = Metrics(namespace=NAMESPACE, service=SERVICE)
@@ -218,10 +229,41 @@ def test_given_a_metric_cloudwatch_would_not_take_then_refused_by_both_and_nothi
     assert ours._set == {}
 
 
-def test_given_the_decorator_stack_then_every_reply_counts_its_status_in_the_context_namespace(capsys):
+def test_given_provisioned_concurrency_then_no_coldstart_line_as_in_powertools(capsys, monkeypatch):
+    # Given an environment whose init ran ahead of any request (Powertools reads this at its import)
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency")
+    importlib.reload(cold_start)
+    try:
+        ours = Metrics(namespace=NAMESPACE, service=SERVICE)
+        theirs = PowertoolsMetrics(namespace=NAMESPACE, service=SERVICE)
+        theirs.clear_metrics()
+        mine = _run(ours, ours.log_metrics, [pago, pago], capsys)
+        powertools = _run(
+            theirs,
+            theirs.log_metrics(capture_cold_start_metric=True, raise_on_empty_metrics=False),
+            [pago, pago],
+            capsys,
+        )
+    finally:
+        monkeypatch.delenv("AWS_LAMBDA_INITIALIZATION_TYPE")
+        importlib.reload(cold_start)
+    # Then the invocations' lines only, in both
+    assert mine == powertools
+    assert [("ColdStart" in doc) for doc in mine] == [False, False]
+
+
+def test_given_powertools_own_unit_enum_then_it_is_taken_as_its_value(capsys):
+    metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+    metrics.add_metric(name="X", unit=PowertoolsUnit.Milliseconds, value=5)
+    metrics.flush()
+    (doc,) = _lines(capsys.readouterr().out)
+    assert doc["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "X", "Unit": "Milliseconds"}]
+
+
+def test_given_the_decorator_stack_then_every_reply_counts_its_status_in_the_context_namespace(capsys, monkeypatch):
     from recaudo.observability import lambda_handler, metrics
 
-    metrics._cold = True
+    monkeypatch.setattr(metrics, "_cold", True)
     capsys.readouterr()
     handler = lambda_handler(lambda event, context: {"statusCode": 404})
     handler({}, LambdaContext())

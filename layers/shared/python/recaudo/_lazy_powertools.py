@@ -22,6 +22,7 @@ import importlib
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 _PT = "aws_lambda_powertools"
@@ -60,6 +61,11 @@ PACKAGES: dict[str, dict[str, str]] = {
 _INIT_DUNDERS = frozenset({"__all__", "__version__", "__author__"})
 
 
+# Undoes what ``install()`` set up in the top package's stead, before its real ``__init__`` runs and sets
+# it up again (a name not mapped below): otherwise the user-agent hook and the logger handler twice.
+_UNDO_TOP: list[Callable[[], None]] = []
+
+
 def _lazy_package(name: str, names: dict[str, str]) -> None:
     spec = importlib.util.find_spec(name)
     if spec is None or spec.loader is None:
@@ -77,6 +83,9 @@ def _lazy_package(name: str, names: dict[str, str]) -> None:
             value = getattr(importlib.import_module(f"{name}.{submodule}"), attr)
         elif not state["full"] and (not attr.startswith("__") or attr in _INIT_DUNDERS) and not _is_submodule(attr):
             state["full"] = True
+            if name == _PT:
+                while _UNDO_TOP:
+                    _UNDO_TOP.pop()()
             spec.loader.exec_module(module)  # type: ignore[union-attr]  # the real __init__, as before
             return getattr(module, attr)
         else:
@@ -97,9 +106,31 @@ def install() -> None:
         if name in sys.modules:
             continue
         _lazy_package(name, names)
-        if name == _PT and name in sys.modules:  # what the top package's __init__ does besides importing
-            from aws_lambda_powertools.package_logger import set_package_logger_handler
-            from aws_lambda_powertools.shared.user_agent import inject_user_agent
+        if name == _PT and name in sys.modules:
+            _set_up_top()
 
-            set_package_logger_handler()  # its own log records go nowhere unless POWERTOOLS_DEBUG
-            inject_user_agent()
+
+def _set_up_top() -> None:
+    """What the top package's ``__init__`` does besides importing: its own log records go nowhere unless
+    ``POWERTOOLS_DEBUG``, and botocore sessions carry its user agent."""
+    import logging
+
+    import botocore
+    from aws_lambda_powertools.package_logger import set_package_logger_handler
+    from aws_lambda_powertools.shared import user_agent
+
+    package_logger = logging.getLogger(_PT)
+    before = list(package_logger.handlers)
+    initializers = list(getattr(botocore, "_INITIALIZERS", ()))
+    set_package_logger_handler()
+    user_agent.inject_user_agent()
+    added = [handler for handler in package_logger.handlers if handler not in before]
+    hooks = [hook for hook in getattr(botocore, "_INITIALIZERS", ()) if hook not in initializers]
+
+    def undo() -> None:
+        for handler in added:
+            package_logger.removeHandler(handler)
+        for hook in hooks:
+            botocore.unregister_initializer(hook)
+
+    _UNDO_TOP.append(undo)

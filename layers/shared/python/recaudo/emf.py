@@ -8,11 +8,15 @@ key (``tests/unit/test_emf.py`` compares both on the same calls), because the al
 - one line per invocation with every metric it added, in the order added, each with its values as a list
   of floats, and the ``service`` dimension;
 - the ``ColdStart`` metric on its own line, dimensions ``function_name`` and ``service``, after the first
-  invocation that returns (one that raises leaves it for the next, as Powertools does);
+  invocation that returns (one that raises leaves it for the next, as Powertools does); never in a
+  provisioned-concurrency environment (``AWS_LAMBDA_INITIALIZATION_TYPE``), whose init ran ahead of any
+  request;
 - a metric set that reaches 100 metrics, or a metric that reaches 100 values, goes out at once (the EMF
   limits), and the invocation goes on with an empty set;
 - nothing when ``POWERTOOLS_METRICS_DISABLED`` is true (or ``POWERTOOLS_DEV`` is true and it is unset),
-  not even ColdStart (Powertools still wrote that one), nor for an invocation that added no metric.
+  and the set is still emptied after each invocation (Powertools, disabled, still wrote ColdStart and the
+  lines at 100, and kept adding to a set it never emptied); nothing for an invocation that added no
+  metric.
 
 Powertools' Metrics cost ~55 µs of every request (docs/benchmarks.md) for what a dict and one JSON
 encoder do in a few; this module needs nothing beyond the standard library.
@@ -94,7 +98,7 @@ class Metrics:
         self.service = service or os.getenv("POWERTOOLS_SERVICE_NAME") or None
         self.disabled = disabled()  # read once, like the namespace: a container's environment does not change
         self._set: dict[str, tuple[str, list[float]]] = {}
-        self._cold = True
+        self._cold = os.getenv("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"
 
     def add_metric(self, name: str, unit: MetricUnit | str, value: float) -> None:
         """One value of a metric (standard resolution); refused as Powertools refuses it."""
@@ -103,7 +107,8 @@ class Metrics:
             raise MetricError(f"The metric name should be between 1 and {MAX_NAME} characters")
         if not isinstance(value, numbers.Number):
             raise MetricError(f"{value} is not a valid number")
-        cloudwatch_unit = _UNITS.get(unit.value if isinstance(unit, MetricUnit) else unit)
+        value_of_unit = getattr(unit, "value", unit)  # ours, Powertools' MetricUnit, or a string
+        cloudwatch_unit = _UNITS.get(value_of_unit) if isinstance(value_of_unit, str) else None
         if cloudwatch_unit is None:
             raise MetricError(f"Invalid metric unit '{unit}', expected either option: {list(MetricUnit.__members__)}")
         entry = self._set.get(name)
