@@ -294,11 +294,37 @@ def warm(requests: int) -> None:
     _floor.__annotations__ = {"identificacion": params.Identificacion}  # this module's annotations are strings
     floor_app.get("/v1/integracion-conectividad/obtener-persona")(_floor)
 
+    # What a route costs without the resolver (the run-time stack docs/decisions.md leaves to the team):
+    # a plain function that checks the same parameter against the same pattern and writes the same reply,
+    # under the same decorator stack. Not our API: it has none of the error dialect.
+    from recaudo.money import dumps
+
+    pattern = re.compile(params.ID_PATTERN)
+
+    def _plain(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        value = (event.get("queryStringParameters") or {}).get("identificacion")
+        if not isinstance(value, str) or not pattern.match(value):
+            return {"statusCode": 400, "body": "", "isBase64Encoded": False}
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/json"},
+            "body": dumps({"identificacion": value}),
+            "isBase64Encoded": False,
+        }
+
     cases = [
         (
             "floor: a route that only replies, same resolver and decorators",
             150,
             lambda_handler(floor_app.resolve),
+            rest_event("GET", "/v1/integracion-conectividad/obtener-persona", "identificacion=87654321", HEADERS),
+            lambda: None,
+            lambda: None,
+        ),
+        (
+            "floor: the same route without the resolver (a plain function), same decorators",
+            150,
+            lambda_handler(_plain),
             rest_event("GET", "/v1/integracion-conectividad/obtener-persona", "identificacion=87654321", HEADERS),
             lambda: None,
             lambda: None,
