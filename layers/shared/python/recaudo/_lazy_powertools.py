@@ -3,6 +3,7 @@
 ``aws_lambda_powertools`` itself imports Metrics and Tracer (we write EMF and the handler's subsegment
 ourselves: ``recaudo/emf.py``, ``recaudo/tracing.py``); ``install()`` does the two other things it does,
 the package logger's handler and the user agent, at once.
+
 ``aws_lambda_powertools.event_handler`` imports every resolver (AppSync, AppSync events, Bedrock agents,
 VPC Lattice, function URLs, the HTTP resolver), ``event_handler.openapi`` the OpenAPI merge tool, and
 ``utilities.data_classes`` some forty event classes. Importing any submodule (``event_handler.api_gateway``,

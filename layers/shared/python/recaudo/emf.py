@@ -96,6 +96,7 @@ class Metrics:
     def __init__(self, namespace: str | None = None, service: str | None = None) -> None:
         self.namespace = namespace or os.getenv("POWERTOOLS_METRICS_NAMESPACE") or None
         self.service = service or os.getenv("POWERTOOLS_SERVICE_NAME") or None
+        self._dimensions = {"service": self.service} if self.service else {}
         self.disabled = disabled()  # read once, like the namespace: a container's environment does not change
         self._set: dict[str, tuple[str, list[float]]] = {}
         self._cold = os.getenv("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"
@@ -112,32 +113,25 @@ class Metrics:
         if cloudwatch_unit is None:
             raise MetricError(f"Invalid metric unit '{unit}', expected either option: {list(MetricUnit.__members__)}")
         entry = self._set.get(name)
-        if entry is None:
-            values: list[float] = []
-            self._set[name] = (cloudwatch_unit, values)
-        else:
-            values = entry[1]
-            self._set[name] = (cloudwatch_unit, values)  # the last unit given wins, as in Powertools
+        values: list[float] = entry[1] if entry else []
+        self._set[name] = (cloudwatch_unit, values)  # the last unit given wins, as in Powertools
         values.append(float(value))
         if len(self._set) == MAX_METRICS or len(values) == MAX_METRICS:
-            self._write(self._set, {"service": self.service} if self.service else {})
+            self._write(self._set, self._dimensions)
             self._set = {}
 
     def flush(self) -> None:
         """Write the invocation's metrics (if any) and start an empty set."""
         metric_set, self._set = self._set, {}
         if metric_set:
-            self._write(metric_set, {"service": self.service} if self.service else {})
+            self._write(metric_set, self._dimensions)
 
     def cold_start(self, context: Any) -> None:
         """The ``ColdStart`` metric, once per container."""
         if not self._cold:
             return
         function_name = os.getenv("POWERTOOLS_METRICS_FUNCTION_NAME") or context.function_name
-        dimensions = {"function_name": function_name}
-        if self.service:
-            dimensions["service"] = str(self.service)
-        self._write({"ColdStart": ("Count", [1.0])}, dimensions)
+        self._write({"ColdStart": ("Count", [1.0])}, {"function_name": function_name, **self._dimensions})
         self._cold = False
 
     def log_metrics(self, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
