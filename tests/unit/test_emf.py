@@ -8,6 +8,7 @@ import json
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any
 
@@ -57,18 +58,10 @@ def _run(metrics: Any, wrap: Callable[[Any], Any], invocations: list[Invocation]
         def handler(event: Any, context: Any, invocation: Invocation = invocation) -> Any:
             return invocation(metrics)
 
-        with warnings.catch_warnings(), pytest.raises(Boom) if invocation.__name__ == "raises" else _nothing():
+        with warnings.catch_warnings(), pytest.raises(Boom) if invocation.__name__ == "raises" else nullcontext():
             warnings.simplefilter("ignore")
             wrap(handler)({}, LambdaContext())
     return _lines(capsys.readouterr().out)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _both(invocations: list[Invocation], capsys: Any) -> tuple[list[Any], list[Any]]:

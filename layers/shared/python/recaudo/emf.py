@@ -36,8 +36,9 @@ from typing import Any
 MAX_METRICS = 100  # distinct metrics per line, and values per metric (EMF)
 MAX_NAME = 255
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
-# built once: json.dumps with any non-default option builds a new encoder per call
-_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+# Compact JSON for telemetry lines (these and recaudo.tracing's datagrams), built once: json.dumps with
+# any non-default option builds a new encoder per call.
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 class MetricUnit(StrEnum):
@@ -79,14 +80,15 @@ class MetricError(ValueError):
     """A metric CloudWatch would not take: a bad name, unit or value, or no namespace."""
 
 
-def _true(name: str) -> bool:
+def env_true(name: str) -> bool:
+    """A Powertools switch (``POWERTOOLS_*_DISABLED``, ``POWERTOOLS_DEV``) read as Powertools reads it."""
     return os.getenv(name, "false").strip().lower() in _TRUE
 
 
 def disabled() -> bool:
     """Powertools' rule: ``POWERTOOLS_METRICS_DISABLED`` true, or ``POWERTOOLS_DEV`` true with it unset."""
-    return _true("POWERTOOLS_METRICS_DISABLED") or (
-        _true("POWERTOOLS_DEV") and os.getenv("POWERTOOLS_METRICS_DISABLED") is None
+    return env_true("POWERTOOLS_METRICS_DISABLED") or (
+        env_true("POWERTOOLS_DEV") and os.getenv("POWERTOOLS_METRICS_DISABLED") is None
     )
 
 
@@ -169,4 +171,4 @@ class Metrics:
         }
         for name, (_, values) in metric_set.items():
             line[name] = values
-        print(_ENCODER.encode(line))
+        print(COMPACT_JSON.encode(line))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import socket
 import time
@@ -24,14 +23,13 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from recaudo.emf import COMPACT_JSON, env_true
+
 _HEADER = '{"format":"json","version":1}\n'
-# built once: json.dumps with any non-default option builds a new encoder per call
-_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
-_TRUE = {"1", "true", "yes", "on", "y", "t"}
 
 
 def _disabled() -> bool:
-    if os.getenv("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in _TRUE:
+    if env_true("POWERTOOLS_TRACE_DISABLED"):
         return True
     return not os.getenv("LAMBDA_TASK_ROOT") or bool(os.getenv("AWS_SAM_LOCAL") or os.getenv("AWS_CHALICE_CLI_MODE"))
 
@@ -89,7 +87,7 @@ class HandlerTracer:
         self._datagram = send or self._udp
 
     def _send(self, document: dict[str, Any]) -> None:
-        self._datagram((_HEADER + _ENCODER.encode(document)).encode())
+        self._datagram((_HEADER + COMPACT_JSON.encode(document)).encode())
 
     def _udp(self, datagram: bytes) -> None:
         if self._socket is None:
