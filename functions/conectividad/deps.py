@@ -12,13 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from recaudo.dates import Clock, utc_now
-from recaudo.events import EventPublisher
-from recaudo.models.ledger import Convenio, Deuda, Persona, TipoConvenio
-from recaudo.models.pagos import DebtRef, DebtState, HistorialPago, Payment, Solicitud
-from recaudo.stepfunctions import FlowOutcome
+
+if TYPE_CHECKING:  # annotations only: the query functions never load the payments' models, events or flow
+    from recaudo.events import EventPublisher
+    from recaudo.models.ledger import Convenio, Deuda, Persona, TipoConvenio
+    from recaudo.models.pagos import DebtRef, DebtState, HistorialPago, Payment, Solicitud
+    from recaudo.stepfunctions import FlowOutcome
 
 EVENT_SOURCE = "recaudo.conectividad"
 

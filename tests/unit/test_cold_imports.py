@@ -222,6 +222,27 @@ def test_given_another_context_s_handler_when_imported_then_conectividad_s_model
     assert loaded is False
 
 
+@pytest.mark.parametrize(
+    "handler", ["conectividad.obtener_persona", "conectividad.saldos_persona", "conectividad.saldos_vencido_persona"]
+)
+def test_given_a_conectividad_query_handler_when_its_cold_start_builds_its_deps_then_payments_stay_unloaded(
+    handler,
+):
+    # Given the ports file names the payments' types only in annotations (conectividad/deps.py)
+    code = f"""
+import json, os, sys
+os.environ.update({{"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}})
+import {handler}
+from conectividad.deps import default_query_deps
+# When the cold start imports the handler and builds the query deps, as the first request does
+default_query_deps()
+# Then neither the payments' models, the flow's client nor the event publisher were imported
+print(json.dumps(sorted(m for m in ("recaudo.models.pagos", "recaudo.stepfunctions", "recaudo.events")
+                        if m in sys.modules)))
+"""
+    assert fresh(code) == []
+
+
 def test_given_the_cobranzas_deps_when_built_then_the_s3_client_waits_for_the_first_call_on_the_bucket():
     # Given the settings of a cobranzas function
     code = """
