@@ -148,6 +148,11 @@ FLOORS = {
     # importing BaseModel loads neither pydantic.fields nor pydantic.types and annotated_types; the first
     # model class does (every handler defines or imports some): this is the floor of any pydantic model
     "floor: baseline + pydantic, one model": f"{BASELINE}; {_ONE_MODEL}",
+    # everything a handler keeps but the resolver and the route's own code: the path the issue's ideas lead
+    # to (validation by pydantic without Powertools' OpenAPI machinery) starts here
+    "floor: baseline + pydantic, one model, Logger, EMF, tracing": (
+        f"{BASELINE}; {_ONE_MODEL}; from recaudo.observability import lambda_handler"
+    ),
     "floor: baseline + resolver, Logger, EMF": f"{BASELINE}; {_RESOLVER}",
 }
 
