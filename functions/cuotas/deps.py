@@ -28,14 +28,6 @@ class Metricas(Protocol):
     def count(self, name: str, value: int = 1) -> None: ...
 
 
-class PowertoolsMetricas:
-    def count(self, name: str, value: int = 1) -> None:
-        from recaudo.emf import MetricUnit
-        from recaudo.observability import metrics
-
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-
-
 @dataclass(frozen=True)
 class CuotasDeps:
     cuotas: Cuotas
@@ -49,7 +41,8 @@ class CuotasDeps:
 def default_cuotas_deps() -> CuotasDeps:
     from recaudo.aws import client
     from recaudo.data.cuotas import CuotasRepository
+    from recaudo.observability import MetricasEmf
     from recaudo.settings import CuotasSettings, load
 
     s = load(CuotasSettings)
-    return CuotasDeps(cuotas=CuotasRepository(s.cuotas_table, client("dynamodb")), metricas=PowertoolsMetricas())
+    return CuotasDeps(cuotas=CuotasRepository(s.cuotas_table, client("dynamodb")), metricas=MetricasEmf())

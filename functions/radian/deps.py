@@ -100,14 +100,6 @@ class PollingStateMachine:
         return any(e["name"].startswith(prefix) for page in pages for e in page.get("executions", []))
 
 
-class PowertoolsMetricas:
-    def count(self, name: str, value: int = 1) -> None:
-        from recaudo.emf import MetricUnit
-        from recaudo.observability import metrics
-
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-
-
 def politica(s: Any) -> PoliticaSondeo:
     return PoliticaSondeo(
         activo=timedelta(minutes=s.active_minutes),
@@ -157,6 +149,7 @@ def default_sondeo_deps() -> SondeoDeps:
     from recaudo.aws import client
     from recaudo.data.radian import FacturasRepository
     from recaudo.events import EventBridgePublisher
+    from recaudo.observability import MetricasEmf
 
     s = _settings()
     return SondeoDeps(
@@ -164,7 +157,7 @@ def default_sondeo_deps() -> SondeoDeps:
         afacturar=_afacturar,
         eventos=EventBridgePublisher(client("events"), s.event_bus_name, "recaudo.radian"),
         flujo=PollingStateMachine(client("stepfunctions"), s.state_machine_arn),
-        metricas=PowertoolsMetricas(),
+        metricas=MetricasEmf(),
         politica=politica(s),
         tamano_lote=s.batch_size,
         max_lotes=s.max_batches,

@@ -265,3 +265,21 @@ def test_given_the_decorator_stack_then_every_reply_counts_its_status_in_the_con
     assert [doc.get("Http404") for doc in docs] == [None, [1.0], [1.0]]
     assert {doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] for doc in docs} == {"RecaudoTest"}
     assert docs[1]["service"] == "recaudo-test"
+
+
+def test_given_the_counting_port_of_radian_and_uno_when_it_counts_then_the_invocation_line_carries_a_count(
+    capsys, monkeypatch
+):
+    from recaudo import observability
+
+    # Given the port the RADIAN poller and the UNO endpoints count through, over a container's metric set
+    metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+    monkeypatch.setattr(observability, "metrics", metrics)
+    # When it counts twice in one invocation
+    observability.MetricasEmf().count("Sondeos", 3)
+    observability.MetricasEmf().count("Sondeos")
+    metrics.flush()
+    # Then one line carries both values as a Count
+    (doc,) = _lines(capsys.readouterr().out)
+    assert doc["Sondeos"] == [3.0, 1.0]
+    assert doc["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "Sondeos", "Unit": "Count"}]

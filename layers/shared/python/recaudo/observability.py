@@ -23,6 +23,14 @@ metrics = Metrics()
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
+class MetricasEmf:
+    """The ``Metricas`` port of the contexts whose logic counts events (RADIAN, UNO): each count is a
+    ``Count`` value in the invocation's EMF line."""
+
+    def count(self, name: str, value: int = 1) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
 _PLAIN_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
